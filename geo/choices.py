@@ -1,0 +1,32 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class RegionLevel(models.TextChoices):
+    COUNTRY = "country", _("Country")
+    PROVINCE = "province", _("Province")
+    CITY = "city", _("City")
+    DISTRICT = "district", _("District")
+
+
+class GeocodePrecision(models.TextChoices):
+    """How exactly a coordinate locates an address, best first."""
+
+    ROOFTOP = "rooftop", _("Rooftop")
+    STREET = "street", _("Street")
+    DISTRICT = "district", _("District")
+    CITY = "city", _("City")
+    PROVINCE = "province", _("Province")
+    COUNTRY = "country", _("Country")
+    NONE = "none", _("Not located")
+
+
+# Rank of each precision: lower is better. Used so a write never silently
+# replaces a precise coordinate by a coarser one.
+PRECISION_RANK = {p: i for i, p in enumerate(GeocodePrecision.values)}
+
+
+class CoordinateSystem(models.TextChoices):
+    WGS84 = "wgs84", _("WGS-84 (GPS, OpenStreetMap)")
+    GCJ02 = "gcj02", _("GCJ-02 (AMap, Tencent)")
+    BD09 = "bd09", _("BD-09 (Baidu)")
