@@ -40,6 +40,7 @@ def _delta(lat: float, lng: float) -> tuple[float, float]:
 
 
 def wgs84_to_gcj02(lat: float, lng: float) -> tuple[float, float]:
+    """Offset a WGS-84 coordinate to GCJ-02 (identity outside mainland China)."""
     if not in_china(lat, lng):
         return lat, lng
     dlat, dlng = _delta(lat, lng)
@@ -47,39 +48,55 @@ def wgs84_to_gcj02(lat: float, lng: float) -> tuple[float, float]:
 
 
 def gcj02_to_wgs84(lat: float, lng: float) -> tuple[float, float]:
-    """Inverse of wgs84_to_gcj02 by fixed-point iteration (error < 1e-7 degrees)."""
+    """Inverse of wgs84_to_gcj02 by fixed-point iteration (error < 1e-9 degrees)."""
     if not in_china(lat, lng):
         return lat, lng
     wlat, wlng = lat, lng
-    for _ in range(10):
+    for _ in range(20):
         glat, glng = wgs84_to_gcj02(wlat, wlng)
         dlat, dlng = glat - lat, glng - lng
         wlat, wlng = wlat - dlat, wlng - dlng
-        if abs(dlat) < 1e-9 and abs(dlng) < 1e-9:
+        if abs(dlat) < 1e-11 and abs(dlng) < 1e-11:
             break
     return wlat, wlng
 
 
 def gcj02_to_bd09(lat: float, lng: float) -> tuple[float, float]:
+    """Baidu's offset of a GCJ-02 coordinate (applied wherever Baidu answers)."""
     z = math.sqrt(lng * lng + lat * lat) + 0.00002 * math.sin(lat * _X_PI)
     theta = math.atan2(lat, lng) + 0.000003 * math.cos(lng * _X_PI)
     return z * math.sin(theta) + 0.006, z * math.cos(theta) + 0.0065
 
 
-def bd09_to_gcj02(lat: float, lng: float) -> tuple[float, float]:
+def _bd09_to_gcj02_approx(lat: float, lng: float) -> tuple[float, float]:
     x, y = lng - 0.0065, lat - 0.006
     z = math.sqrt(x * x + y * y) - 0.00002 * math.sin(y * _X_PI)
     theta = math.atan2(y, x) - 0.000003 * math.cos(x * _X_PI)
     return z * math.sin(theta), z * math.cos(theta)
 
 
+def bd09_to_gcj02(lat: float, lng: float) -> tuple[float, float]:
+    """Inverse of gcj02_to_bd09: the published closed form (off by up to ~1e-6
+    degrees), refined by fixed-point iteration so round trips agree to <1e-9."""
+    glat, glng = _bd09_to_gcj02_approx(lat, lng)
+    for _ in range(10):
+        blat, blng = gcj02_to_bd09(glat, glng)
+        dlat, dlng = blat - lat, blng - lng
+        glat, glng = glat - dlat, glng - dlng
+        if abs(dlat) < 1e-11 and abs(dlng) < 1e-11:
+            break
+    return glat, glng
+
+
 def wgs84_to_bd09(lat: float, lng: float) -> tuple[float, float]:
+    """WGS-84 to BD-09 through GCJ-02 (identity outside mainland China)."""
     if not in_china(lat, lng):
         return lat, lng
     return gcj02_to_bd09(*wgs84_to_gcj02(lat, lng))
 
 
 def bd09_to_wgs84(lat: float, lng: float) -> tuple[float, float]:
+    """Exact inverse of wgs84_to_bd09 (identity outside mainland China)."""
     glat, glng = bd09_to_gcj02(lat, lng)
     if not in_china(glat, glng):
         return lat, lng
