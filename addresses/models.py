@@ -1,0 +1,198 @@
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from addresses.choices import AddressKind, Channel
+from addresses.querysets import AddressQuerySet
+from geo.choices import GeocodePrecision
+
+
+class AddressCategory(models.Model):
+    """A user-defined label for addresses (e.g. "warehouse", "key account"), shown in its colour."""
+
+    name = models.CharField(_("name"), max_length=80, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    colour = models.CharField(
+        _("colour"),
+        max_length=7,
+        default="#3b82f6",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Enter a colour like #3b82f6."))],
+    )
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="children",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("address category")
+        verbose_name_plural = _("address categories")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+_LAT = [MinValueValidator(-90), MaxValueValidator(90)]
+_LNG = [MinValueValidator(-180), MaxValueValidator(180)]
+
+
+class Address(models.Model):
+    """Where a customer is: structured region chain, detail line, WGS-84 point.
+
+    `region` is the deepest known division; `country`/`province`/`city`/`district`
+    are denormalised from it by the write path (addresses/services.py) so that a
+    filter or count per level is a single indexed column.
+    """
+
+    customer = models.ForeignKey(
+        "customers.Customer",
+        verbose_name=_("customer"),
+        on_delete=models.CASCADE,
+        related_name="addresses",
+    )
+    kind = models.CharField(_("kind"), max_length=12, choices=AddressKind.choices, default=AddressKind.DELIVERY)
+    is_primary = models.BooleanField(_("primary"), default=False)
+    raw_text = models.TextField(_("address as entered"), blank=True)
+    detail = models.CharField(_("detail line"), max_length=300, blank=True)
+    postcode = models.CharField(_("postcode"), max_length=20, blank=True)
+    region = models.ForeignKey(
+        "geo.Region", verbose_name=_("region"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    country = models.ForeignKey(
+        "geo.Region", verbose_name=_("country"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    province = models.ForeignKey(
+        "geo.Region", verbose_name=_("province"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    city = models.ForeignKey(
+        "geo.Region", verbose_name=_("city"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    district = models.ForeignKey(
+        "geo.Region", verbose_name=_("district"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    lat = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True, validators=_LAT)
+    lng = models.DecimalField(
+        _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True, validators=_LNG
+    )
+    precision = models.CharField(
+        _("geocode precision"), max_length=10, choices=GeocodePrecision.choices, default=GeocodePrecision.NONE
+    )
+    geocode_source = models.CharField(_("geocode source"), max_length=80, blank=True)
+    verified_at = models.DateTimeField(_("verified"), null=True, blank=True)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    categories = models.ManyToManyField(
+        AddressCategory, verbose_name=_("categories"), blank=True, related_name="addresses"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = AddressQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("address")
+        verbose_name_plural = _("addresses")
+        ordering = ["customer", "-is_primary", "kind", "id"]
+        indexes = [
+            models.Index(fields=["province", "customer"], name="addresses_address_province"),
+            models.Index(fields=["city", "customer"], name="addresses_address_city"),
+            models.Index(fields=["district", "customer"], name="addresses_address_district"),
+            models.Index(fields=["country", "customer"], name="addresses_address_country"),
+            models.Index(fields=["precision"], name="addresses_address_precision"),
+            models.Index(fields=["lat", "lng"], name="addresses_address_latlng"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "kind"],
+                condition=Q(is_primary=True),
+                name="%(app_label)s_%(class)s_one_primary_per_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(lat__isnull=True) | Q(lat__gte=-90, lat__lte=90),
+                name="%(app_label)s_%(class)s_lat_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(lng__isnull=True) | Q(lng__gte=-180, lng__lte=180),
+                name="%(app_label)s_%(class)s_lng_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(lat__isnull=True, lng__isnull=True) | Q(lat__isnull=False, lng__isnull=False),
+                name="%(app_label)s_%(class)s_lat_lng_together",
+            ),
+            # The chain is filled from the top: no district without its province,
+            # no province without its country. (A district may lack a city: 仙桃.)
+            models.CheckConstraint(
+                condition=Q(district__isnull=True) | Q(province__isnull=False),
+                name="%(app_label)s_%(class)s_district_has_province",
+            ),
+            models.CheckConstraint(
+                condition=Q(city__isnull=True) | Q(province__isnull=False),
+                name="%(app_label)s_%(class)s_city_has_province",
+            ),
+            models.CheckConstraint(
+                condition=Q(province__isnull=True) | Q(country__isnull=False),
+                name="%(app_label)s_%(class)s_province_has_country",
+            ),
+            models.CheckConstraint(
+                condition=Q(region__isnull=True) | Q(country__isnull=False),
+                name="%(app_label)s_%(class)s_region_has_country",
+            ),
+            models.CheckConstraint(
+                condition=Q(precision=GeocodePrecision.NONE) | Q(lat__isnull=False),
+                name="%(app_label)s_%(class)s_precision_needs_point",
+            ),
+        ]
+
+    def __str__(self):
+        return self.one_line()
+
+    def one_line(self) -> str:
+        """The address as one line, Chinese order (province city district detail)."""
+        parts = []
+        for region in (self.province, self.city, self.district):
+            if region is not None and (not parts or parts[-1] != region.name):
+                parts.append(region.name)
+        if self.country_id and self.country and self.country.code != "CN":
+            parts.insert(0, self.country.name)
+        if self.detail:
+            parts.append(self.detail)
+        return " ".join(parts) or self.raw_text
+
+
+class AddressVersion(models.Model):
+    """Append-only history of an address, one row per change.
+
+    Rows of one address form a hash chain (`hash` covers the row's content and
+    `prev_hash`), so editing or deleting a past row is detectable.
+    """
+
+    address = models.ForeignKey(Address, verbose_name=_("address"), on_delete=models.CASCADE, related_name="versions")
+    customer_id = models.BigIntegerField(_("customer id"), db_index=True)
+    version = models.PositiveIntegerField(_("version"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("actor"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    channel = models.CharField(_("channel"), max_length=12, choices=Channel.choices)
+    created_at = models.DateTimeField(_("time"))
+    before = models.JSONField(_("before"), null=True, blank=True)
+    after = models.JSONField(_("after"))
+    changed_fields = models.JSONField(_("changed fields"), default=list)
+    prev_hash = models.CharField(_("previous hash"), max_length=64, blank=True)
+    hash = models.CharField(_("hash"), max_length=64)
+
+    class Meta:
+        verbose_name = _("address version")
+        verbose_name_plural = _("address versions")
+        ordering = ["address", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["address", "version"], name="%(app_label)s_%(class)s_unique_version"),
+        ]
+
+    def __str__(self):
+        return f"{self.address_id} v{self.version}"

@@ -1,0 +1,634 @@
+"""The one write path for addresses.
+
+Every change to an address (form, admin, import, API, self-service) goes through
+`addresses_save`; the single-address calls are the batch call with one item, so
+bulk work reaches bulk speed without a second code path. Each batch:
+
+1. normalises the text;
+2. resolves regions: parses free text, or validates the structured chain;
+3. locates what has no coordinates (offline centroid by default), converting
+   GCJ-02 / BD-09 input to WGS-84, never silently downgrading precision;
+4. writes the rows and one hash-chained `AddressVersion` per changed address;
+5. defers side effects until the transaction commits.
+"""
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from addresses.choices import AddressKind, Channel
+from addresses.models import Address, AddressCategory, AddressVersion
+from customers.models import Customer
+from geo import geocoding, parsing
+from geo.choices import PRECISION_RANK, CoordinateSystem, GeocodePrecision, RegionLevel
+from geo.coords import to_wgs84
+from geo.models import Region
+from geo.selectors import region_index
+
+_Q6 = Decimal("0.000001")
+_LEVELS = (RegionLevel.COUNTRY, RegionLevel.PROVINCE, RegionLevel.CITY, RegionLevel.DISTRICT)
+# Fields captured in history snapshots and compared to decide "changed".
+SNAPSHOT_FIELDS = (
+    "kind",
+    "is_primary",
+    "raw_text",
+    "detail",
+    "postcode",
+    "region",
+    "lat",
+    "lng",
+    "precision",
+    "geocode_source",
+    "verified_at",
+    "categories",
+)
+_UNSET = object()
+
+
+class StaleAddressError(Exception):
+    """Raised when an edit was made against an older version of the address."""
+
+    def __init__(self, address: Address, expected_version: int):
+        self.address = address
+        self.expected_version = expected_version
+        super().__init__(
+            _(
+                "This address was changed by someone else after you opened it (you edited version "
+                "%(expected)s, it is now at version %(current)s). Review the current address and apply "
+                "your change again."
+            )
+            % {"expected": expected_version, "current": address.version}
+        )
+
+
+@dataclass
+class AddressInput:
+    """One address to create (no `address_id`) or update (`address_id` + `expected_version`).
+
+    Leave a field as None to keep it (update) or default it (create). Regions come
+    either from `raw_text` (parsed) or from structured codes, which win when given.
+    """
+
+    customer_id: int | None = None
+    address_id: int | None = None
+    expected_version: int | None = None
+    kind: str | None = None
+    is_primary: bool | None = None
+    raw_text: str | None = None
+    detail: str | None = None
+    postcode: str | None = None
+    region_code: str | None = None
+    country_code: str | None = None
+    province_code: str | None = None
+    city_code: str | None = None
+    district_code: str | None = None
+    lat: float | Decimal | str | None = None
+    lng: float | Decimal | str | None = None
+    crs: str = CoordinateSystem.WGS84
+    precision: str | None = None
+    geocode_source: str | None = None
+    category_ids: Iterable[int] | None = None
+    verified_at: object = _UNSET
+
+    def structured_codes(self) -> list[str]:
+        return [
+            c
+            for c in (self.country_code, self.province_code, self.city_code, self.district_code, self.region_code)
+            if c
+        ]
+
+
+@dataclass
+class AddressBatchResult:
+    """Outcome of a batch, aligned with its items: an Address or an error dict each."""
+
+    addresses: list[Address | None] = field(default_factory=list)
+    errors: dict[int, dict[str, list[str]]] = field(default_factory=dict)
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class _ItemError(Exception):
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+
+
+def _fail(field_name: str, message: str):
+    raise _ItemError({field_name: [message]})
+
+
+def _decimal(value, field_name: str) -> Decimal:
+    try:
+        d = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        _fail(field_name, _("Enter a number."))
+    if not d.is_finite():
+        _fail(field_name, _("Enter a number."))
+    return d
+
+
+def _quantize(value: float | Decimal) -> Decimal:
+    return Decimal(str(value)).quantize(_Q6, rounding=ROUND_HALF_EVEN)
+
+
+class _RegionRows:
+    """Region rows needed by one batch, fetched in one query per batch."""
+
+    def __init__(self, codes: Iterable[str], ids: Iterable[int] = ()):
+        codes, ids = set(codes), set(ids)
+        rows = list(Region.objects.filter(Q(code__in=codes) | Q(pk__in=ids))) if codes or ids else []
+        successors = {r.successor_id for r in rows if not r.is_active and r.successor_id}
+        if successors:
+            rows += list(Region.objects.filter(pk__in=successors))
+        ancestor_codes = {c for r in rows for c in r.path.split("/") if c} - {r.code for r in rows}
+        if ancestor_codes:
+            rows += list(Region.objects.filter(code__in=ancestor_codes))
+        self.by_code = {r.code: r for r in rows}
+        self.by_id = {r.pk: r for r in rows}
+
+    def get(self, code: str) -> Region | None:
+        region = self.by_code.get(code)
+        # Renamed or abolished divisions resolve to today's unit.
+        while region is not None and not region.is_active and region.successor_id:
+            region = self.by_id.get(region.successor_id)
+        return region
+
+    def chain(self, region: Region) -> dict[str, Region]:
+        """{level: region} for every ancestor of `region`, itself included."""
+        out = {}
+        for code in region.path.split("/"):
+            r = self.by_code.get(code)
+            if r is not None:
+                out[r.level] = r
+        return out
+
+
+def _resolve_structured(item: AddressInput, rows: _RegionRows) -> Region:
+    """The deepest region of a structured chain, after checking that it agrees."""
+    given: list[tuple[str, Region]] = []
+    for field_name, code in (
+        ("country", item.country_code),
+        ("province", item.province_code),
+        ("city", item.city_code),
+        ("district", item.district_code),
+        ("region", item.region_code),
+    ):
+        if not code:
+            continue
+        region = rows.get(code)
+        if region is None:
+            _fail(field_name, _("Unknown region code “%(code)s”.") % {"code": code})
+        if field_name in _LEVELS and region.level != field_name:
+            _fail(
+                field_name,
+                _("“%(name)s” is a %(level)s, not a %(expected)s.")
+                % {"name": region.name, "level": region.get_level_display(), "expected": field_name},
+            )
+        given.append((field_name, region))
+    deepest = max((r for _f, r in given), key=lambda r: len(r.path))
+    for field_name, region in given:
+        if not deepest.path.startswith(region.path):
+            _fail(
+                field_name,
+                _("“%(inner)s” does not lie in “%(outer)s”.") % {"inner": deepest.name, "outer": region.name},
+            )
+    return deepest
+
+
+def _snapshot(address: Address, category_ids: Sequence[int], regions_by_id: dict[int, Region]) -> dict:
+    region = regions_by_id.get(address.region_id) if address.region_id else None
+    return {
+        "kind": address.kind,
+        "is_primary": address.is_primary,
+        "raw_text": address.raw_text,
+        "detail": address.detail,
+        "postcode": address.postcode,
+        "region": region.code if region else None,
+        "region_name": region.name if region else None,
+        "lat": None if address.lat is None else str(_quantize(address.lat)),
+        "lng": None if address.lng is None else str(_quantize(address.lng)),
+        "precision": address.precision,
+        "geocode_source": address.geocode_source,
+        "verified_at": address.verified_at.isoformat() if address.verified_at else None,
+        "categories": sorted(category_ids),
+    }
+
+
+def version_hash(
+    *, address_id: int, version: int, actor_id, channel: str, created_at, before, after, prev_hash: str
+) -> str:
+    """SHA-256 over a version row's content and its predecessor's hash."""
+    payload = json.dumps(
+        {
+            "address": address_id,
+            "version": version,
+            "actor": actor_id,
+            "channel": channel,
+            "time": created_at.isoformat(),
+            "before": before,
+            "after": after,
+            "prev": prev_hash,
+        },
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _apply_location(item: AddressInput, address: Address, region: Region | None, region_changed: bool, rows, geocoder):
+    """Set lat/lng/precision/source on `address` from the item, or geocode it."""
+    if item.lat not in (None, "") or item.lng not in (None, ""):
+        if item.lat in (None, "") or item.lng in (None, ""):
+            _fail("lat" if item.lat in (None, "") else "lng", _("Give both latitude and longitude."))
+        lat, lng = _decimal(item.lat, "lat"), _decimal(item.lng, "lng")
+        if not -90 <= lat <= 90:
+            _fail("lat", _("Latitude must be between -90 and 90."))
+        if not -180 <= lng <= 180:
+            _fail("lng", _("Longitude must be between -180 and 180."))
+        try:
+            crs = CoordinateSystem(item.crs or CoordinateSystem.WGS84)
+        except ValueError:
+            _fail("crs", _("Unknown coordinate system “%(crs)s”.") % {"crs": item.crs})
+        wlat, wlng = to_wgs84(float(lat), float(lng), crs)
+        address.lat, address.lng = _quantize(wlat), _quantize(wlng)
+        address.precision = item.precision or GeocodePrecision.ROOFTOP
+        address.geocode_source = item.geocode_source or "manual"
+        return
+    if item.precision == GeocodePrecision.NONE:
+        address.lat = address.lng = None
+        address.precision, address.geocode_source = GeocodePrecision.NONE, ""
+        return
+    keep_existing = (
+        address.pk is not None
+        and not region_changed
+        and address.lat is not None
+        and PRECISION_RANK[address.precision] <= PRECISION_RANK.get(_level_precision(region), 99)
+    )
+    if keep_existing:
+        # Never silently downgrade: a rooftop point survives edits that do not move the address.
+        return
+    if region is None:
+        if address.pk is None or region_changed:
+            address.lat = address.lng = None
+            address.precision, address.geocode_source = GeocodePrecision.NONE, ""
+        return
+    result = geocoder.locate_region(_region_record(region, rows))
+    if result is None:
+        address.lat = address.lng = None
+        address.precision, address.geocode_source = GeocodePrecision.NONE, ""
+    else:
+        address.lat, address.lng = _quantize(result.lat), _quantize(result.lng)
+        address.precision, address.geocode_source = result.precision, result.source
+
+
+def _level_precision(region: Region | None) -> str:
+    return region.level if region is not None else GeocodePrecision.NONE
+
+
+def _region_record(region: Region, rows: _RegionRows):
+    """The deepest region with a centroid (an ancestor's when it has none)."""
+    r = region
+    while r is not None and r.lat is None:
+        r = rows.by_id.get(r.parent_id)
+    return r
+
+
+def _apply_regions(address: Address, region: Region | None, rows: _RegionRows):
+    chain = rows.chain(region) if region is not None else {}
+    address.region = region
+    address.country = chain.get(RegionLevel.COUNTRY)
+    address.province = chain.get(RegionLevel.PROVINCE)
+    address.city = chain.get(RegionLevel.CITY)
+    address.district = chain.get(RegionLevel.DISTRICT)
+
+
+def _parse_texts(texts: dict[int, str]) -> dict[int, "parsing.ParsedAddress"]:
+    if not texts:
+        return {}
+    index = region_index()
+    keys = list(texts)
+    parsed = parsing.parse_addresses([texts[k] for k in keys], index)
+    return dict(zip(keys, parsed))
+
+
+def _deepest_parsed_code(p) -> str | None:
+    for ref in (p.district, p.city, p.province, p.country):
+        if ref is not None:
+            return ref.code
+    return None
+
+
+@transaction.atomic
+def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -> AddressBatchResult:
+    """Create or update a batch of addresses through the full pipeline.
+
+    Bad items are reported in `errors` (by position) and skipped; good items are
+    written together. Runs in one transaction: the caller's batch boundary.
+    """
+    Channel(channel)
+    result = AddressBatchResult(addresses=[None] * len(items))
+    now = timezone.now()
+    geocoder = geocoding.get_geocoder()
+
+    # Existing rows (updates), locked against concurrent edits.
+    update_ids = [it.address_id for it in items if it.address_id]
+    existing = {
+        a.pk: a for a in Address.objects.select_for_update().filter(pk__in=update_ids).order_by("pk")
+    } if update_ids else {}
+    existing_categories: dict[int, list[int]] = {}
+    if existing:
+        for address_id, category_id in Address.categories.through.objects.filter(
+            address_id__in=existing
+        ).values_list("address_id", "addresscategory_id"):
+            existing_categories.setdefault(address_id, []).append(category_id)
+
+    customer_ids = {it.customer_id for it in items if it.customer_id and not it.address_id}
+    known_customers = set(Customer.objects.filter(pk__in=customer_ids).values_list("pk", flat=True))
+    wanted_categories = {c for it in items if it.category_ids for c in it.category_ids}
+    known_categories = (
+        set(AddressCategory.objects.filter(pk__in=wanted_categories).values_list("pk", flat=True))
+        if wanted_categories
+        else set()
+    )
+
+    # Free text to parse: items with text and no structured chain.
+    texts = {}
+    for i, it in enumerate(items):
+        if it.raw_text is not None:
+            it.raw_text = it.raw_text.strip()
+        if it.raw_text and not it.structured_codes():
+            texts[i] = it.raw_text
+    parsed = _parse_texts(texts)
+
+    codes = [c for it in items for c in it.structured_codes()]
+    codes += [c for p in parsed.values() if (c := _deepest_parsed_code(p))]
+    rows = _RegionRows(codes, ids=[a.region_id for a in existing.values() if a.region_id])
+
+    to_create: list[tuple[int, Address, list[int]]] = []
+    to_update: list[tuple[int, Address, list[int], dict]] = []
+    primaries: set[tuple[int, str]] = set()
+
+    for i, it in enumerate(items):
+        try:
+            if it.address_id:
+                address = existing.get(it.address_id)
+                if address is None:
+                    _fail("address", _("This address no longer exists."))
+                if it.expected_version is not None and it.expected_version != address.version:
+                    raise StaleAddressError(address, it.expected_version)
+                cats_before = sorted(existing_categories.get(address.pk, []))
+                before = _snapshot(address, cats_before, rows.by_id)
+            else:
+                if it.customer_id not in known_customers:
+                    _fail("customer", _("Unknown customer."))
+                address = Address(customer_id=it.customer_id)
+                cats_before, before = [], None
+
+            if it.kind is not None:
+                try:
+                    address.kind = AddressKind(it.kind)
+                except ValueError:
+                    _fail("kind", _("Unknown address kind “%(kind)s”.") % {"kind": it.kind})
+            if it.is_primary is not None:
+                address.is_primary = bool(it.is_primary)
+            if it.raw_text is not None:
+                address.raw_text = it.raw_text
+            if it.postcode is not None:
+                address.postcode = it.postcode.strip()
+            if it.detail is not None:
+                address.detail = it.detail.strip()
+            if it.verified_at is not _UNSET:
+                address.verified_at = it.verified_at
+
+            old_region_id = address.region_id
+            if it.structured_codes():
+                region = _resolve_structured(it, rows)
+            elif i in parsed:
+                p = parsed[i]
+                code = _deepest_parsed_code(p)
+                region = rows.get(code) if code else None
+                if it.detail is None:
+                    address.detail = p.detail
+                if it.postcode is None and p.postcode:
+                    address.postcode = p.postcode
+            else:
+                region = rows.by_id.get(address.region_id) if address.region_id else None
+            _apply_regions(address, region, rows)
+            region_changed = address.pk is None or address.region_id != old_region_id
+            if address.pk is not None and before is not None and it.raw_text is not None:
+                region_changed = region_changed or address.detail != before["detail"]
+            _apply_location(it, address, region, region_changed, rows, geocoder)
+
+            if len(address.detail) > 300:
+                _fail("detail", _("The detail line is too long (at most 300 characters)."))
+            if len(address.postcode) > 20:
+                _fail("postcode", _("The postcode is too long."))
+            if address.country and address.country.code == "CN" and address.postcode:
+                if not (len(address.postcode) == 6 and address.postcode.isdigit()):
+                    _fail("postcode", _("A Chinese postcode has six digits."))
+            if not (address.raw_text or address.detail or address.region_id):
+                _fail("raw_text", _("Enter an address."))
+
+            if it.category_ids is not None:
+                cats = sorted(set(it.category_ids))
+                unknown = [c for c in cats if c not in known_categories]
+                if unknown:
+                    _fail("categories", _("Unknown category."))
+            else:
+                cats = cats_before
+
+            if address.is_primary:
+                key = (address.customer_id, address.kind)
+                if key in primaries:
+                    _fail("is_primary", _("Only one primary address per kind."))
+                primaries.add(key)
+
+            if address.pk is None:
+                to_create.append((i, address, cats))
+            else:
+                after = _snapshot(address, cats, rows.by_id)
+                if after == before:
+                    result.addresses[i] = address
+                    result.unchanged += 1
+                else:
+                    to_update.append((i, address, cats, before))
+        except _ItemError as exc:
+            result.errors[i] = exc.errors
+        except StaleAddressError as exc:
+            result.errors[i] = {"__all__": [str(exc)]}
+            if len(items) == 1:
+                raise
+
+    _demote_other_primaries(to_create, to_update, actor=actor, channel=channel, now=now, rows=rows)
+
+    # Write rows.
+    if to_create:
+        Address.objects.bulk_create([a for _i, a, _c in to_create])
+    if to_update:
+        for _i, a, _c, _b in to_update:
+            a.version += 1
+            a.updated_at = now
+        Address.objects.bulk_update(
+            [a for _i, a, _c, _b in to_update],
+            [
+                "kind", "is_primary", "raw_text", "detail", "postcode", "region", "country", "province",
+                "city", "district", "lat", "lng", "precision", "geocode_source", "verified_at", "version",
+                "updated_at",
+            ],
+        )
+    _write_categories(to_create, to_update)
+    versions = []
+    for i, a, cats in to_create:
+        versions.append((a, None, _snapshot(a, cats, rows.by_id)))
+        result.addresses[i] = a
+        result.created += 1
+    for i, a, cats, before in to_update:
+        versions.append((a, before, _snapshot(a, cats, rows.by_id)))
+        result.addresses[i] = a
+        result.updated += 1
+    _write_versions(versions, actor=actor, channel=channel, now=now)
+    return result
+
+
+def _demote_other_primaries(to_create, to_update, *, actor, channel, now, rows):
+    """Making an address primary unsets the previous primary of that customer and kind."""
+    keys = {(a.customer_id, a.kind) for _i, a, *_ in (*to_create, *to_update) if a.is_primary}
+    if not keys:
+        return
+    keep = {a.pk for _i, a, *_ in to_update}
+    q = Q()
+    for customer_id, kind in keys:
+        q |= Q(customer_id=customer_id, kind=kind)
+    others = list(Address.objects.select_for_update().filter(q, is_primary=True).exclude(pk__in=keep))
+    if not others:
+        return
+    cats = {}
+    for address_id, category_id in Address.categories.through.objects.filter(
+        address_id__in=[o.pk for o in others]
+    ).values_list("address_id", "addresscategory_id"):
+        cats.setdefault(address_id, []).append(category_id)
+    region_ids = {o.region_id for o in others if o.region_id and o.region_id not in rows.by_id}
+    regions_by_id = dict(rows.by_id)
+    regions_by_id.update({r.pk: r for r in Region.objects.filter(pk__in=region_ids)})
+    versions = []
+    for other in others:
+        before = _snapshot(other, sorted(cats.get(other.pk, [])), regions_by_id)
+        other.is_primary = False
+        other.version += 1
+        other.updated_at = now
+        versions.append((other, before, {**before, "is_primary": False}))
+    Address.objects.bulk_update(others, ["is_primary", "version", "updated_at"])
+    _write_versions(versions, actor=actor, channel=channel, now=now)
+
+
+def _write_categories(to_create, to_update):
+    Through = Address.categories.through
+    if to_update:
+        Through.objects.filter(address_id__in=[a.pk for _i, a, _c, _b in to_update]).delete()
+    links = [
+        Through(address_id=a.pk, addresscategory_id=c)
+        for _i, a, cats, *_ in (*to_create, *to_update)
+        for c in cats
+    ]
+    if links:
+        Through.objects.bulk_create(links)
+
+
+def _write_versions(entries, *, actor, channel, now):
+    """One AddressVersion per (address, before, after), chained to the previous hash."""
+    if not entries:
+        return
+    # The chain links each row to the address's previous version (version - 1).
+    updated = {a.pk: a.version - 1 for a, _b, _a in entries if a.version > 1}
+    prev = {}
+    if updated:
+        for address_id, version, h in AddressVersion.objects.filter(address_id__in=list(updated)).values_list(
+            "address_id", "version", "hash"
+        ):
+            if updated[address_id] == version:
+                prev[address_id] = h
+    actor_id = actor.pk if actor is not None and actor.is_authenticated else None
+    rows = []
+    for address, before, after in entries:
+        changed = sorted(k for k in after if before is None or before.get(k) != after.get(k))
+        prev_hash = prev.get(address.pk, "")
+        h = version_hash(
+            address_id=address.pk,
+            version=address.version,
+            actor_id=actor_id,
+            channel=channel,
+            created_at=now,
+            before=before,
+            after=after,
+            prev_hash=prev_hash,
+        )
+        rows.append(
+            AddressVersion(
+                address_id=address.pk,
+                customer_id=address.customer_id,
+                version=address.version,
+                actor_id=actor_id,
+                channel=channel,
+                created_at=now,
+                before=before,
+                after=after,
+                changed_fields=changed,
+                prev_hash=prev_hash,
+                hash=h,
+            )
+        )
+    AddressVersion.objects.bulk_create(rows)
+
+
+def _single(result: AddressBatchResult) -> Address:
+    if result.errors:
+        raise ValidationError(result.errors[0])
+    return result.addresses[0]
+
+
+def address_create(*, customer: Customer, actor=None, channel: str = Channel.FORM, **fields) -> Address:
+    """Create one address for `customer` (the batch call with one item)."""
+    item = AddressInput(customer_id=customer.pk, **fields)
+    return _single(addresses_save(items=[item], actor=actor, channel=channel))
+
+
+def address_update(
+    *, address: Address, expected_version: int | None, actor=None, channel: str = Channel.FORM, **changes
+) -> Address:
+    """Change one address; refuses (StaleAddressError) if it moved past `expected_version`."""
+    item = AddressInput(address_id=address.pk, expected_version=expected_version, **changes)
+    return _single(addresses_save(items=[item], actor=actor, channel=channel))
+
+
+def address_history_verify(*, address: Address) -> list[int]:
+    """Versions whose hash or chain link does not match their content (empty = intact)."""
+    broken, prev_hash = [], ""
+    for v in AddressVersion.objects.filter(address=address).order_by("version"):
+        expected = version_hash(
+            address_id=v.address_id,
+            version=v.version,
+            actor_id=v.actor_id,
+            channel=v.channel,
+            created_at=v.created_at,
+            before=v.before,
+            after=v.after,
+            prev_hash=v.prev_hash,
+        )
+        if v.hash != expected or v.prev_hash != prev_hash:
+            broken.append(v.version)
+        prev_hash = v.hash
+    return broken

@@ -1,0 +1,86 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from customers.choices import CustomerKind, RelationshipStage
+from customers.querysets import CustomerQuerySet
+
+
+class Customer(models.Model):
+    """A person or company we sell to; where they are lives in `addresses`."""
+
+    name = models.CharField(_("name"), max_length=200, db_collation=settings.PINYIN_COLLATION)
+    kind = models.CharField(
+        _("kind"), max_length=12, choices=CustomerKind.choices, default=CustomerKind.ENTERPRISE
+    )
+    stage = models.CharField(
+        _("relationship stage"),
+        max_length=12,
+        choices=RelationshipStage.choices,
+        default=RelationshipStage.POTENTIAL,
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="customers",
+    )
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    external_id = models.CharField(_("external id"), max_length=100, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True, db_index=True)
+
+    objects = CustomerQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        ordering = ["name", "id"]
+        indexes = [
+            models.Index(fields=["name", "id"], name="customers_customer_name_id"),
+            models.Index(fields=["owner", "name"], name="customers_customer_owner_name"),
+            models.Index(fields=["stage", "name"], name="customers_customer_stage_name"),
+            models.Index(fields=["kind", "name"], name="customers_customer_kind_name"),
+            models.Index(fields=["phone"], name="customers_customer_phone"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(external_id=""), name="%(app_label)s_%(class)s_external_id_not_blank"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("customers:detail", args=[self.pk])
+
+
+class Territory(models.Model):
+    """A region assigned to a sales user: they see every customer with an address in it."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="territories",
+    )
+    region = models.ForeignKey(
+        "geo.Region", verbose_name=_("region"), on_delete=models.CASCADE, related_name="territories"
+    )
+
+    class Meta:
+        verbose_name = _("territory")
+        verbose_name_plural = _("territories")
+        ordering = ["user", "region"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "region"], name="%(app_label)s_%(class)s_unique_user_region"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} · {self.region}"
