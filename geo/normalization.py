@@ -1,0 +1,138 @@
+"""Text clean-up applied to every address before parsing.
+
+Pure code: no database, no network. Full-width → half-width, traditional →
+simplified Chinese (OpenCC tables, only when a traditional character is present),
+and removal of what leaks into pasted addresses: phone numbers, 收货人/电话 labels,
+recipient names next to phone numbers, tag brackets, line breaks, repeated prefixes.
+"""
+
+import re
+import unicodedata
+from functools import cache
+from pathlib import Path
+
+# Labels that introduce a recipient's name: the value after them is a name, not a place.
+_NAME_LABELS = "收货人姓名|收件人姓名|收货人|收件人|联系人|签收人|姓名|客户|名字"
+_OTHER_LABELS = (
+    "收货地址|收件地址|详细地址|所在地区|所在地|联系地址|通讯地址|地址|"
+    "联系电话|联系方式|手机号码|手机号|手机|电话号码|电话|座机|固话|tel|mobile|phone"
+)
+_NAME_LABEL_RE = re.compile(
+    rf"(?:{_NAME_LABELS})\s*[:：]?\s*[\u4e00-\u9fff·]{{0,5}}(?=[\s,，;；:：/|()]|[+\d]|$)", re.IGNORECASE
+)
+_LABEL_RE = re.compile(rf"(?:{_OTHER_LABELS})\s*[:：]\s*|(?:{_OTHER_LABELS})(?=\s*[+\d(])", re.IGNORECASE)
+_POSTCODE_LABEL_RE = re.compile(r"邮编|邮政编码|postcode|zip")
+
+# Mobile (optionally +86, split by spaces or dashes) and landline numbers (area code required).
+_PHONE_RE = re.compile(
+    r"(?<![\dA-Za-z])(?:(?:\+|00)?86[\s-]?)?1[3-9]\d(?:[\s-]?\d{4}){2}(?!\d)"
+    r"|(?<![\dA-Za-z-])(?:\(0\d{2,3}\)|0\d{2,3}-)\s?\d{7,8}(?:-\d{1,5})?(?!\d)"
+    r"|(?<![\dA-Za-z-])0\d{9,11}(?!\d)"
+    r"|(?<![\dA-Za-z-])400-?\d{3}-?\d{4}(?!\d)"
+)
+_NAME_TOKEN_RE = re.compile(r"[\u4e00-\u9fff·]{2,4}")
+# A token ending like this is a place or part of an address, never a name.
+_PLACE_ENDINGS = frozenset("省市区县镇乡村路街道巷弄号楼室栋座园城州盟旗里苑厦场院站港湾口岛")
+_SEPARATORS_RE = re.compile(r"[\s,，;；:：|/]+")
+
+_TAG_BRACKETS_RE = re.compile(r"【[^】]{0,20}】|\[[^\]]{0,20}\]|\(\s*\)|（\s*）|<[^>]{0,20}>")
+_SPACE_RE = re.compile(r"\s+")
+# 广东省广东省, 深圳市深圳市: a division-like prefix written twice in a row.
+_REPEAT_RE = re.compile(r"([\u4e00-\u9fff]{2,12}?[省市区县州盟旗])(?:[\s\-,，]*\1)+")
+_MAYBE_PHONE_RE = re.compile(r"\d[\d\s()+-]{6}")
+_KANA_RE = re.compile(r"[\u3040-\u30ff]")
+_NEEDS_WORK_RE = re.compile(r"[^\u4e00-\u9fffA-Za-z0-9#\-.,'() ]")
+
+
+@cache
+def _traditional_table() -> tuple[frozenset[str], object]:
+    """The traditional-only characters and an OpenCC t2s converter (loaded once)."""
+    import opencc
+
+    path = Path(opencc.__file__).resolve().parent / "dictionary" / "TSCharacters.txt"
+    chars = set()
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            trad, _, simp = line.rstrip("\n").partition("\t")
+            if len(trad) == 1 and simp.split(" ")[0] != trad:
+                chars.add(trad)
+    return frozenset(chars), opencc.OpenCC("t2s")
+
+
+def to_halfwidth(text: str) -> str:
+    """Full-width letters, digits and punctuation to ASCII; ideographic space to space."""
+    if text.isascii():
+        return text
+    return unicodedata.normalize("NFKC", text)
+
+
+def to_simplified(text: str) -> str:
+    """Traditional Chinese to simplified; Japanese text (with kana) is left alone."""
+    if text.isascii():
+        return text
+    chars, converter = _traditional_table()
+    if chars.isdisjoint(text) or _KANA_RE.search(text):
+        return text
+    return converter.convert(text)
+
+
+def strip_phones(text: str) -> str:
+    """Remove phone numbers and the recipient names written next to them."""
+    if not _MAYBE_PHONE_RE.search(text) or not _PHONE_RE.search(text):
+        return text
+    parts = _PHONE_RE.split(text)
+    out = []
+    for i, part in enumerate(parts):
+        if i > 0:
+            part = _drop_name(part, leading=True)
+        if i < len(parts) - 1:
+            part = _drop_name(part, leading=False)
+        out.append(part)
+    return " ".join(out)
+
+
+def _drop_name(part: str, *, leading: bool) -> str:
+    """Drop a 2–4 character name token at the start (leading) or end of `part`."""
+    body = part.strip(" ,，;；:：|/\t\r\n")
+    if not body:
+        return part
+    if leading:
+        token = _SEPARATORS_RE.split(body, maxsplit=1)[0]
+    else:
+        token = _SEPARATORS_RE.split(body)[-1]
+    if not _NAME_TOKEN_RE.fullmatch(token) or token[-1] in _PLACE_ENDINGS:
+        return part
+    if leading:
+        return part[part.find(token) + len(token) :]
+    return part[: part.rfind(token)]
+
+
+def strip_labels(text: str) -> str:
+    """Remove 收货人/电话/地址 style labels (and the name after a name label)."""
+    if "人" in text or "名" in text or "客户" in text:
+        text = _NAME_LABEL_RE.sub(" ", text)
+    return _LABEL_RE.sub(" ", text)
+
+
+def collapse_repeats(text: str) -> str:
+    """广东省广东省深圳市 → 广东省深圳市."""
+    if not any(text.count(c) > 1 for c in "省市区县州"):
+        return text
+    return _REPEAT_RE.sub(r"\1", text)
+
+
+def normalize_address_text(text: str, *, simplify: bool = True) -> str:
+    """The cleaned single-line text the parser reads."""
+    if not text:
+        return ""
+    if not _NEEDS_WORK_RE.search(text) and not _MAYBE_PHONE_RE.search(text):
+        return collapse_repeats(text).strip()
+    text = to_halfwidth(text)
+    if simplify:
+        text = to_simplified(text)
+    text = _TAG_BRACKETS_RE.sub(" ", text)
+    text = strip_labels(text)
+    text = strip_phones(text)
+    text = collapse_repeats(text)
+    text = _SPACE_RE.sub(" ", text).strip(" ,，;；:：|/-")
+    return text

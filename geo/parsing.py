@@ -1,0 +1,553 @@
+"""Free-text address → country / province / city / district + detail line.
+
+Pure code: takes an in-memory `RegionIndex` (built once from `RegionRecord`s) and
+returns frozen dataclasses; no database, no network.
+
+Chinese text is scanned once with an Aho-Corasick automaton (leftmost-longest)
+over every full name, short name, alias and historic name of the division
+table; historic names point at today's unit. Each candidate unit is scored by
+the matched names that are the unit itself or one of its ancestors (full name 3,
+short name 2, short district name 1, historic names a little less); the best
+unit wins, exact ties between unrelated units are reported as ambiguities and
+leave the level empty. Latin-script addresses go through a small
+comma-segment parser (country name, ISO subdivision name or postal abbreviation,
+postcode).
+"""
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+
+import ahocorasick
+
+from geo.normalization import normalize_address_text
+from geo.regiondata import RegionRecord
+
+LEVELS = ("country", "province", "city", "district")
+_LEVEL_RANK = {level: i for i, level in enumerate(LEVELS)}
+_ADMIN_SUFFIXES = "省市区县州盟旗"
+
+# Short names that are also everyday words; matching them would pull addresses
+# towards random districts (城区 → 城, 市中区 → 市中, 开发区 …).
+_GENERIC_SHORT_NAMES = frozenset(
+    "城区 郊区 矿区 新区 市中 城中 城关 开发 高新 中心 东区 西区 南区 北区 中区 人民 友谊 胜利 前进 "
+    "光明 和平 红旗 向阳 新华 新城 新市 市区 东方 长安 中山 工业 经济 城厢 新兴 白云 铁西 铁东 "
+    "东城 西城 大同 太平 永和".split()
+)
+# After a short name, these mean the name belongs to a street, a town or a building:
+# 北京路, 南京东路, 香港中路, 长安镇, 朝阳门, 中山公园.
+_STREET_AFTER_RE = re.compile(
+    r"[东西南北中]?(?:路|街|大街|大道|道|巷|弄|胡同|门|桥|环)|[镇乡村站港]|广场|大厦|花园|小区|公园|机场"
+    r"|[中小大]学|医院|商场|饭店|宾馆|酒店|公司|银行|国际|大酒店|新村|[一二三四五六七八九十\d]+[号路街]"
+)
+_HAN_RE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+_CN_POSTCODE_RE = re.compile(r"(?:邮编|邮政编码)?[:：]?\s*(?<![\d\-A-Za-z])([1-8]\d{5})(?![\d号室栋楼幢弄单层#\-])")
+_DETAIL_STRIP = " ,，、;；:：-—_/|.。()"
+_SPACE_RE = re.compile(r"\s+")
+_MAX_MATCHES = 24  # divisions are named at the start; long texts only scan this many names
+_CACHE_LIMIT = 200_000
+
+
+@dataclass(frozen=True, slots=True)
+class RegionMatch:
+    """A division the parser found: enough to show it and locate it."""
+
+    code: str
+    name: str
+    level: str
+    lat: float | None = None
+    lng: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedAddress:
+    """The result of parsing one address. Levels not found (or ambiguous) are None.
+
+    `ambiguities` holds (level, ((code, label), ...)) for each level the text could
+    not decide; `historic` is the original text of a former name that was resolved.
+    """
+
+    country: RegionMatch | None = None
+    province: RegionMatch | None = None
+    city: RegionMatch | None = None
+    district: RegionMatch | None = None
+    detail: str = ""
+    postcode: str = ""
+    confidence: float = 0.0
+    ambiguities: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+    historic: str = ""
+
+    @property
+    def deepest(self) -> RegionMatch | None:
+        """The most precise region found."""
+        return self.district or self.city or self.province or self.country
+
+
+EMPTY = ParsedAddress()
+
+
+@dataclass(frozen=True, slots=True)
+class _Resolution:
+    """What a sequence of matched names resolves to (cached per sequence)."""
+
+    levels: tuple[str | None, str | None, str | None, str | None]  # codes per level
+    consumed: tuple[bool, ...]  # per match: removed from the detail line
+    historic: tuple[bool, ...]  # per match: resolved through a former name
+    confidence: float
+    ambiguities: tuple
+
+
+def _fold(text: str) -> str:
+    """Lower-case, accents stripped, dots dropped: 'Thüringen' → 'thuringen', 'U.S.A.' → 'usa'."""
+    text = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in text if not unicodedata.combining(c)).replace(".", "").strip()
+
+
+# Common endonyms and abbreviations that ISO names do not carry.
+_COUNTRY_EXTRAS = {
+    "us": "US", "america": "US", "united states": "US", "uk": "GB", "great britain": "GB",
+    "britain": "GB", "england": "GB", "scotland": "GB", "wales": "GB", "northern ireland": "GB",
+    "deutschland": "DE", "nippon": "JP", "nihon": "JP", "españa": "ES", "espana": "ES",
+    "italia": "IT", "schweiz": "CH", "suisse": "CH", "svizzera": "CH", "österreich": "AT",
+    "osterreich": "AT", "nederland": "NL", "the netherlands": "NL", "holland": "NL",
+    "belgique": "BE", "belgie": "BE", "brasil": "BR", "mexico": "MX", "south korea": "KR",
+    "korea": "KR", "republic of korea": "KR", "russia": "RU", "vietnam": "VN", "viet nam": "VN",
+    "taiwan": "TW", "hong kong": "HK", "hongkong": "HK", "macau": "MO", "macao": "MO",
+    "prc": "CN", "pr china": "CN", "p r china": "CN", "uae": "AE", "polska": "PL",
+    "sverige": "SE", "norge": "NO", "danmark": "DK", "suomi": "FI", "czechia": "CZ",
+    "czech republic": "CZ", "türkiye": "TR", "turkey": "TR", "iran": "IR", "laos": "LA",
+    "bolivia": "BO", "venezuela": "VE", "tanzania": "TZ", "syria": "SY", "moldova": "MD",
+}
+# UK postcode areas outside England (ISO 3166-2 first level is the nation).
+_GB_AREAS = {
+    **dict.fromkeys("AB DD DG EH FK G HS IV KA KW KY ML PA PH TD ZE".split(), "GB-SCT"),
+    **dict.fromkeys("CF LD LL NP SA".split(), "GB-WLS"),
+    "BT": "GB-NIR",
+}
+_POSTCODE_RES = {
+    "US": re.compile(r"\b(\d{5}(?:-\d{4})?)\b"),
+    "GB": re.compile(r"\b([A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2})\b", re.IGNORECASE),
+    "JP": re.compile(r"(?:〒\s*)?\b(\d{3}-\d{4})\b"),
+    "SG": re.compile(r"\b(\d{6})\b"),
+    "CN": re.compile(r"\b(\d{6})\b"),
+    "IN": re.compile(r"\b(\d{6})\b"),
+    "CA": re.compile(r"\b([A-Z]\d[A-Z]\s?\d[A-Z]\d)\b", re.IGNORECASE),
+    "NL": re.compile(r"\b(\d{4}\s?[A-Z]{2})\b"),
+}
+_GENERIC_POSTCODE_RE = re.compile(r"\b(\d{4,5})\b")
+_US_STATE_ZIP_RE = re.compile(r"\b([A-Z]{2})\s+(\d{5}(?:-\d{4})?)\b")
+
+
+class RegionIndex:
+    """Every division name in one automaton, plus the tree to resolve matches."""
+
+    def __init__(self, records: Iterable[RegionRecord]):
+        records = list(records)
+        by_code = {r.code: r for r in records}
+        self.regions: dict[str, RegionMatch] = {}
+        self._parent: dict[str, str] = {}
+        for r in records:
+            if r.is_active:
+                self.regions[r.code] = RegionMatch(r.code, r.name, r.level, r.lat, r.lng)
+                if r.parent_code:
+                    self._parent[r.code] = r.parent_code
+        # HK/MO/TW appear as countries in ISO 3166-1 and as provinces of CN (alias CN-HK).
+        redirect: dict[str, str] = {}
+        for r in records:
+            for alias in r.aliases:
+                if r.level == "province" and alias.startswith("CN-") and alias[3:] in by_code:
+                    if by_code[alias[3:]].level == "country":
+                        redirect[alias[3:]] = r.code
+        self._levels: dict[str, tuple] = {}
+        for code in self.regions:
+            self._levels[code] = self._level_codes(code)
+        self._children_count: dict[str, int] = {}
+        self._only_city: dict[str, str] = {}
+        for code, region in self.regions.items():
+            parent = self._parent.get(code)
+            if parent:
+                self._children_count[parent] = self._children_count.get(parent, 0) + 1
+        for code, region in self.regions.items():
+            parent = self._parent.get(code)
+            if region.level == "city" and parent in self.regions and self.regions[parent].name == region.name:
+                self._only_city[parent] = code  # municipality: the one city row named like the province
+
+        def resolve(code: str) -> str | None:
+            seen = 0
+            while code and code not in self.regions and seen < 12:
+                rec = by_code.get(code)
+                code = rec.successor_code if rec else ""
+                seen += 1
+            return redirect.get(code, code) if code in self.regions else None
+
+        keys: dict[str, dict[str, tuple[float, bool]]] = {}
+        self._latin_countries: dict[str, str] = {}
+        self._latin_subdivisions: dict[str, dict[str, str]] = {}
+
+        def add(key: str, code: str, weight: float, historic: bool) -> None:
+            if len(key) < 2 or key.isascii():
+                return
+            entries = keys.setdefault(key, {})
+            old = entries.get(code)
+            if old is None or old[0] < weight:
+                entries[code] = (weight, historic)
+
+        for r in records:
+            target = resolve(r.code if r.is_active else r.successor_code)
+            if target is None:
+                continue
+            is_cn = r.code[:1].isdigit()
+            historic = not r.is_active
+            penalty = 0.5 if historic else 0.0
+            if is_cn:
+                full = 3.0 - penalty
+                short = (1.0 if r.level == "district" else 2.0) - penalty
+                add(r.name, target, full, historic)
+                if r.short_name and r.short_name != r.name and r.short_name not in _GENERIC_SHORT_NAMES:
+                    add(r.short_name, target, full if r.short_name[-1] in _ADMIN_SUFFIXES else short, historic)
+                for alias in r.aliases:
+                    if alias.isascii() or alias in _GENERIC_SHORT_NAMES:
+                        continue
+                    abbreviation = alias[-1] in "州盟" and r.name.startswith(alias[:-1])
+                    is_full = alias[-1] in _ADMIN_SUFFIXES and len(alias) >= 3
+                    weight = (full if is_full else short) - (0.0 if abbreviation else 0.5)
+                    add(alias, target, weight, historic or not abbreviation)
+            else:
+                # World: Chinese names of countries (and their Japanese spelling for JP).
+                if r.level == "country":
+                    add(r.name, target, 3.0, False)
+                    for name in (r.name_en, *r.aliases):
+                        if name and not (len(name) == 3 and name.isupper()):
+                            self._latin_countries[_fold(name)] = target
+                    self._latin_countries[_fold(r.code)] = target
+                    for alias in r.aliases:
+                        if len(alias) == 3 and alias.isupper():
+                            self._latin_countries[_fold(alias)] = target
+                else:
+                    if len(r.name) >= 3:
+                        add(r.name, target, 1.0, historic)
+                        if r.parent_code == "JP":
+                            add(_japanese_spelling(r.name), target, 1.0, historic)
+                    subs = self._latin_subdivisions.setdefault(r.parent_code, {})
+                    for name in (r.name, r.name_en, *r.aliases):
+                        if name:
+                            subs[_fold(name.split("[")[0])] = target
+        for name, code in _COUNTRY_EXTRAS.items():
+            if code in self.regions or code in redirect:
+                self._latin_countries.setdefault(name, redirect.get(code, code))
+        for code, target in redirect.items():
+            for name, c in list(self._latin_countries.items()):
+                if c == code:
+                    self._latin_countries[name] = target
+
+        self._entries: list[tuple[tuple[str, float, bool], ...]] = []
+        self._key_text: list[str] = []
+        self._key_short: list[bool] = []
+        self._automaton = ahocorasick.Automaton()
+        for key, entries in keys.items():
+            key_id = len(self._entries)
+            self._entries.append(tuple((code, w, h) for code, (w, h) in sorted(entries.items())))
+            self._key_text.append(key)
+            self._key_short.append(key[-1] not in _ADMIN_SUFFIXES)
+            self._automaton.add_word(key, (key_id, len(key)))
+        self._automaton.make_automaton()
+        self._cache: dict[tuple[int, ...], _Resolution] = {}
+
+    @classmethod
+    def from_records(cls, records: Iterable[RegionRecord]) -> "RegionIndex":
+        """Build the index once from region records (active and historic)."""
+        return cls(records)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _level_codes(self, code: str) -> tuple:
+        slots: list[str | None] = [None, None, None, None]
+        seen = 0
+        while code and seen < 8:
+            region = self.regions.get(code)
+            if region is None:
+                break
+            slots[_LEVEL_RANK[region.level]] = code
+            code = self._parent.get(code, "")
+            seen += 1
+        return tuple(slots)
+
+    # -- Chinese text -------------------------------------------------------
+
+    def _resolve(self, key_ids: tuple[int, ...]) -> _Resolution:
+        cached = self._cache.get(key_ids)
+        if cached is not None:
+            return cached
+        result = self._resolve_uncached(key_ids)
+        if len(self._cache) >= _CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[key_ids] = result
+        return result
+
+    def _resolve_uncached(self, key_ids: tuple[int, ...]) -> _Resolution:
+        entries = [self._entries[k] for k in key_ids]
+        levels = self._levels
+        scores: dict[str, float] = {}
+        for code in {code for match in entries for code, _, _ in match}:
+            chain = levels[code]
+            total = 0.0
+            for match in entries:
+                best = 0.0
+                for c, w, _ in match:
+                    if w > best and c in chain:
+                        best = w
+                total += best
+            scores[code] = total
+        if not scores:
+            return _Resolution((None,) * 4, (False,) * len(key_ids), (False,) * len(key_ids), 0.0, ())
+        top_score = max(scores.values())
+        top = [code for code, s in scores.items() if s == top_score]
+        if len(top) > 1:
+            # A unit tied with one of its own ancestors adds no evidence: keep the ancestor.
+            top_set = set(top)
+            top = [c for c in top if not any(a in top_set and a != c for a in levels[c] if a)]
+        ambiguities: tuple = ()
+        if len(top) == 1:
+            chosen = list(levels[top[0]])
+        else:
+            chains = [levels[c] for c in sorted(top)]
+            chosen = [None, None, None, None]
+            for i in range(4):
+                values = {chain[i] for chain in chains}
+                if len(values) != 1:
+                    break
+                chosen[i] = chains[0][i]
+            level = max((self.regions[c].level for c in top), key=_LEVEL_RANK.__getitem__)
+            ambiguities = ((level, tuple((c, self._label(c)) for c in sorted(top))),)
+        # Municipalities: the province implies its single city row.
+        if chosen[1] and not chosen[2] and chosen[1] in self._only_city and not ambiguities:
+            chosen[2] = self._only_city[chosen[1]]
+        if chosen[1] and not chosen[0]:
+            chosen[0] = levels[chosen[1]][0]
+        chain = {c for c in chosen if c}
+        claimed: set[str] = set()
+        consumed = []
+        historic = []
+        conflicts = 0
+        for match in entries:
+            hit = sorted(
+                ((c, h) for c, _, h in match if c in chain),
+                key=lambda ch: _LEVEL_RANK[self.regions[ch[0]].level],
+            )
+            fresh = [(c, h) for c, h in hit if c not in claimed]
+            if fresh:
+                claimed.add(fresh[0][0])
+                consumed.append(True)
+                historic.append(fresh[0][1])
+            else:
+                consumed.append(False)
+                historic.append(False)
+                if not hit and max(w for _, w, _ in match) >= 3:
+                    conflicts += 1
+        deepest = next((c for c in reversed(chosen) if c), None)
+        if deepest is None:
+            confidence = 0.0
+        elif ambiguities:
+            confidence = 0.3
+        else:
+            level = self.regions[deepest].level
+            complete = level == "district" or self._children_count.get(deepest, 0) == 0
+            confidence = 0.95 if complete else {"city": 0.8, "province": 0.6, "country": 0.3}[level]
+            if top_score < 2:
+                confidence -= 0.25
+            if any(historic):
+                confidence -= 0.05
+            confidence -= 0.1 * min(conflicts, 3)
+            confidence = round(max(0.05, min(1.0, confidence)), 2)
+        return _Resolution(tuple(chosen), tuple(consumed), tuple(historic), confidence, ambiguities)
+
+    def _label(self, code: str) -> str:
+        names = []
+        for c in self._levels[code][1:]:
+            if c and (not names or names[-1] != self.regions[c].name):
+                names.append(self.regions[c].name)
+        return "".join(names)
+
+    def _parse_han(self, text: str) -> ParsedAddress:
+        postcode = ""
+        removed: list[tuple[int, int]] = []
+        m = _CN_POSTCODE_RE.search(text) if any(c.isdigit() for c in text) else None
+        if m is not None:
+            postcode = m.group(1)
+            removed.append(m.span())
+        key_ids = []
+        spans = []
+        key_short = self._key_short
+        street_after = _STREET_AFTER_RE.match
+        previous = -1
+        for end, (key_id, length) in self._automaton.iter_long(text):
+            if key_short[key_id] and street_after(text, end + 1):
+                continue
+            if key_id == previous and spans and spans[-1][1] >= end + 1 - length - 1:
+                continue  # the same name written twice in a row
+            previous = key_id
+            key_ids.append(key_id)
+            spans.append((end + 1 - length, end + 1))
+            if len(key_ids) >= _MAX_MATCHES:
+                break
+        if not key_ids:
+            detail = _clean_detail(_cut(text, removed))
+            return ParsedAddress(detail=detail, postcode=postcode)
+        res = self._resolve(tuple(key_ids))
+        regions = self.regions
+        historic_text = ""
+        for span, consumed, historic in zip(spans, res.consumed, res.historic):
+            if consumed:
+                removed.append(span)
+                if historic:
+                    historic_text = historic_text + " " + text[span[0] : span[1]] if historic_text else text[span[0] : span[1]]
+        country, province, city, district = (regions[c] if c else None for c in res.levels)
+        detail = _clean_detail(_cut(text, removed))
+        for region in (district, city, province):
+            if region is not None and region.name in detail:
+                detail = _remove_all(detail, region.name)
+        return ParsedAddress(
+            country, province, city, district, detail, postcode, res.confidence, res.ambiguities, historic_text
+        )
+
+    # -- Latin script ---------------------------------------------------------
+
+    def _parse_latin(self, text: str) -> ParsedAddress:
+        segments = [s.strip() for s in text.split(",")]
+        country_code = None
+        country_at = None
+        for i in range(len(segments) - 1, -1, -1):
+            words = _fold(re.sub(r"[\d-]+", " ", segments[i])).split()
+            for n in (len(words), 3, 2, 1):
+                if 0 < n <= len(words):
+                    found = self._latin_countries.get(" ".join(words[-n:]))
+                    if found:
+                        country_code, country_at = found, i
+                        break
+            if country_code:
+                break
+            if len(segments) - i >= 2:
+                break  # the country is written last, or not at all
+        if country_code is None:
+            m = _US_STATE_ZIP_RE.search(text)
+            if m and _fold(m.group(1)) in self._latin_subdivisions.get("US", {}):
+                country_code = "US"
+        province = None
+        postcode = ""
+        iso = country_code if country_code in self._latin_subdivisions else None
+        if iso is None and country_code in self.regions:
+            iso = country_code
+        if country_code:
+            pattern = _POSTCODE_RES.get(iso or "", _GENERIC_POSTCODE_RE)
+            for segment in reversed(segments):
+                m = pattern.search(segment)
+                if m:
+                    postcode = m.group(1).upper()
+                    break
+            subs = self._latin_subdivisions.get(iso or "", {})
+            for i in range(len(segments) - 1, -1, -1):
+                if i == country_at:
+                    continue
+                seg = segments[i].replace(postcode, " ") if postcode else segments[i]
+                folded = _fold(re.sub(r"\d", " ", seg))
+                words = folded.split()
+                found = subs.get(" ".join(words)) if words else None
+                if not found and words:
+                    found = subs.get(words[0]) or subs.get(words[-1])
+                if found:
+                    province = found
+                    break
+            if province is None and iso == "GB" and postcode:
+                area = re.match(r"[A-Z]{1,2}", postcode).group(0)
+                province = _GB_AREAS.get(area, _GB_AREAS.get(area[:1], "GB-ENG") if len(area) == 1 else "GB-ENG")
+                province = province if province in self.regions else None
+        country = self.regions.get(country_code) if country_code else None
+        province_region = self.regions.get(province) if province else None
+        if country is not None and country.level == "province":  # HK/MO/TW → CN province
+            province_region, country = country, self.regions.get("CN")
+        kept = [s for i, s in enumerate(segments) if i != country_at]
+        detail = _SPACE_RE.sub(" ", ", ".join(s for s in kept if s)).strip(_DETAIL_STRIP)
+        confidence = 0.0
+        if country is not None:
+            confidence = 0.8 if province_region else 0.6
+        return ParsedAddress(
+            country=country, province=province_region, detail=detail, postcode=postcode, confidence=confidence
+        )
+
+    # -- entry points -----------------------------------------------------
+
+    def parse(self, text: str) -> ParsedAddress:
+        """Parse one address (see `parse_address`)."""
+        if not text or not isinstance(text, str):
+            return EMPTY
+        clean = normalize_address_text(text)
+        if not clean:
+            return EMPTY
+        if _HAN_RE.search(clean):
+            return self._parse_han(clean)
+        return self._parse_latin(clean)
+
+
+def _cut(text: str, spans: list[tuple[int, int]]) -> str:
+    if not spans:
+        return text
+    spans.sort()
+    out = []
+    pos = 0
+    for start, end in spans:
+        if start > pos:
+            out.append(text[pos:start])
+        pos = max(pos, end)
+    out.append(text[pos:])
+    return " ".join(out) if len(out) > 1 else out[0]
+
+
+def _clean_detail(text: str) -> str:
+    text = text.strip(_DETAIL_STRIP)
+    if "  " in text or "\n" in text:
+        text = _SPACE_RE.sub(" ", text)
+    return text.replace(" ", "") if _mostly_han_spacing(text) else text
+
+
+def _mostly_han_spacing(text: str) -> bool:
+    # Spaces left between Chinese fragments after cutting names out carry nothing.
+    return " " in text and not re.search(r"[A-Za-z0-9] [A-Za-z0-9]", text)
+
+
+def _remove_all(text: str, name: str) -> str:
+    while name in text:
+        text = text.replace(name, "")
+    return text.strip(_DETAIL_STRIP)
+
+
+@cache
+def _japanese_spelling(name: str) -> str:
+    """东京都 → 東京都, 青森县 → 青森県 (traditional forms, then the Japanese 県)."""
+    try:
+        import opencc
+    except ImportError:  # pragma: no cover
+        return name
+    return opencc.OpenCC("s2t").convert(name).replace("縣", "県")
+
+
+def parse_address(text: str, index: RegionIndex) -> ParsedAddress:
+    """Parse one free-text address into regions, detail line, postcode and confidence."""
+    return index.parse(text)
+
+
+def parse_addresses(texts: Iterable[str], index: RegionIndex) -> list[ParsedAddress]:
+    """Parse many addresses; identical texts are parsed once."""
+    seen: dict[str, ParsedAddress] = {}
+    out = []
+    parse = index.parse
+    for text in texts:
+        result = seen.get(text)
+        if result is None:
+            result = parse(text)
+            if len(seen) < 100_000:
+                seen[text] = result
+        out.append(result)
+    return out
