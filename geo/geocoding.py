@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import json
 import logging
 import math
 import time
@@ -615,13 +616,13 @@ def _constructor_kwargs(
 
 def get_geocoder() -> Geocoder:
     """The geocoder configured by `settings.GEOCODER` (offline when PROVIDER is empty)."""
-    return _build_geocoder(tuple(sorted(settings.GEOCODER.items())))
+    return _build_geocoder(json.dumps(settings.GEOCODER, sort_keys=True, default=str))
 
 
 @lru_cache(maxsize=8)
-def _build_geocoder(items: tuple[tuple[str, Any], ...]) -> Geocoder:
+def _build_geocoder(conf_json: str) -> Geocoder:
     # One instance per configuration, so its rate limiter is shared by every caller.
-    conf = dict(items)
+    conf = json.loads(conf_json)
     if not conf.get("PROVIDER"):
         return OfflineGeocoder()
     try:
