@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -249,7 +250,7 @@ def version_hash(
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def _apply_location(item: AddressInput, address: Address, region: Region | None, region_changed: bool, rows, geocoder):
+def _apply_location(item: AddressInput, address: Address, region: Region | None, region_changed: bool, rows):
     """Set lat/lng/precision/source on `address` from the item, or geocode it."""
     if item.lat not in (None, "") or item.lng not in (None, ""):
         if item.lat in (None, "") or item.lng in (None, ""):
@@ -286,7 +287,7 @@ def _apply_location(item: AddressInput, address: Address, region: Region | None,
             address.lat = address.lng = None
             address.precision, address.geocode_source = GeocodePrecision.NONE, ""
         return
-    result = geocoder.locate_region(_region_record(region, rows))
+    result = geocoding.offline_result(_region_record(region, rows))
     if result is None:
         address.lat = address.lng = None
         address.precision, address.geocode_source = GeocodePrecision.NONE, ""
@@ -342,7 +343,6 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
     Channel(channel)
     result = AddressBatchResult(addresses=[None] * len(items))
     now = timezone.now()
-    geocoder = geocoding.get_geocoder()
 
     # Existing rows (updates), locked against concurrent edits.
     update_ids = [it.address_id for it in items if it.address_id]
@@ -431,7 +431,7 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
             region_changed = address.pk is None or address.region_id != old_region_id
             if address.pk is not None and before is not None and it.raw_text is not None:
                 region_changed = region_changed or address.detail != before["detail"]
-            _apply_location(it, address, region, region_changed, rows, geocoder)
+            _apply_location(it, address, region, region_changed, rows)
 
             if len(address.detail) > 300:
                 _fail("detail", _("The detail line is too long (at most 300 characters)."))
@@ -501,7 +501,21 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
         result.addresses[i] = a
         result.updated += 1
     _write_versions(versions, actor=actor, channel=channel, now=now)
+    _queue_refinement([a for a, _b, _a in versions if a.precision not in _PRECISE])
     return result
+
+
+_PRECISE = {GeocodePrecision.ROOFTOP, GeocodePrecision.STREET}
+
+
+def _queue_refinement(addresses: list[Address]):
+    """With an online geocoder configured, locate coarse addresses better after commit."""
+    if not addresses or not settings.GEOCODER.get("PROVIDER"):
+        return
+    from addresses.tasks import addresses_refine_location
+
+    ids = [a.pk for a in addresses]
+    transaction.on_commit(lambda: addresses_refine_location.enqueue(address_ids=ids))
 
 
 def _demote_other_primaries(to_create, to_update, *, actor, channel, now, rows):

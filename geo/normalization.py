@@ -126,7 +126,7 @@ def normalize_address_text(text: str, *, simplify: bool = True) -> str:
     if not text:
         return ""
     if not _NEEDS_WORK_RE.search(text) and not _MAYBE_PHONE_RE.search(text):
-        return collapse_repeats(text).strip()
+        return text.strip()
     text = to_halfwidth(text)
     if simplify:
         text = to_simplified(text)

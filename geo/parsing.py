@@ -43,7 +43,8 @@ _STREET_AFTER_RE = re.compile(
     r"|[中小大]学|医院|商场|饭店|宾馆|酒店|公司|银行|国际|大酒店|新村|[一二三四五六七八九十\d]+[号路街]"
 )
 _HAN_RE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
-_CN_POSTCODE_RE = re.compile(r"(?:邮编|邮政编码)?[:：]?\s*(?<![\d\-A-Za-z])([1-8]\d{5})(?![\d号室栋楼幢弄单层#\-])")
+_CN_POSTCODE_RE = re.compile(r"(?<![\d\-A-Za-z])([1-8]\d{5})(?![\d号室栋楼幢弄单层#\-])")
+_SIX_DIGITS_RE = re.compile(r"\d{6}")
 _DETAIL_STRIP = " ,，、;；:：-—_/|.。()"
 _SPACE_RE = re.compile(r"\s+")
 _MAX_MATCHES = 24  # divisions are named at the start; long texts only scan this many names
@@ -61,7 +62,7 @@ class RegionMatch:
     lng: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ParsedAddress:
     """The result of parsing one address. Levels not found (or ambiguous) are None.
 
@@ -86,13 +87,32 @@ class ParsedAddress:
 
 
 EMPTY = ParsedAddress()
+_new = object.__new__
+
+
+def _parsed(country, province, city, district, detail, postcode, confidence, ambiguities, historic):
+    """ParsedAddress without the frozen __init__'s per-field setattr (3x cheaper, hot path)."""
+    obj = _new(ParsedAddress)
+    obj.__dict__.update(
+        country=country,
+        province=province,
+        city=city,
+        district=district,
+        detail=detail,
+        postcode=postcode,
+        confidence=confidence,
+        ambiguities=ambiguities,
+        historic=historic,
+    )
+    return obj
 
 
 @dataclass(frozen=True, slots=True)
 class _Resolution:
     """What a sequence of matched names resolves to (cached per sequence)."""
 
-    levels: tuple[str | None, str | None, str | None, str | None]  # codes per level
+    regions: tuple[RegionMatch | None, ...]  # country, province, city, district
+    named: tuple[RegionMatch, ...]  # regions whose names must not stay in the detail line
     consumed: tuple[bool, ...]  # per match: removed from the detail line
     historic: tuple[bool, ...]  # per match: resolved through a former name
     confidence: float
@@ -251,7 +271,10 @@ class RegionIndex:
             self._entries.append(tuple((code, w, h) for code, (w, h) in sorted(entries.items())))
             self._key_text.append(key)
             self._key_short.append(key[-1] not in _ADMIN_SUFFIXES)
-            self._automaton.add_word(key, (key_id, len(key)))
+            # Keys and texts go in as UTF-8 bytes spelled as latin-1 characters: pyahocorasick
+            # scans a node's edges linearly, and thousands of distinct first characters
+            # at the root made matching five times slower than with a 256-letter alphabet.
+            self._automaton.add_word(key.encode().decode("latin-1"), (key_id, len(key)))
         self._automaton.make_automaton()
         self._cache: dict[tuple[int, ...], _Resolution] = {}
 
@@ -302,7 +325,7 @@ class RegionIndex:
                 total += best
             scores[code] = total
         if not scores:
-            return _Resolution((None,) * 4, (False,) * len(key_ids), (False,) * len(key_ids), 0.0, ())
+            return _Resolution((None,) * 4, (), (False,) * len(key_ids), (False,) * len(key_ids), 0.0, ())
         top_score = max(scores.values())
         top = [code for code, s in scores.items() if s == top_score]
         if len(top) > 1:
@@ -362,7 +385,9 @@ class RegionIndex:
                 confidence -= 0.05
             confidence -= 0.1 * min(conflicts, 3)
             confidence = round(max(0.05, min(1.0, confidence)), 2)
-        return _Resolution(tuple(chosen), tuple(consumed), tuple(historic), confidence, ambiguities)
+        regions = tuple(self.regions[c] if c else None for c in chosen)
+        named = tuple(r for r in regions[1:] if r is not None)
+        return _Resolution(regions, named, tuple(consumed), tuple(historic), confidence, ambiguities)
 
     def _label(self, code: str) -> str:
         names = []
@@ -374,42 +399,45 @@ class RegionIndex:
     def _parse_han(self, text: str) -> ParsedAddress:
         postcode = ""
         removed: list[tuple[int, int]] = []
-        m = _CN_POSTCODE_RE.search(text) if any(c.isdigit() for c in text) else None
+        m = _CN_POSTCODE_RE.search(text) if _SIX_DIGITS_RE.search(text) else None
         if m is not None:
             postcode = m.group(1)
             removed.append(m.span())
+        raw = text.encode()
+        wide = len(raw) == 3 * len(text)  # every character is 3 bytes: offsets divide by 3
         key_ids = []
         spans = []
         key_short = self._key_short
         street_after = _STREET_AFTER_RE.match
         previous = -1
-        for end, (key_id, length) in self._automaton.iter_long(text):
-            if key_short[key_id] and street_after(text, end + 1):
+        for end_byte, (key_id, length) in self._automaton.iter_long(raw.decode("latin-1")):
+            end = (end_byte + 1) // 3 if wide else len(raw[: end_byte + 1].decode())
+            if key_short[key_id] and street_after(text, end):
                 continue
-            if key_id == previous and spans and spans[-1][1] >= end + 1 - length - 1:
+            if key_id == previous and spans[-1][1] >= end - length - 1:
                 continue  # the same name written twice in a row
             previous = key_id
             key_ids.append(key_id)
-            spans.append((end + 1 - length, end + 1))
+            spans.append((end - length, end))
             if len(key_ids) >= _MAX_MATCHES:
                 break
         if not key_ids:
-            detail = _clean_detail(_cut(text, removed))
-            return ParsedAddress(detail=detail, postcode=postcode)
+            return ParsedAddress(detail=_clean_detail(_cut(text, removed)), postcode=postcode)
         res = self._resolve(tuple(key_ids))
-        regions = self.regions
         historic_text = ""
         for span, consumed, historic in zip(spans, res.consumed, res.historic):
             if consumed:
                 removed.append(span)
                 if historic:
-                    historic_text = historic_text + " " + text[span[0] : span[1]] if historic_text else text[span[0] : span[1]]
-        country, province, city, district = (regions[c] if c else None for c in res.levels)
+                    old = text[span[0] : span[1]]
+                    historic_text = f"{historic_text} {old}" if historic_text else old
+        country, province, city, district = res.regions
         detail = _clean_detail(_cut(text, removed))
-        for region in (district, city, province):
-            if region is not None and region.name in detail:
-                detail = _remove_all(detail, region.name)
-        return ParsedAddress(
+        if detail:
+            for region in res.named:
+                if region.name in detail:
+                    detail = _remove_all(detail, region.name)
+        return _parsed(
             country, province, city, district, detail, postcode, res.confidence, res.ambiguities, historic_text
         )
 
@@ -494,7 +522,15 @@ class RegionIndex:
 def _cut(text: str, spans: list[tuple[int, int]]) -> str:
     if not spans:
         return text
-    spans.sort()
+    if len(spans) > 1:
+        spans.sort()
+    pos = 0
+    for start, end in spans:  # the usual case: names written one after another at the start
+        if start != pos:
+            break
+        pos = end
+    else:
+        return text[pos:]
     out = []
     pos = 0
     for start, end in spans:
@@ -505,16 +541,17 @@ def _cut(text: str, spans: list[tuple[int, int]]) -> str:
     return " ".join(out) if len(out) > 1 else out[0]
 
 
+_LATIN_SPACE_RE = re.compile(r"[A-Za-z0-9] +[A-Za-z0-9]")
+
+
 def _clean_detail(text: str) -> str:
     text = text.strip(_DETAIL_STRIP)
-    if "  " in text or "\n" in text:
+    if " " in text:
+        # Spaces left between Chinese fragments after cutting names out carry nothing.
         text = _SPACE_RE.sub(" ", text)
-    return text.replace(" ", "") if _mostly_han_spacing(text) else text
-
-
-def _mostly_han_spacing(text: str) -> bool:
-    # Spaces left between Chinese fragments after cutting names out carry nothing.
-    return " " in text and not re.search(r"[A-Za-z0-9] [A-Za-z0-9]", text)
+        if not _LATIN_SPACE_RE.search(text):
+            text = text.replace(" ", "")
+    return text
 
 
 def _remove_all(text: str, name: str) -> str:

@@ -1,0 +1,67 @@
+import pytest
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+
+from addresses.models import AddressCategory
+from crm import roles
+from customers.models import Customer, Territory
+from geo.models import Region
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Load the region tree once for the whole test session."""
+    with django_db_blocker.unblock():
+        if not Region.objects.exists():
+            call_command("load_regions", verbosity=0)
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    def make(username, role=roles.SALES, **extra):
+        user = django_user_model.objects.create_user(username=username, password="pw-" + username, **extra)
+        if role:
+            user.groups.add(Group.objects.get(name=role))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def sales(make_user):
+    return make_user("sales1")
+
+
+@pytest.fixture
+def other_sales(make_user):
+    return make_user("sales2")
+
+
+@pytest.fixture
+def manager(make_user):
+    return make_user("manager1", role=roles.MANAGER)
+
+
+@pytest.fixture
+def make_customer():
+    def make(name="客户", owner=None, **extra):
+        return Customer.objects.create(name=name, owner=owner, **extra)
+
+    return make
+
+
+@pytest.fixture
+def make_territory():
+    def make(user, code):
+        return Territory.objects.create(user=user, region=Region.objects.get(code=code))
+
+    return make
+
+
+@pytest.fixture
+def category():
+    return AddressCategory.objects.create(name="仓库", colour="#ff0000")
+
+
+def region(code: str) -> Region:
+    return Region.objects.get(code=code)
