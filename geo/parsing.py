@@ -425,18 +425,22 @@ class RegionIndex:
             return ParsedAddress(detail=_clean_detail(_cut(text, removed)), postcode=postcode)
         res = self._resolve(tuple(key_ids))
         historic_text = ""
+        full_forms = []
         for span, consumed, historic in zip(spans, res.consumed, res.historic):
             if consumed:
                 removed.append(span)
+                if text[span[1] - 1] in _ADMIN_SUFFIXES:
+                    full_forms.append(text[span[0] : span[1]])
                 if historic:
                     old = text[span[0] : span[1]]
                     historic_text = f"{historic_text} {old}" if historic_text else old
         country, province, city, district = res.regions
         detail = _clean_detail(_cut(text, removed))
         if detail:
-            for region in res.named:
-                if region.name in detail:
-                    detail = _remove_all(detail, region.name)
+            # A removed division never survives elsewhere in the detail (repeats, 北京市北京市).
+            for name in (*full_forms, *(region.name for region in res.named)):
+                if name in detail:
+                    detail = _remove_all(detail, name)
         return _parsed(
             country, province, city, district, detail, postcode, res.confidence, res.ambiguities, historic_text
         )
