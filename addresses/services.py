@@ -646,3 +646,25 @@ def address_history_verify(*, address: Address) -> list[int]:
             broken.append(v.version)
         prev_hash = v.hash
     return broken
+
+
+def addresses_categorize(
+    *, address_ids: Sequence[int], add: Sequence[int] = (), remove: Sequence[int] = (), actor=None,
+    channel: str = Channel.FORM,
+) -> AddressBatchResult:
+    """Add and/or remove categories on many addresses (one history row per changed address)."""
+    add, remove = set(add), set(remove)
+    current: dict[int, set[int]] = {pk: set() for pk in address_ids}
+    for address_id, category_id in Address.categories.through.objects.filter(
+        address_id__in=list(current)
+    ).values_list("address_id", "addresscategory_id"):
+        current[address_id].add(category_id)
+    existing = set(Address.objects.filter(pk__in=list(current)).values_list("pk", flat=True))
+    items = [
+        AddressInput(address_id=pk, category_ids=sorted((cats | add) - remove))
+        for pk, cats in current.items()
+        if pk in existing and (cats | add) - remove != cats
+    ]
+    if not items:
+        return AddressBatchResult()
+    return addresses_save(items=items, actor=actor, channel=channel)

@@ -38,3 +38,15 @@ def customer_update(*, customer: Customer, actor=None, **changes) -> Customer:
 def customers_bulk_create(*, customers: Sequence[Customer], actor=None) -> list[Customer]:
     """Insert many already-validated customers in one statement per 2,000 rows."""
     return Customer.objects.bulk_create(customers, batch_size=2000)
+
+
+@transaction.atomic
+def customers_reassign_owner(*, customer_ids: Sequence[int], owner, actor=None) -> int:
+    """Give many customers a new owner (a manager's action); returns how many changed."""
+    from django.utils import timezone
+
+    return (
+        Customer.objects.filter(pk__in=list(customer_ids))
+        .exclude(owner=owner)
+        .update(owner=owner, updated_at=timezone.now())
+    )

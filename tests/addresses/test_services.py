@@ -174,3 +174,19 @@ def test_categories_are_written_and_versioned(make_customer, category):
     address = address_update(address=address, expected_version=1, category_ids=[])
     assert address.categories.count() == 0
     assert AddressVersion.objects.get(address=address, version=2).changed_fields == ["categories"]
+
+
+def test_categorize_adds_and_removes_on_many_addresses(make_customer, category):
+    from addresses.models import AddressCategory
+    from addresses.services import addresses_categorize
+
+    other = AddressCategory.objects.create(name="门店")
+    customer = make_customer()
+    a = address_create(customer=customer, district_code="110105", detail="a", category_ids=[other.pk])
+    b = address_create(customer=customer, district_code="110105", detail="b")
+    result = addresses_categorize(address_ids=[a.pk, b.pk], add=[category.pk], remove=[other.pk])
+    assert result.updated == 2
+    assert set(a.categories.values_list("pk", flat=True)) == {category.pk}
+    assert set(b.categories.values_list("pk", flat=True)) == {category.pk}
+    again = addresses_categorize(address_ids=[a.pk, b.pk], add=[category.pk])
+    assert again.updated == 0
