@@ -39,7 +39,7 @@ _GENERIC_SHORT_NAMES = frozenset(
 # After a short name, these mean the name belongs to a street, a town or a building:
 # 北京路, 南京东路, 香港中路, 长安镇, 朝阳门, 中山公园.
 _STREET_AFTER_RE = re.compile(
-    r"[东西南北中]?(?:路|街|大街|大道|道|巷|弄|胡同|门|桥|环)|[镇乡村站港]|广场|大厦|花园|小区|公园|机场"
+    r"[东西南北中]?(?:路|街|大街|大道|道|巷|弄|胡同|门|桥|环)|[镇乡村站港湾]|城[东西南北中]?[街路]|广场|大厦|花园|小区|公园|机场"
     r"|[中小大]学|医院|商场|饭店|宾馆|酒店|公司|银行|国际|大酒店|新村|[一二三四五六七八九十\d]+[号路街]"
 )
 _HAN_RE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
@@ -127,18 +127,65 @@ def _fold(text: str) -> str:
 
 # Common endonyms and abbreviations that ISO names do not carry.
 _COUNTRY_EXTRAS = {
-    "us": "US", "america": "US", "united states": "US", "uk": "GB", "great britain": "GB",
-    "britain": "GB", "england": "GB", "scotland": "GB", "wales": "GB", "northern ireland": "GB",
-    "deutschland": "DE", "nippon": "JP", "nihon": "JP", "españa": "ES", "espana": "ES",
-    "italia": "IT", "schweiz": "CH", "suisse": "CH", "svizzera": "CH", "österreich": "AT",
-    "osterreich": "AT", "nederland": "NL", "the netherlands": "NL", "holland": "NL",
-    "belgique": "BE", "belgie": "BE", "brasil": "BR", "mexico": "MX", "south korea": "KR",
-    "korea": "KR", "republic of korea": "KR", "russia": "RU", "vietnam": "VN", "viet nam": "VN",
-    "taiwan": "TW", "hong kong": "HK", "hongkong": "HK", "macau": "MO", "macao": "MO",
-    "prc": "CN", "pr china": "CN", "p r china": "CN", "uae": "AE", "polska": "PL",
-    "sverige": "SE", "norge": "NO", "danmark": "DK", "suomi": "FI", "czechia": "CZ",
-    "czech republic": "CZ", "türkiye": "TR", "turkey": "TR", "iran": "IR", "laos": "LA",
-    "bolivia": "BO", "venezuela": "VE", "tanzania": "TZ", "syria": "SY", "moldova": "MD",
+    "us": "US",
+    "america": "US",
+    "united states": "US",
+    "uk": "GB",
+    "great britain": "GB",
+    "britain": "GB",
+    "england": "GB",
+    "scotland": "GB",
+    "wales": "GB",
+    "northern ireland": "GB",
+    "deutschland": "DE",
+    "nippon": "JP",
+    "nihon": "JP",
+    "españa": "ES",
+    "espana": "ES",
+    "italia": "IT",
+    "schweiz": "CH",
+    "suisse": "CH",
+    "svizzera": "CH",
+    "österreich": "AT",
+    "osterreich": "AT",
+    "nederland": "NL",
+    "the netherlands": "NL",
+    "holland": "NL",
+    "belgique": "BE",
+    "belgie": "BE",
+    "brasil": "BR",
+    "mexico": "MX",
+    "south korea": "KR",
+    "korea": "KR",
+    "republic of korea": "KR",
+    "russia": "RU",
+    "vietnam": "VN",
+    "viet nam": "VN",
+    "taiwan": "TW",
+    "hong kong": "HK",
+    "hongkong": "HK",
+    "macau": "MO",
+    "macao": "MO",
+    "prc": "CN",
+    "pr china": "CN",
+    "p r china": "CN",
+    "uae": "AE",
+    "polska": "PL",
+    "sverige": "SE",
+    "norge": "NO",
+    "danmark": "DK",
+    "suomi": "FI",
+    "czechia": "CZ",
+    "czech republic": "CZ",
+    "türkiye": "TR",
+    "turkey": "TR",
+    "iran": "IR",
+    "laos": "LA",
+    "bolivia": "BO",
+    "venezuela": "VE",
+    "tanzania": "TZ",
+    "syria": "SY",
+    "moldova": "MD",
 }
 # UK postcode areas outside England (ISO 3166-2 first level is the nation).
 _GB_AREAS = {
@@ -185,7 +232,7 @@ class RegionIndex:
             self._levels[code] = self._level_codes(code)
         self._children_count: dict[str, int] = {}
         self._only_city: dict[str, str] = {}
-        for code, region in self.regions.items():
+        for code in self.regions:
             parent = self._parent.get(code)
             if parent:
                 self._children_count[parent] = self._children_count.get(parent, 0) + 1
@@ -203,12 +250,16 @@ class RegionIndex:
             return redirect.get(code, code) if code in self.regions else None
 
         keys: dict[str, dict[str, tuple[float, bool]]] = {}
+        generic_keys: set[str] = set()
+        full_keys: set[str] = set()
         self._latin_countries: dict[str, str] = {}
         self._latin_subdivisions: dict[str, dict[str, str]] = {}
 
         def add(key: str, code: str, weight: float, historic: bool) -> None:
             if len(key) < 2 or key.isascii():
                 return
+            if weight >= 2.5:
+                full_keys.add(key)
             entries = keys.setdefault(key, {})
             old = entries.get(code)
             if old is None or old[0] < weight:
@@ -224,9 +275,13 @@ class RegionIndex:
             if is_cn:
                 full = 3.0 - penalty
                 short = (1.0 if r.level == "district" else 2.0) - penalty
-                add(r.name, target, full, historic)
+                # 东区, 城区, 郊区: real district names that are also everyday words.
+                add(r.name, target, short if r.name in _GENERIC_SHORT_NAMES else full, historic)
+                if r.name in _GENERIC_SHORT_NAMES:
+                    generic_keys.add(r.name)
                 if r.short_name and r.short_name != r.name and r.short_name not in _GENERIC_SHORT_NAMES:
-                    add(r.short_name, target, full if r.short_name[-1] in _ADMIN_SUFFIXES else short, historic)
+                    is_full = r.short_name[-1] in "省市区县旗盟" and len(r.short_name) >= 3
+                    add(r.short_name, target, full if is_full else short, historic)
                 for alias in r.aliases:
                     if alias.isascii() or alias in _GENERIC_SHORT_NAMES:
                         continue
@@ -237,7 +292,8 @@ class RegionIndex:
             else:
                 # World: Chinese names of countries (and their Japanese spelling for JP).
                 if r.level == "country":
-                    add(r.name, target, 3.0, False)
+                    # A redirected country (香港 → CN province) counts like a province short name.
+                    add(r.name, target, 2.0 if target != r.code else 3.0, False)
                     for name in (r.name_en, *r.aliases):
                         if name and not (len(name) == 3 and name.isupper()):
                             self._latin_countries[_fold(name)] = target
@@ -270,7 +326,8 @@ class RegionIndex:
             key_id = len(self._entries)
             self._entries.append(tuple((code, w, h) for code, (w, h) in sorted(entries.items())))
             self._key_text.append(key)
-            self._key_short.append(key[-1] not in _ADMIN_SUFFIXES)
+            # Street filter applies to short forms: 兰州路, 苏州街 (州 ends a short name too).
+            self._key_short.append(key not in full_keys or key in generic_keys)
             # Keys and texts go in as UTF-8 bytes spelled as latin-1 characters: pyahocorasick
             # scans a node's edges linearly, and thousands of distinct first characters
             # at the root made matching five times slower than with a 256-letter alphabet.
@@ -442,7 +499,15 @@ class RegionIndex:
                 if name in detail:
                     detail = _remove_all(detail, name)
         return _parsed(
-            country, province, city, district, detail, postcode, res.confidence, res.ambiguities, historic_text
+            country,
+            province,
+            city,
+            district,
+            detail,
+            postcode,
+            res.confidence,
+            res.ambiguities,
+            historic_text,
         )
 
     # -- Latin script ---------------------------------------------------------
@@ -494,7 +559,9 @@ class RegionIndex:
                     break
             if province is None and iso == "GB" and postcode:
                 area = re.match(r"[A-Z]{1,2}", postcode).group(0)
-                province = _GB_AREAS.get(area, _GB_AREAS.get(area[:1], "GB-ENG") if len(area) == 1 else "GB-ENG")
+                province = _GB_AREAS.get(
+                    area, _GB_AREAS.get(area[:1], "GB-ENG") if len(area) == 1 else "GB-ENG"
+                )
                 province = province if province in self.regions else None
         country = self.regions.get(country_code) if country_code else None
         province_region = self.regions.get(province) if province else None

@@ -36,7 +36,21 @@ def _records_from_db():
         "successor__code",
     ).order_by("path")
     for row in rows.iterator(chunk_size=5000):
-        (code, parent, level, name, short, name_en, aliases, lat, lng, source, estimated, active, successor) = row
+        (
+            code,
+            parent,
+            level,
+            name,
+            short,
+            name_en,
+            aliases,
+            lat,
+            lng,
+            source,
+            estimated,
+            active,
+            successor,
+        ) = row
         yield RegionRecord(
             code=code,
             parent_code=parent or "",

@@ -1,4 +1,10 @@
-from geo.normalization import collapse_repeats, normalize_address_text, strip_phones, to_halfwidth, to_simplified
+from geo.normalization import (
+    collapse_repeats,
+    normalize_address_text,
+    strip_phones,
+    to_halfwidth,
+    to_simplified,
+)
 
 
 def test_fullwidth_digits_letters_and_space_become_ascii():
@@ -14,7 +20,10 @@ def test_japanese_text_is_not_simplified():
 
 
 def test_mobile_number_and_name_next_to_it_are_removed():
-    assert normalize_address_text("张三 13812345678 广东省广州市天河区天河路385号") == "广东省广州市天河区天河路385号"
+    assert (
+        normalize_address_text("张三 13812345678 广东省广州市天河区天河路385号")
+        == "广东省广州市天河区天河路385号"
+    )
 
 
 def test_name_after_the_address_and_split_mobile_are_removed():
@@ -43,7 +52,10 @@ def test_line_breaks_tags_and_whitespace_are_collapsed():
 
 
 def test_house_numbers_and_postcodes_are_kept():
-    assert normalize_address_text("广东省深圳市南山区科技南十二路2号 518057") == "广东省深圳市南山区科技南十二路2号 518057"
+    assert (
+        normalize_address_text("广东省深圳市南山区科技南十二路2号 518057")
+        == "广东省深圳市南山区科技南十二路2号 518057"
+    )
 
 
 def test_latin_address_is_unchanged():

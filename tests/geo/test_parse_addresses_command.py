@@ -28,8 +28,17 @@ def test_each_line_becomes_one_json_object_with_names_and_codes(regions, tmp_pat
     assert len(rows) == 2
     first = rows[0]
     assert first["text"] == "广东深圳南山区科技南十二路2号 518057"
-    assert (first["country"], first["province"], first["city"], first["district"]) == ("中国", "广东省", "深圳市", "南山区")
-    assert (first["province_code"], first["city_code"], first["district_code"]) == ("440000", "440300", "440305")
+    assert (first["country"], first["province"], first["city"], first["district"]) == (
+        "中国",
+        "广东省",
+        "深圳市",
+        "南山区",
+    )
+    assert (first["province_code"], first["city_code"], first["district_code"]) == (
+        "440000",
+        "440300",
+        "440305",
+    )
     assert first["detail"] == "科技南十二路2号"
     assert first["postcode"] == "518057"
     assert first["ambiguities"] == []
@@ -37,10 +46,16 @@ def test_each_line_becomes_one_json_object_with_names_and_codes(regions, tmp_pat
 
 
 def test_missing_levels_are_empty_strings_and_ambiguities_listed(regions, tmp_path):
-    row, foreign = run(tmp_path, ["朝阳区建国门外大街1号", "1600 Amphitheatre Pkwy, Mountain View, CA 94043, USA"])
+    row, foreign = run(
+        tmp_path, ["朝阳区建国门外大街1号", "1600 Amphitheatre Pkwy, Mountain View, CA 94043, USA"]
+    )
     assert row["district"] == "" and row["district_code"] == ""
     assert {c["code"] for c in row["ambiguities"][0]["candidates"]} == {"110105", "220104"}
-    assert (foreign["country_code"], foreign["province_code"], foreign["postcode"]) == ("US", "US-CA", "94043")
+    assert (foreign["country_code"], foreign["province_code"], foreign["postcode"]) == (
+        "US",
+        "US-CA",
+        "94043",
+    )
 
 
 def test_reads_stdin_when_no_file(regions, monkeypatch):

@@ -171,7 +171,13 @@ def test_house_number_is_not_a_postcode(index):
             "SW1A 2AA",
             "10 Downing Street, London SW1A 2AA",
         ),
-        ("Unter den Linden 77, 10117 Berlin, Deutschland", "DE", "DE-BE", "10117", "Unter den Linden 77, 10117 Berlin"),
+        (
+            "Unter den Linden 77, 10117 Berlin, Deutschland",
+            "DE",
+            "DE-BE",
+            "10117",
+            "Unter den Linden 77, 10117 Berlin",
+        ),
         (
             "1-1 Marunouchi, Chiyoda-ku, Tokyo 100-0005, Japan",
             "JP",
@@ -180,7 +186,13 @@ def test_house_number_is_not_a_postcode(index):
             "1-1 Marunouchi, Chiyoda-ku, Tokyo 100-0005",
         ),
         ("1 Raffles Place, Singapore 048616", "SG", None, "048616", "1 Raffles Place"),
-        ("350 Fifth Avenue, New York, NY 10118", "US", "US-NY", "10118", "350 Fifth Avenue, New York, NY 10118"),
+        (
+            "350 Fifth Avenue, New York, NY 10118",
+            "US",
+            "US-NY",
+            "10118",
+            "350 Fifth Avenue, New York, NY 10118",
+        ),
     ],
 )
 def test_non_chinese_addresses(index, text, country, province, postcode, detail):

@@ -9,8 +9,31 @@ INDEX = region_index_from_files()
 # Division names and address noise mixed with arbitrary text, so the parser's
 # interesting paths (matches, phones, repeats, Latin segments) are exercised.
 _PIECES = [
-    "北京市", "朝阳区", "广东", "深圳", "南山区", "鼓楼区", "襄樊市", "下城区", "香港", "路", "号", "省", "市",
-    "13812345678", "收货人:", "(", "）", ", ", "USA", "CA 94043", "Berlin", "東京都", "518057", "\n", "　",
+    "北京市",
+    "朝阳区",
+    "广东",
+    "深圳",
+    "南山区",
+    "鼓楼区",
+    "襄樊市",
+    "下城区",
+    "香港",
+    "路",
+    "号",
+    "省",
+    "市",
+    "13812345678",
+    "收货人:",
+    "(",
+    "）",
+    ", ",
+    "USA",
+    "CA 94043",
+    "Berlin",
+    "東京都",
+    "518057",
+    "\n",
+    "　",
 ]
 texts = st.one_of(
     st.text(max_size=10_000),
@@ -40,7 +63,11 @@ def test_detail_never_contains_a_removed_division_name(text):
 
 
 @SETTINGS
-@given(st.lists(st.sampled_from(["北京市", "朝阳区", "广东省", "深圳市", "南山区", "路1号"]), min_size=1, max_size=8))
+@given(
+    st.lists(
+        st.sampled_from(["北京市", "朝阳区", "广东省", "深圳市", "南山区", "路1号"]), min_size=1, max_size=8
+    )
+)
 def test_levels_found_are_consistent_with_each_other(parts):
     parsed = parse_address("".join(parts), INDEX)
     if parsed.district is not None and parsed.city is not None:

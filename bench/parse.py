@@ -1,0 +1,272 @@
+"""Address parsing: Dizhi against cpca, side by side.
+
+    .venv/bin/python bench/parse.py [--n 100000]
+
+Installs cpca (with setuptools<82 for its pkg_resources import, pandas and
+pyahocorasick) into var/bench-deps/cpca once, then prints accuracy on the
+labelled set (tests/data), on ../shared/eval when present, batch and single-call
+throughput on the same synthetic addresses, and Dizhi's worst single call over
+adversarial strings. Figures only, no assertions.
+"""
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DEPS = ROOT / "var" / "bench-deps" / "cpca"
+EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
+LABELLED = ROOT / "tests" / "data" / "labelled_addresses.jsonl"
+MUNICIPALITIES = {"北京市", "天津市", "上海市", "重庆市"}
+SAR = {"香港特别行政区", "澳门特别行政区", "台湾省"}
+
+
+def load_cpca():
+    if not (DEPS / "cpca").exists():
+        print(f"installing cpca into {DEPS} …", flush=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--target",
+                str(DEPS),
+                "cpca==0.5.5",
+                "setuptools<82",
+                "pandas",
+                "pyahocorasick",
+            ],
+            check=True,
+        )
+    sys.path.append(str(DEPS))
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    import cpca
+
+    return cpca
+
+
+def dizhi_levels(parsed):
+    return tuple(r.name if r else None for r in (parsed.province, parsed.city, parsed.district))
+
+
+def cpca_levels(df):
+    rows = []
+    for p, c, d in zip(df["省"], df["市"], df["区"]):
+        p, c, d = (x if isinstance(x, str) and x else None for x in (p, c, d))
+        if p in MUNICIPALITIES and c in (None, "市辖区", "县", p):
+            c = p
+        rows.append((p, c, d))
+    return rows
+
+
+def score(rows, predictions):
+    """Per level: right / rows; HK, MO, TW rows count the province only."""
+    right = [0, 0, 0]
+    totals = [0, 0, 0]
+    for row, got in zip(rows, predictions):
+        expected = (row["province"], row["city"], row["district"])
+        levels = (0,) if expected[0] in SAR else (0, 1, 2)
+        for i in levels:
+            totals[i] += 1
+            right[i] += got[i] == expected[i]
+    return [r / t if t else 0.0 for r, t in zip(right, totals)], sum(
+        all(got[i] == (row["province"], row["city"], row["district"])[i] for i in range(3))
+        for row, got in zip(rows, predictions)
+    )
+
+
+def span_score(rows, predictions):
+    """NAACL spans: a written level is right when the returned name starts with the span."""
+    right = [0, 0, 0]
+    totals = [0, 0, 0]
+    filled = [0, 0, 0]
+    for row, got in zip(rows, predictions):
+        for i, key in enumerate(("province_span", "city_span", "district_span")):
+            span = row.get(key)
+            if span:
+                totals[i] += 1
+                name = got[i] or ""
+                right[i] += bool(name) and (name.startswith(span) or span.startswith(name))
+            elif got[i]:
+                filled[i] += 1
+    return [r / t if t else 0.0 for r, t in zip(right, totals)], totals, filled
+
+
+def synthetic(n, seed=7):
+    from geo.regiondata import read_region_records
+
+    records = [r for r in read_region_records() if r.is_active and r.code[:1].isdigit()]
+    by_code = {r.code: r for r in records}
+    districts = [r for r in records if r.level == "district"]
+    rng = random.Random(seed)
+    streets = ["人民路", "解放大道", "建设街", "科技园", "长江路", "和平里", "新华路", "文化路", "工业园"]
+    names = ["王小明", "李娜", "张伟", "刘洋"]
+    out = []
+    for i in range(n):
+        d = rng.choice(districts)
+        c = by_code.get(d.parent_code)
+        p = by_code.get(c.parent_code) if c and c.level == "city" else c
+        city = c.name if c and c.level == "city" else ""
+        street = (
+            f"{rng.choice(streets)}{rng.randint(1, 999)}号{rng.randint(1, 30)}栋{rng.randint(101, 2505)}室"
+        )
+        form = i % 5
+        if form == 0:
+            text = f"{p.name}{city}{d.name}{street}"
+        elif form == 1:
+            text = f"{city}{d.name}{street}"
+        elif form == 2:
+            text = f"{p.short_name or p.name}{(c.short_name or city) if city else ''}{d.name}{street}"
+        elif form == 3:
+            text = f"{rng.choice(names)} 1{rng.randint(3, 9)}{rng.randint(0, 10**9 - 1):09d} {p.name}{d.name}{street}"
+        else:
+            text = f"{d.name}{street}"
+        out.append(text)
+    return out
+
+
+def adversarial(count, seed=11):
+    from geo.regiondata import read_region_records
+
+    names = [r.name for r in read_region_records() if r.code[:1].isdigit()][:4000]
+    pieces = names + [
+        "路",
+        "号",
+        "13812345678",
+        "收货人:",
+        "(",
+        "）",
+        "\n",
+        "　",
+        "廣東",
+        "省",
+        "市",
+        "区",
+        "518057",
+    ]
+    rng = random.Random(seed)
+    out = []
+    for i in range(count):
+        size = rng.choice((10, 100, 1000, 10_000))
+        if i % 3 == 0:
+            text = "".join(chr(rng.randint(0x4E00, 0x9FFF)) for _ in range(size))
+        elif i % 3 == 1:
+            parts, total = [], 0
+            while total < size:
+                part = rng.choice(pieces)
+                parts.append(part)
+                total += len(part)
+            text = "".join(parts)[:size]
+        else:
+            text = (rng.choice(names) * (size // 3 + 1))[:size]
+        out.append(text)
+    return out
+
+
+def row(label, dizhi, cpca_value):
+    print(f"  {label:<38} {dizhi:>14} {cpca_value:>14}")
+
+
+def pct(x):
+    return f"{100 * x:.1f}%"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--single", type=int, default=20_000)
+    parser.add_argument("--adversarial", type=int, default=10_000)
+    args = parser.parse_args()
+
+    from geo.parsing import parse_address, parse_addresses
+    from geo.selectors import region_index_from_files
+
+    started = time.perf_counter()
+    index = region_index_from_files()
+    index_seconds = time.perf_counter() - started
+    cpca = load_cpca()
+    cpca.transform(["广东省深圳市南山区"])  # load its tables before timing
+    parse_address("张三 13812345678 廣東省深圳市南山區", index)  # warm normalisation tables
+
+    print(f"Dizhi index: {len(index)} names, built in {index_seconds:.2f} s")
+    print(f"  {'':<38} {'Dizhi':>14} {'cpca 0.5.5':>14}")
+
+    sets = [("labelled (tests/data)", LABELLED)]
+    if (EVAL / "tricky_addresses.jsonl").exists():
+        sets.append(("tricky (shared/eval)", EVAL / "tricky_addresses.jsonl"))
+    else:
+        print(f"  ({EVAL} not found: skipping the shared evaluation sets)")
+    for name, path in sets:
+        rows = [json.loads(line) for line in path.open(encoding="utf-8")]
+        texts = [r["text"] for r in rows]
+        (dp, dc, dd), dall = score(rows, [dizhi_levels(p) for p in parse_addresses(texts, index)])
+        (cp, cc, cd), call = score(rows, cpca_levels(cpca.transform(texts)))
+        print(f"{name}: {len(rows)} addresses")
+        row("province", pct(dp), pct(cp))
+        row("city", pct(dc), pct(cc))
+        row("district", pct(dd), pct(cd))
+        row("all three right", f"{dall}/{len(rows)}", f"{call}/{len(rows)}")
+
+    spans = EVAL / "cn_address_spans_naacl2019.jsonl"
+    if spans.exists():
+        rows = [json.loads(line) for line in spans.open(encoding="utf-8")]
+        texts = [r["text"] for r in rows]
+        d_acc, totals, d_fill = span_score(rows, [dizhi_levels(p) for p in parse_addresses(texts, index)])
+        c_acc, _, c_fill = span_score(rows, cpca_levels(cpca.transform(texts)))
+        print(f"NAACL 2019 spans (shared/eval): {len(rows)} addresses, written P/C/D = {totals}")
+        for i, level in enumerate(("province", "city", "district")):
+            row(f"{level} matches written span", pct(d_acc[i]), pct(c_acc[i]))
+        for i, level in enumerate(("province", "city", "district")):
+            row(f"{level} filled where not written", str(d_fill[i]), str(c_fill[i]))
+
+    texts = synthetic(args.n)
+    print(f"synthetic: {len(texts)} addresses (same list for both)")
+    index._cache.clear()
+    started = time.perf_counter()
+    parsed = parse_addresses(texts, index)
+    d_batch = len(texts) / (time.perf_counter() - started)
+    started = time.perf_counter()
+    frame = cpca.transform(texts)
+    c_batch = len(texts) / (time.perf_counter() - started)
+    d_found = sum(p.district is not None for p in parsed) / len(texts)
+    c_found = sum(isinstance(x, str) and bool(x) for x in frame["区"]) / len(texts)
+    row("batch addresses/s", f"{d_batch:,.0f}", f"{c_batch:,.0f}")
+    row("batch ratio Dizhi / cpca", f"{d_batch / c_batch:.2f}x", "")
+    row("district found", pct(d_found), pct(c_found))
+
+    sample = texts[: args.single]
+    started = time.perf_counter()
+    for text in sample:
+        parse_address(text, index)
+    d_single = len(sample) / (time.perf_counter() - started)
+    c_sample = sample[:2000]
+    started = time.perf_counter()
+    for text in c_sample:
+        cpca.transform([text])
+    c_single = len(c_sample) / (time.perf_counter() - started)
+    row("single-call addresses/s", f"{d_single:,.0f}", f"{c_single:,.0f}")
+
+    strings = adversarial(args.adversarial)
+    worst = 0.0
+    worst_len = 0
+    for text in strings:
+        started = time.perf_counter()
+        parse_address(text, index)
+        elapsed = time.perf_counter() - started
+        if elapsed > worst:
+            worst, worst_len = elapsed, len(text)
+    row(f"worst of {len(strings)} adversarial (ms)", f"{1000 * worst:.1f}", "-")
+    print(f"  (worst string: {worst_len} characters)")
+
+
+if __name__ == "__main__":
+    main()
