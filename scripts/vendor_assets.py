@@ -20,6 +20,12 @@ PACKAGES = {
         "dist/js/bootstrap.bundle.min.js": "bootstrap/bootstrap.bundle.min.js",
         "LICENSE": "bootstrap/LICENSE",
     },
+    "bootstrap-icons@1.13.2": {
+        "font/bootstrap-icons.min.css": "bootstrap-icons/bootstrap-icons.min.css",
+        "font/fonts/bootstrap-icons.woff2": "bootstrap-icons/fonts/bootstrap-icons.woff2",
+        "font/fonts/bootstrap-icons.woff": "bootstrap-icons/fonts/bootstrap-icons.woff",
+        "LICENSE": "bootstrap-icons/LICENSE",
+    },
     "htmx.org@2.0.8": {
         "dist/htmx.min.js": "htmx/htmx.min.js",
         "LICENSE": "htmx/LICENSE",
