@@ -196,3 +196,6 @@ class AddressVersion(models.Model):
 
     def __str__(self):
         return f"{self.address_id} v{self.version}"
+
+
+from addresses.models_import import ImportCheckpoint, ImportJob, ImportStatus  # noqa: E402, F401  (bulk import)

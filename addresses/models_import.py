@@ -1,0 +1,89 @@
+"""Bulk import jobs and their checkpoints (imported at the end of addresses/models.py)."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ImportStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    VALIDATING = "validating", _("Validating")
+    VALIDATED = "validated", _("Validated")
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Importing")
+    DONE = "done", _("Finished")
+    FAILED = "failed", _("Failed")
+
+
+class ImportJob(models.Model):
+    """One import of one file (command or upload page): options, progress, counts, report.
+
+    A job whose import was interrupted is resumed from its checkpoints by running it again.
+    """
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    source_name = models.CharField(_("file name"), max_length=255)
+    file_path = models.CharField(_("stored file"), max_length=500)
+    file_sha256 = models.CharField(_("file SHA-256"), max_length=64, db_index=True)
+    options = models.JSONField(_("options"), default=dict)
+    status = models.CharField(_("status"), max_length=12, choices=ImportStatus.choices, default=ImportStatus.PENDING)
+    dry_run = models.BooleanField(_("dry run"), default=False)
+    total_rows = models.PositiveIntegerField(_("rows in file"), null=True, blank=True)
+    rows_done = models.PositiveIntegerField(_("rows processed"), default=0)
+    created = models.PositiveIntegerField(_("created"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+    rejected = models.PositiveIntegerField(_("rejected"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    preview = models.JSONField(_("validation preview"), default=dict, blank=True)
+    report_path = models.CharField(_("report file"), max_length=500, blank=True)
+    seconds = models.FloatField(_("seconds"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("import job")
+        verbose_name_plural = _("import jobs")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.source_name} ({self.get_status_display()})"
+
+    @property
+    def percent(self) -> int:
+        if not self.total_rows:
+            return 100 if self.status == ImportStatus.DONE else 0
+        return min(100, round(100 * self.rows_done / self.total_rows))
+
+
+class ImportCheckpoint(models.Model):
+    """How far one import worker got; written in the same transaction as each batch.
+
+    `rows_done` is the last file row whose batch committed, so a killed import resumes
+    right after it; `report_offset` is the size of the worker's report part at that point.
+    """
+
+    job = models.ForeignKey(ImportJob, verbose_name=_("import job"), on_delete=models.CASCADE, related_name="checkpoints")
+    worker = models.PositiveSmallIntegerField(_("worker"), default=0)
+    last_row = models.PositiveIntegerField(_("last row"), default=0)
+    rows_done = models.PositiveIntegerField(_("rows processed"), default=0)
+    created = models.PositiveIntegerField(_("created"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+    rejected = models.PositiveIntegerField(_("rejected"), default=0)
+    report_offset = models.BigIntegerField(_("report offset"), default=0)
+    finished = models.BooleanField(_("finished"), default=False)
+
+    class Meta:
+        verbose_name = _("import checkpoint")
+        verbose_name_plural = _("import checkpoints")
+        ordering = ["job", "worker"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "worker"], name="%(app_label)s_%(class)s_one_per_worker"),
+        ]
+
+    def __str__(self):
+        return f"{self.job_id}/{self.worker} @ {self.last_row}"
