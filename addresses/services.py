@@ -524,10 +524,12 @@ def _demote_other_primaries(to_create, to_update, *, actor, channel, now, rows):
     if not keys:
         return
     keep = {a.pk for _i, a, *_ in to_update}
-    q = Q()
-    for customer_id, kind in keys:
-        q |= Q(customer_id=customer_id, kind=kind)
-    others = list(Address.objects.select_for_update().filter(q, is_primary=True).exclude(pk__in=keep))
+    # One indexed IN over customers, then exact (customer, kind) pairs in Python:
+    # a large OR of pairs is slow to plan and execute.
+    candidates = Address.objects.select_for_update().filter(
+        customer_id__in={c for c, _k in keys}, is_primary=True
+    )
+    others = [a for a in candidates if (a.customer_id, a.kind) in keys and a.pk not in keep]
     if not others:
         return
     cats = {}

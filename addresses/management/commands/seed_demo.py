@@ -5,6 +5,7 @@ over real districts with big cities weighted heavier; every address is written
 through the normal write path (addresses_save), in batches.
 """
 
+import itertools
 import random
 import time
 
@@ -139,14 +140,14 @@ class Command(BaseCommand):
         people = [fake.name() for _ in range(3000)]
         companies = [fake.company() for _ in range(3000)]
         streets = [fake.street_name().rstrip("路街") + rnd.choice(STREET_SUFFIX) for _ in range(2000)]
-        foreign = {
-            cc: (Faker(locale), [Faker(locale).name() for _ in range(200)], [Faker(locale).company() for _ in range(200)])
-            for locale, cc in INTERNATIONAL
-        }
+        foreign = {}
+        for locale, cc in INTERNATIONAL:
+            f = Faker(locale)
+            foreign[cc] = (f, [f.name() for _ in range(200)], [f.company() for _ in range(200)])
         districts = self._districts()
         codes = [d[0] for d in districts]
         prefixes = {d[0]: d[1] for d in districts}
-        weights = [d[2] for d in districts]
+        weights = list(itertools.accumulate(d[2] for d in districts))
         centroids = dict(
             Region.objects.filter(code__in=codes).values_list("code", "lat").iterator()
         )
@@ -226,7 +227,7 @@ class Command(BaseCommand):
                 geocode_source="demo",
                 category_ids=cats,
             )
-        code = rnd.choices(codes, weights)[0]
+        code = rnd.choices(codes, cum_weights=weights)[0]
         street = rnd.choice(streets)
         detail = f"{street}{rnd.randint(1, 999)}号"
         if rnd.random() < 0.5:
