@@ -177,7 +177,8 @@ class AddressAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         # Categories were written by the service; the only inline is read-only history.
-        pass
+        for formset in formsets:
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
     def has_delete_permission(self, request, obj=None):
         # History is append-only; deleting addresses belongs to the erasure workflow.

@@ -65,3 +65,11 @@ def category():
 
 def region(code: str) -> Region:
     return Region.objects.get(code=code)
+
+
+@pytest.fixture(autouse=True)
+def _plain_http(settings):
+    """Tests (and the live server of browser tests) speak plain HTTP on localhost."""
+    settings.SECURE_SSL_REDIRECT = False
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
