@@ -113,6 +113,8 @@ class AddressBatchResult:
 
     addresses: list[Address | None] = field(default_factory=list)
     errors: dict[int, dict[str, list[str]]] = field(default_factory=dict)
+    # Per item: "created", "updated", "unchanged", or None for an item in `errors`.
+    statuses: list[str | None] = field(default_factory=list)
     created: int = 0
     updated: int = 0
     unchanged: int = 0
@@ -341,7 +343,7 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
     written together. Runs in one transaction: the caller's batch boundary.
     """
     Channel(channel)
-    result = AddressBatchResult(addresses=[None] * len(items))
+    result = AddressBatchResult(addresses=[None] * len(items), statuses=[None] * len(items))
     now = timezone.now()
 
     # Existing rows (updates), locked against concurrent edits.
@@ -463,6 +465,7 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
                 after = _snapshot(address, cats, rows.by_id)
                 if after == before:
                     result.addresses[i] = address
+                    result.statuses[i] = "unchanged"
                     result.unchanged += 1
                 else:
                     to_update.append((i, address, cats, before))
@@ -495,10 +498,12 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
     for i, a, cats in to_create:
         versions.append((a, None, _snapshot(a, cats, rows.by_id)))
         result.addresses[i] = a
+        result.statuses[i] = "created"
         result.created += 1
     for i, a, cats, before in to_update:
         versions.append((a, before, _snapshot(a, cats, rows.by_id)))
         result.addresses[i] = a
+        result.statuses[i] = "updated"
         result.updated += 1
     _write_versions(versions, actor=actor, channel=channel, now=now)
     _queue_refinement([a for a, _b, _a in versions if a.precision not in _PRECISE])

@@ -50,3 +50,58 @@ def customers_reassign_owner(*, customer_ids: Sequence[int], owner, actor=None) 
         .exclude(owner=owner)
         .update(owner=owner, updated_at=timezone.now())
     )
+
+
+# Fields an import may set on a customer (owner as owner_id).
+UPSERT_FIELDS = ("name", "kind", "stage", "owner_id", "phone", "email")
+
+
+@transaction.atomic
+def customers_upsert(*, rows: Sequence[dict], fields: Sequence[str], actor=None) -> list[tuple[int, str]]:
+    """Create or update customers matched by `external_id`, comparing and writing only `fields`.
+
+    `rows` are validated dicts with distinct external ids; returns (customer id,
+    "created" | "updated" | "unchanged") per row, in order.
+    """
+    from django.utils import timezone
+
+    fields = [f for f in UPSERT_FIELDS if f in fields]
+    ext_ids = [r["external_id"] for r in rows]
+    existing = {
+        row[0]: row[1:]
+        for row in Customer.objects.filter(external_id__in=ext_ids).values_list("external_id", "pk", *fields)
+    }
+    out: list[tuple[int, str] | None] = [None] * len(rows)
+    new, changed = [], []
+    now = timezone.now()
+    for i, row in enumerate(rows):
+        current = existing.get(row["external_id"])
+        if current is None:
+            new.append((i, Customer(external_id=row["external_id"], **{f: row[f] for f in fields if f in row})))
+            continue
+        pk, values = current[0], current[1:]
+        diff = {f: row[f] for f, old in zip(fields, values) if f in row and row[f] != old}
+        if diff:
+            customer = Customer(pk=pk, updated_at=now, **diff)
+            changed.append((customer, tuple(diff)))
+            out[i] = (pk, "updated")
+        else:
+            out[i] = (pk, "unchanged")
+    if new:
+        created = Customer.objects.bulk_create([c for _i, c in new], batch_size=5000)
+        if created and created[0].pk is None:  # backends that return no ids
+            ids = dict(
+                Customer.objects.filter(external_id__in=[c.external_id for c in created]).values_list(
+                    "external_id", "pk"
+                )
+            )
+            for c in created:
+                c.pk = ids[c.external_id]
+        for (i, _c), customer in zip(new, created):
+            out[i] = (customer.pk, "created")
+    by_fields: dict[tuple, list[Customer]] = {}
+    for customer, names in changed:
+        by_fields.setdefault(names, []).append(customer)
+    for names, customers in by_fields.items():
+        Customer.objects.bulk_update(customers, [*names, "updated_at"], batch_size=2000)
+    return out

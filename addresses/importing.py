@@ -1,0 +1,1110 @@
+"""Bulk import of customers and their addresses from CSV or XLSX files.
+
+One pipeline for `manage.py import_customers` and the upload page:
+
+1. read: CSV (UTF-8, UTF-8 with BOM, GBK/GB18030, detected) or XLSX (openpyxl,
+   read-only, zip-bomb checked); rows stream, memory stays flat;
+2. map headers (Chinese or English names, `--map` overrides) to fields;
+3. validate each row (required cells, lengths, owner, categories, coordinates,
+   duplicates of an external id earlier in the file);
+4. write batches, each in its own transaction, through `customers_upsert` and
+   `addresses_save` (the one write path); the batch's checkpoint commits with it;
+5. report every rejected row (row number, column, reason, original values) in a
+   UTF-8-with-BOM CSV, formula-escaped.
+
+Rules (also in README):
+- `external_id` is required on every row: it is what makes a re-run safe (upsert).
+- A row is one customer and one address of a kind (`地址类型`, default delivery).
+  The same external id may appear again only for another address kind with the
+  same customer details; otherwise the later row is rejected (the first wins).
+- Text starting with = + - @ is stored as text, never evaluated; exports and
+  reports escape it with a leading apostrophe, which the import strips again.
+- A file with more than IMPORT_MAX_ROWS rows (default 1,000,000; `--max-rows`)
+  is refused before anything is written.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import heapq
+import io
+import logging
+import os
+import re
+import time
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import connections, transaction
+from django.utils.translation import gettext as _
+
+from addresses.choices import AddressKind, Channel
+from addresses.models import Address, AddressCategory, ImportCheckpoint, ImportJob, ImportStatus
+from addresses.services import AddressInput, addresses_save
+from customers.choices import CustomerKind, RelationshipStage
+from customers.services import customers_upsert
+from geo.choices import CoordinateSystem, GeocodePrecision
+from geo.models import Region
+
+logger = logging.getLogger(__name__)
+
+MAX_ROWS = getattr(settings, "IMPORT_MAX_ROWS", 1_000_000)
+MAX_CELL_CHARS = getattr(settings, "IMPORT_MAX_CELL_CHARS", 4096)
+BATCH_SIZE = getattr(settings, "IMPORT_BATCH_SIZE", 5000)
+MAX_XLSX_UNCOMPRESSED = getattr(settings, "IMPORT_MAX_XLSX_UNCOMPRESSED", 2 * 1024**3)
+MAX_XLSX_RATIO = 150  # real sheets compress 5-30x; a bomb compresses 1000x
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_SURROGATE_RE = re.compile("[\udc80-\udcff]")
+_SPLIT_CATEGORIES_RE = re.compile(r"[|;,、，；]")
+
+# field -> header names (compared case-insensitively, spaces and * ignored)
+FIELD_HEADERS: dict[str, tuple[str, ...]] = {
+    "external_id": ("外部编号", "外部id", "客户编号", "external_id", "externalid", "external id"),
+    "name": ("客户名称", "客户名", "名称", "姓名", "name", "customer", "customer name"),
+    "kind": ("类型", "客户类型", "kind", "customer kind"),
+    "stage": ("阶段", "客户阶段", "stage"),
+    "owner": ("负责人", "销售", "owner"),
+    "phone": ("手机", "手机号", "电话", "phone", "mobile", "tel"),
+    "email": ("邮箱", "电子邮件", "email", "e-mail"),
+    "address_kind": ("地址类型", "address_kind", "address kind"),
+    "address": ("地址", "address", "raw_text"),
+    "country": ("国家", "country"),
+    "province": ("省", "省份", "province", "state"),
+    "city": ("市", "城市", "city"),
+    "district": ("区", "区县", "县", "district", "county"),
+    "detail": ("详细地址", "detail", "street"),
+    "postcode": ("邮编", "邮政编码", "postcode", "zip", "postal code"),
+    "region_code": ("区划代码", "region_code", "adcode"),
+    "lng": ("经度", "lng", "lon", "longitude"),
+    "lat": ("纬度", "lat", "latitude"),
+    "precision": ("定位精度", "precision"),
+    "geocode_source": ("定位来源", "geocode_source"),
+    "categories": ("分类", "categories", "category"),
+}
+FIELDS = tuple(FIELD_HEADERS)
+ADDRESS_FIELDS = ("address", "country", "province", "city", "district", "detail", "region_code")
+CUSTOMER_FIELDS = {"name": "name", "kind": "kind", "stage": "stage", "owner": "owner_id", "phone": "phone",
+                   "email": "email"}
+FIELD_LABELS = {f: h[0] for f, h in FIELD_HEADERS.items()}
+
+_CHOICE_SYNONYMS = {
+    "kind": {"个人": CustomerKind.INDIVIDUAL, "企业": CustomerKind.ENTERPRISE, "公司": CustomerKind.ENTERPRISE},
+    "stage": {"潜在": RelationshipStage.POTENTIAL, "潜在客户": RelationshipStage.POTENTIAL,
+              "新": RelationshipStage.NEW, "新客户": RelationshipStage.NEW, "现有": RelationshipStage.EXISTING,
+              "老客户": RelationshipStage.EXISTING, "现有客户": RelationshipStage.EXISTING,
+              "流失": RelationshipStage.CHURNED, "已流失": RelationshipStage.CHURNED},
+    "address_kind": {"注册地址": AddressKind.REGISTERED, "注册": AddressKind.REGISTERED,
+                     "账单地址": AddressKind.BILLING, "开票地址": AddressKind.BILLING, "账单": AddressKind.BILLING,
+                     "收货地址": AddressKind.DELIVERY, "送货地址": AddressKind.DELIVERY, "送货": AddressKind.DELIVERY,
+                     "家庭地址": AddressKind.HOME, "家庭": AddressKind.HOME, "其他": AddressKind.OTHER},
+}
+_CHOICES = {"kind": CustomerKind, "stage": RelationshipStage, "address_kind": AddressKind,
+            "precision": GeocodePrecision}
+_KIND_BIT = {k: 1 << i for i, k in enumerate(AddressKind.values)}
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be imported (nothing was written)."""
+
+
+def formula_escape(value):
+    """Text that a spreadsheet would run as a formula, made inert with a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _unescape(value: str) -> str:
+    """Undo `formula_escape` (so export → import is a round trip)."""
+    if len(value) > 1 and value[0] == "'" and value[1] in "=+-@\t\r":
+        return value[1:]
+    return value
+
+
+# -- reading ---------------------------------------------------------------
+
+
+def detect_encoding(path: str | Path, sample_bytes: int = 1 << 20) -> str:
+    """'utf-8-sig', 'utf-8' or 'gb18030' (which reads GBK), voting line by line over a sample.
+
+    Lines that are valid UTF-8 with non-ASCII characters vote UTF-8, lines that are not
+    vote GB18030; a mixed file reads as its majority and the other lines are rejected.
+    """
+    with open(path, "rb") as f:
+        sample = f.read(sample_bytes)
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    utf8 = other = 0
+    lines = sample.split(b"\n")
+    if len(sample) == sample_bytes and len(lines) > 1:
+        lines = lines[:-1]  # cut mid-line
+    for line in lines:
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            utf8 += 1
+        except UnicodeDecodeError:
+            other += 1
+    return "utf-8" if utf8 >= other else "gb18030"
+
+
+@dataclass
+class Table:
+    """An opened import file: its header and a stream of (row number, cells, problem)."""
+
+    path: Path
+    format: str
+    encoding: str | None
+    headers: list[str]
+    estimated_rows: int
+    delimiter: str = ","
+
+    def rows(self) -> Iterator[tuple[int, list[str] | None, str | None]]:
+        """Data rows numbered as a spreadsheet shows them (the header is row 1)."""
+        return self._csv_rows() if self.format == "csv" else self._xlsx_rows()
+
+    def _csv_rows(self):
+        csv.field_size_limit(MAX_CELL_CHARS)
+        with open(self.path, encoding=self.encoding, errors="surrogateescape", newline="") as f:
+            reader = csv.reader(f, delimiter=self.delimiter)
+            row_no = 0
+            width = len(self.headers)
+            while True:
+                row_no += 1
+                try:
+                    cells = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    if "field larger" in str(exc):
+                        yield row_no, None, _("A cell is longer than %(n)s characters.") % {"n": MAX_CELL_CHARS}
+                    else:
+                        yield row_no, None, _("The row cannot be read as CSV (%(error)s).") % {"error": exc}
+                    continue
+                if row_no == 1:
+                    continue
+                if not cells or not any(c.strip() for c in cells):
+                    continue  # blank line
+                if any(_SURROGATE_RE.search(c) for c in cells):
+                    yield row_no, [_SURROGATE_RE.sub("\ufffd", c) for c in cells], _(
+                        "The row has bytes that are not valid %(encoding)s (the file mixes text encodings); "
+                        "save it again as UTF-8."
+                    ) % {"encoding": _encoding_label(self.encoding)}
+                    continue
+                if len(cells) != width:
+                    extra = cells[width:]
+                    if len(cells) > width and not any(c.strip() for c in extra):
+                        cells = cells[:width]
+                    else:
+                        yield row_no, cells, _("The row has %(n)s cells but the header has %(m)s.") % {
+                            "n": len(cells), "m": width}
+                        continue
+                yield row_no, cells, None
+
+    def _xlsx_rows(self):
+        import openpyxl
+
+        wb = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
+        try:
+            ws = wb.worksheets[0]
+            width = len(self.headers)
+            for row_no, values in enumerate(ws.iter_rows(values_only=True), start=1):
+                if row_no == 1:
+                    continue
+                cells = [_xlsx_text(v) for v in values]
+                if not any(c.strip() for c in cells):
+                    continue
+                if len(cells) > width:
+                    if any(c.strip() for c in cells[width:]):
+                        yield row_no, cells, _("The row has %(n)s cells but the header has %(m)s.") % {
+                            "n": len(cells), "m": width}
+                        continue
+                    cells = cells[:width]
+                cells += [""] * (width - len(cells))
+                too_long = next((c for c in cells if len(c) > MAX_CELL_CHARS), None)
+                if too_long is not None:
+                    yield row_no, [c[:200] for c in cells], _("A cell is longer than %(n)s characters.") % {
+                        "n": MAX_CELL_CHARS}
+                    continue
+                yield row_no, cells, None
+        finally:
+            wb.close()
+
+
+def _encoding_label(encoding: str | None) -> str:
+    return {"utf-8-sig": "UTF-8", "utf-8": "UTF-8", "gb18030": "GB18030/GBK"}.get(encoding or "", encoding or "")
+
+
+def _xlsx_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))  # phone numbers and ids typed as numbers
+    return str(value)
+
+
+def _check_xlsx(path: Path) -> None:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            names = {i.filename for i in infos}
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ImportFileError(_("This is not an Excel .xlsx file (%(error)s).") % {"error": exc}) from exc
+    if "xl/workbook.xml" not in names:
+        raise ImportFileError(_("This is a zip archive but not an Excel .xlsx workbook."))
+    total = sum(i.file_size for i in infos)
+    for info in infos:
+        if info.file_size > 10 * 1024**2 and info.file_size > MAX_XLSX_RATIO * max(info.compress_size, 1):
+            raise ImportFileError(
+                _("The workbook expands %(ratio)s times (%(name)s); it looks like a zip bomb and is refused.")
+                % {"ratio": info.file_size // max(info.compress_size, 1), "name": info.filename}
+            )
+    if total > MAX_XLSX_UNCOMPRESSED:
+        raise ImportFileError(
+            _("The workbook unpacks to %(size)s MB, more than the %(limit)s MB allowed.")
+            % {"size": total // 1024**2, "limit": MAX_XLSX_UNCOMPRESSED // 1024**2}
+        )
+
+
+def _count_lines(path: Path) -> int:
+    n, last = 0, b"\n"
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            n += chunk.count(b"\n")
+            last = chunk[-1:]
+    return n + (last != b"\n")
+
+
+def open_table(path: str | Path, *, max_rows: int | None = MAX_ROWS) -> Table:
+    """Open and check an import file; raises ImportFileError with a clear message."""
+    path = Path(path)
+    if not path.exists():
+        raise ImportFileError(_("There is no file %(path)s.") % {"path": path})
+    size = path.stat().st_size
+    if size == 0:
+        raise ImportFileError(_("The file is empty."))
+    with open(path, "rb") as f:
+        magic = f.read(8)
+    if magic.startswith(b"PK\x03\x04") or path.suffix.lower() in (".xlsx", ".xlsm"):
+        return _open_xlsx(path, max_rows)
+    if magic.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ImportFileError(_("This is an old Excel .xls file; save it as .xlsx or CSV."))
+    encoding = detect_encoding(path)
+    with open(path, encoding=encoding, errors="replace", newline="") as f:
+        first = f.readline(MAX_CELL_CHARS * 8)
+    if not first.strip():
+        raise ImportFileError(_("The file is empty."))
+    delimiter = max((",", ";", "\t"), key=first.count)
+    headers = next(csv.reader([first], delimiter=delimiter))
+    lines = _count_lines(path)
+    table = Table(path, "csv", encoding, headers, max(0, lines - 1), delimiter)
+    if max_rows and lines - 1 > max_rows:
+        # Lines over-count rows only when cells hold line breaks: count records exactly.
+        records = sum(1 for _r in table.rows())
+        if records > max_rows:
+            raise _too_many(records, max_rows)
+        table.estimated_rows = records
+    return table
+
+
+def _too_many(rows: int, max_rows: int) -> ImportFileError:
+    return ImportFileError(
+        _("The file has %(rows)s rows; at most %(max)s rows are imported at once. Split it into smaller files "
+          "(or raise IMPORT_MAX_ROWS / --max-rows).") % {"rows": f"{rows:,}", "max": f"{max_rows:,}"}
+    )
+
+
+def _open_xlsx(path: Path, max_rows: int | None) -> Table:
+    _check_xlsx(path)
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for broken workbooks
+        raise ImportFileError(_("The Excel file cannot be read (%(error)s).") % {"error": exc}) from exc
+    try:
+        if not wb.worksheets:
+            raise ImportFileError(_("The workbook has no sheets."))
+        ws = wb.worksheets[0]
+        first = next(ws.iter_rows(values_only=True, max_row=1), None)
+        headers = [_xlsx_text(v) for v in first] if first else []
+        while headers and not headers[-1].strip():
+            headers.pop()
+        estimated = max(0, (ws.max_row or 1) - 1)
+    finally:
+        wb.close()
+    if not headers:
+        raise ImportFileError(_("The file is empty."))
+    if max_rows and estimated > max_rows:
+        raise _too_many(estimated, max_rows)
+    return Table(path, "xlsx", None, headers, estimated)
+
+
+# -- headers -----------------------------------------------------------------
+
+
+def _norm_header(text: str) -> str:
+    return re.sub(r"[\s*_（）()]+", "", text.replace("\ufeff", "")).casefold()
+
+
+_HEADER_LOOKUP = {_norm_header(h): f for f, names in FIELD_HEADERS.items() for h in names}
+
+
+def parse_mapping(pairs: list[str] | None) -> dict[str, str]:
+    """`["列名=field", ...]` → {column header: field}; raises ImportFileError on unknown fields."""
+    out = {}
+    for pair in pairs or ():
+        column, sep, fieldname = pair.rpartition("=")
+        if not sep or not column.strip():
+            raise ImportFileError(_("--map takes COLUMN=FIELD, not “%(pair)s”.") % {"pair": pair})
+        fieldname = fieldname.strip()
+        if fieldname not in FIELD_HEADERS and fieldname not in ("", "-"):
+            raise ImportFileError(
+                _("Unknown field “%(field)s” in --map; fields are: %(fields)s.")
+                % {"field": fieldname, "fields": ", ".join(FIELDS)}
+            )
+        out[column.strip()] = fieldname
+    return out
+
+
+@dataclass
+class ColumnMap:
+    index: dict[str, int]
+    ignored: list[str]
+
+    def has(self, name: str) -> bool:
+        return name in self.index
+
+
+def map_columns(headers: list[str], overrides: dict[str, str] | None = None) -> ColumnMap:
+    """Which column holds which field; raises ImportFileError when required ones are missing."""
+    overrides = {_norm_header(k): v for k, v in (overrides or {}).items()}
+    index: dict[str, int] = {}
+    ignored = []
+    for i, header in enumerate(headers):
+        key = _norm_header(header)
+        target = overrides.get(key, _HEADER_LOOKUP.get(key))
+        if not target or target == "-" or target in index:
+            if header.strip():
+                ignored.append(header)
+            continue
+        index[target] = i
+    missing = [f for f in ("external_id", "name") if f not in index]
+    if missing:
+        raise ImportFileError(
+            _("Required columns are missing: %(missing)s. The header row has: %(headers)s. "
+              "Name them (e.g. 外部编号 / external_id, 客户名称 / name) or map them with --map COLUMN=FIELD.")
+            % {"missing": ", ".join(f"{FIELD_LABELS[m]} / {m}" for m in missing),
+               "headers": ", ".join(h for h in headers if h.strip()) or _("(nothing)")}
+        )
+    if not any(f in index for f in ADDRESS_FIELDS):
+        raise ImportFileError(
+            _("No address column: give 地址 / address (free text) or 省 / 市 / 区 (province / city / district).")
+        )
+    if ("lat" in index) != ("lng" in index):
+        raise ImportFileError(_("Give both 经度 / lng and 纬度 / lat columns, or neither."))
+    return ColumnMap(index, ignored)
+
+
+# -- row validation ----------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ImportRow:
+    row_no: int
+    external_id: str
+    customer: dict
+    address_kind: str
+    address: dict
+    cells: list[str]
+
+
+class _Lookups:
+    """Owners, categories and region names, read once per import."""
+
+    def __init__(self):
+        User = get_user_model()
+        self.owners = {}
+        for pk, username, email in User.objects.values_list("pk", "username", "email"):
+            self.owners[username.casefold()] = pk
+            if email:
+                self.owners.setdefault(email.casefold(), pk)
+        self.categories = {n.casefold(): pk for pk, n in AddressCategory.objects.values_list("pk", "name")}
+        self.codes = set()
+        self.names: dict[tuple[str, str], str] = {}  # (parent code, name) -> code
+        self.parent: dict[str, str] = {}
+        rows = Region.objects.filter(is_active=True).values_list(
+            "code", "parent__code", "name", "short_name", "name_en", "aliases", "level"
+        )
+        self.levels = {}
+        for code, parent, name, short, name_en, aliases, level in rows.iterator(chunk_size=5000):
+            self.codes.add(code)
+            self.parent[code] = parent or ""
+            self.levels[code] = level
+            for n in (name, short, name_en, code, *(aliases or ())):
+                if n:
+                    self.names.setdefault((parent or "", n.casefold()), code)
+        self.cities: dict[str, list[str]] = {}
+        for code, level in self.levels.items():
+            if level == "city":
+                self.cities.setdefault(self.parent[code], []).append(code)
+
+    def region(self, name: str, parents: list[str]) -> str | None:
+        """Code of the region called `name` under the nearest given parent (or anywhere at top)."""
+        key = name.casefold()
+        if name in self.codes:
+            return name
+        for parent in parents:
+            code = self.names.get((parent, key))
+            if code:
+                return code
+        # a level skipped: a district named under its province (its city left out)
+        for parent in parents[:1]:
+            for child_parent in self.cities.get(parent, ()):
+                code = self.names.get((child_parent, key))
+                if code:
+                    return code
+        return None
+
+
+_NUMBER_RE = re.compile(r"^[+-]?\d+(\.\d+)?$")
+
+
+class RowValidator:
+    """Turns the cells of one row into an ImportRow, or a list of (column, reason)."""
+
+    def __init__(self, columns: ColumnMap, headers: list[str], *, crs: str, lookups: _Lookups | None = None):
+        self.columns = columns
+        self.headers = headers
+        self.crs = crs
+        self.lookups = lookups or _Lookups()
+        self.customer_fields = [CUSTOMER_FIELDS[f] for f in CUSTOMER_FIELDS if columns.has(f)]
+        self._cn = "CN"
+        self._region_cache: dict[tuple, str | None] = {}
+
+    def column(self, name: str) -> str:
+        i = self.columns.index.get(name)
+        return self.headers[i] if i is not None else FIELD_LABELS.get(name, name)
+
+    def validate(self, row_no: int, cells: list[str]) -> tuple[ImportRow | None, list[tuple[str, str]]]:
+        idx = self.columns.index
+        v = {f: _unescape(cells[i].strip()) for f, i in idx.items() if i < len(cells)}
+        errors: list[tuple[str, str]] = []
+
+        def err(f, message):
+            errors.append((self.column(f), message))
+
+        ext = v.get("external_id", "")
+        if not ext:
+            err("external_id", _("An external id is required (it makes re-running a file safe)."))
+        elif len(ext) > 100:
+            err("external_id", _("At most 100 characters."))
+        name = v.get("name", "")
+        if not name:
+            err("name", _("The customer name is required."))
+        elif len(name) > 200:
+            err("name", _("At most 200 characters."))
+        customer = {"external_id": ext, "name": name}
+        for f in ("kind", "stage"):
+            if f in v:
+                value = self._choice(f, v[f])
+                if value is None:
+                    err(f, _("Unknown value “%(value)s”; use one of: %(choices)s.")
+                        % {"value": v[f], "choices": ", ".join(_CHOICES[f].values)})
+                customer[f] = value
+        if "owner" in v:
+            if v["owner"]:
+                owner = self.lookups.owners.get(v["owner"].casefold())
+                if owner is None:
+                    err("owner", _("Unknown owner “%(owner)s” (no user with this username).") % {"owner": v["owner"]})
+                customer["owner_id"] = owner
+            else:
+                customer["owner_id"] = None
+        if "phone" in v:
+            if len(v["phone"]) > 40:
+                err("phone", _("At most 40 characters."))
+            customer["phone"] = v["phone"]
+        if "email" in v:
+            if v["email"]:
+                try:
+                    validate_email(v["email"])
+                except ValidationError:
+                    err("email", _("“%(email)s” is not an email address.") % {"email": v["email"]})
+            customer["email"] = v["email"]
+
+        address_kind = AddressKind.DELIVERY
+        if v.get("address_kind"):
+            address_kind = self._choice("address_kind", v["address_kind"])
+            if address_kind is None:
+                err("address_kind", _("Unknown address kind “%(value)s”.") % {"value": v["address_kind"]})
+        address = self._address(v, err)
+        if errors:
+            return None, errors
+        return ImportRow(row_no, ext, customer, address_kind, address, cells), []
+
+    def _choice(self, f: str, value: str):
+        if not value:
+            return _CHOICES[f].values[0] if f != "address_kind" else AddressKind.DELIVERY
+        low = value.casefold()
+        for choice, label in _CHOICES[f].choices:
+            if low in (choice, str(label).casefold()):
+                return choice
+        return _CHOICE_SYNONYMS.get(f, {}).get(value)
+
+    def _address(self, v: dict, err) -> dict:
+        out: dict = {}
+        text = v.get("address", "")
+        structured = {f: v.get(f, "") for f in ("country", "province", "city", "district")}
+        region_code = v.get("region_code", "")
+        if region_code:
+            if region_code not in self.lookups.codes:
+                err("region_code", _("Unknown region code “%(code)s”.") % {"code": region_code})
+            out["region_code"] = region_code
+        elif any(structured.values()):
+            parents = [""]
+            country = ""
+            if structured["country"]:
+                country = self.lookups.region(structured["country"], [""]) or ""
+                if not country:
+                    err("country", _("Unknown country “%(name)s”.") % {"name": structured["country"]})
+                    return out
+                out["country_code"] = country
+            parents = [country or "CN"]
+            for f in ("province", "city", "district"):
+                name = structured[f]
+                if not name:
+                    continue
+                key = (tuple(parents), name)
+                code = self._region_cache.get(key)
+                if key not in self._region_cache:
+                    code = self.lookups.region(name, list(reversed(parents)))
+                    self._region_cache[key] = code
+                if code is None:
+                    err(f, _("“%(name)s” is not a %(level)s in %(parent)s.")
+                        % {"name": name, "level": f, "parent": " ".join(p for p in parents if p)})
+                    return out
+                out[f"{f}_code"] = code
+                parents.append(code)
+        if text:
+            out["raw_text"] = text
+        if "detail" in v:
+            out["detail"] = v["detail"]
+        elif text and ("region_code" in out or any(k.endswith("_code") for k in out)):
+            detail = text
+            for name in (structured["province"], structured["city"], structured["district"]):
+                if name and detail.startswith(name):
+                    detail = detail[len(name):]
+            out["detail"] = detail
+        if "postcode" in v:
+            out["postcode"] = v["postcode"]
+        if not text and not any(k.endswith("_code") for k in out) and not out.get("detail"):
+            err("address", _("Enter an address (free text, or province / city / district)."))
+        lat, lng = v.get("lat", ""), v.get("lng", "")
+        if lat or lng:
+            point = self._point(lat, lng, err)
+            if point is not None:
+                out["lat"], out["lng"] = point
+                out["crs"] = self.crs
+                if v.get("precision"):
+                    if v["precision"] not in GeocodePrecision.values:
+                        err("precision", _("Unknown precision “%(value)s”.") % {"value": v["precision"]})
+                    out["precision"] = v["precision"]
+                if v.get("geocode_source"):
+                    out["geocode_source"] = v["geocode_source"][:80]
+        elif v.get("precision") == GeocodePrecision.NONE:
+            out["precision"] = GeocodePrecision.NONE
+        if "categories" in v:
+            ids = []
+            for n in filter(None, (s.strip() for s in _SPLIT_CATEGORIES_RE.split(v["categories"]))):
+                pk = self.lookups.categories.get(n.casefold())
+                if pk is None:
+                    err("categories", _("Unknown category “%(name)s” (create it first).") % {"name": n})
+                else:
+                    ids.append(pk)
+            out["category_ids"] = ids
+        return out
+
+    def _point(self, lat: str, lng: str, err):
+        if not lat or not lng:
+            err("lat" if not lat else "lng", _("Give both latitude and longitude, or neither."))
+            return None
+        try:
+            la, ln = Decimal(lat.replace("，", ".")), Decimal(lng.replace("，", "."))
+            if not (la.is_finite() and ln.is_finite()):
+                raise InvalidOperation
+        except InvalidOperation:
+            err("lat", _("Coordinates must be decimal degrees, got “%(lat)s”, “%(lng)s”.") % {"lat": lat, "lng": lng})
+            return None
+        if abs(la) > 90 or abs(ln) > 180:
+            if abs(la) > 1000 or abs(ln) > 1000:
+                err("lat", _("“%(lat)s, %(lng)s” look like projected metres (e.g. Web Mercator), not degrees; "
+                             "give WGS-84, GCJ-02 or BD-09 degrees.") % {"lat": lat, "lng": lng})
+            elif abs(ln) <= 90 and abs(la) <= 180:
+                err("lat", _("Latitude %(lat)s is out of range (-90…90); latitude and longitude look swapped.")
+                    % {"lat": lat})
+            elif abs(la) > 90:
+                err("lat", _("Latitude %(lat)s is out of range (-90…90).") % {"lat": lat})
+            else:
+                err("lng", _("Longitude %(lng)s is out of range (-180…180).") % {"lng": lng})
+            return None
+        if la == 0 and ln == 0:
+            err("lat", _("0, 0 is not a real location (an empty point written as zeros?)."))
+            return None
+        return str(la), str(ln)
+
+
+def customer_hash(row: ImportRow) -> int:
+    return zlib.crc32("\x1f".join(f"{k}={row.customer[k]}" for k in sorted(row.customer)).encode())
+
+
+class DuplicateTracker:
+    """External ids seen so far: the first row wins, later conflicting rows are rejected.
+
+    One int per id (first row, address kinds seen, customer-details checksum) keeps a
+    million ids in about 100 MB.
+    """
+
+    def __init__(self):
+        self.seen: dict[str, int] = {}
+
+    def check(self, row: ImportRow) -> str | None:
+        h = customer_hash(row)
+        bit = _KIND_BIT[row.address_kind]
+        packed = self.seen.get(row.external_id)
+        if packed is None:
+            self.seen[row.external_id] = (row.row_no << 40) | (bit << 32) | h
+            return None
+        first, kinds, first_h = packed >> 40, (packed >> 32) & 0xFF, packed & 0xFFFFFFFF
+        if kinds & bit:
+            return _("Duplicate external id “%(id)s”: row %(first)s already has it (the first row wins).") % {
+                "id": row.external_id, "first": first}
+        if first_h != h:
+            return _("External id “%(id)s” appears on row %(first)s with different customer details "
+                     "(the first row wins).") % {"id": row.external_id, "first": first}
+        self.seen[row.external_id] = packed | (bit << 32)
+        return None
+
+
+# -- writing -------------------------------------------------------------------
+
+
+@dataclass
+class Counts:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+
+    def add(self, other: Counts):
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.rejected += other.rejected
+
+    @property
+    def rows(self) -> int:
+        return self.created + self.updated + self.unchanged + self.rejected
+
+
+def _format_errors(errors: dict[str, list[str]]) -> list[tuple[str, str]]:
+    labels = {"raw_text": "address", "lat": "lat", "lng": "lng", "customer": "external_id"}
+    out = []
+    for f, messages in errors.items():
+        for m in messages:
+            out.append((FIELD_LABELS.get(labels.get(f, f), f), str(m)))
+    return out
+
+
+def write_batch(rows: list[ImportRow], *, customer_fields: list[str], actor=None) -> tuple[Counts, list]:
+    """Upsert the customers and addresses of `rows` (call inside a transaction).
+
+    A row whose address is refused by the write path is dropped and the rest written
+    again, so no customer is left without the address it came with.
+    """
+    rejects: list[tuple[int, list[str], list[tuple[str, str]]]] = []
+    for _attempt in range(4):
+        counts = Counts()
+        sid = transaction.savepoint()
+        first: dict[str, int] = {}
+        cust_rows = []
+        for r in rows:
+            if r.external_id not in first:
+                first[r.external_id] = len(cust_rows)
+                cust_rows.append(r.customer)
+        upserted = customers_upsert(rows=cust_rows, fields=customer_fields, actor=actor)
+        existing_ids = [pk for pk, status in upserted if status != "created"]
+        current: dict[tuple[int, str], int] = {}
+        if existing_ids:
+            for pk, customer_id, kind in (
+                Address.objects.filter(customer_id__in=existing_ids)
+                .order_by("customer_id", "kind", "-is_primary", "id")
+                .values_list("id", "customer_id", "kind")
+            ):
+                current.setdefault((customer_id, kind), pk)
+        items = []
+        for r in rows:
+            customer_id = upserted[first[r.external_id]][0]
+            address_id = current.get((customer_id, r.address_kind))
+            if address_id:
+                items.append(AddressInput(address_id=address_id, kind=r.address_kind, is_primary=True, **r.address))
+            else:
+                items.append(
+                    AddressInput(customer_id=customer_id, kind=r.address_kind, is_primary=True, **r.address)
+                )
+        result = addresses_save(items=items, actor=actor, channel=Channel.IMPORT)
+        if result.errors:
+            transaction.savepoint_rollback(sid)
+            bad = set(result.errors)
+            for i in sorted(bad):
+                rejects.append((rows[i].row_no, rows[i].cells, _format_errors(result.errors[i])))
+            rows = [r for i, r in enumerate(rows) if i not in bad]
+            continue
+        transaction.savepoint_commit(sid)
+        seen_customer = set()
+        for i, r in enumerate(rows):
+            status = upserted[first[r.external_id]][1]
+            if r.external_id in seen_customer:
+                status = "unchanged"  # counted on the customer's first row
+            seen_customer.add(r.external_id)
+            address_status = result.statuses[i]
+            if "created" in (status, address_status):
+                counts.created += 1
+            elif "updated" in (status, address_status):
+                counts.updated += 1
+            else:
+                counts.unchanged += 1
+        counts.rejected = len(rejects)
+        return counts, rejects
+    raise RuntimeError("the write path kept refusing rows")  # pragma: no cover
+
+
+# -- the run -------------------------------------------------------------------
+
+
+REPORT_HEADER_PREFIX = ["行号 row", "列 column", "原因 reason"]
+
+
+def _report_line(row_no: int, cells: list[str] | None, errors: list[tuple[str, str]]) -> bytes:
+    buf = io.StringIO()
+    columns = "; ".join(dict.fromkeys(c for c, _m in errors))
+    reasons = "; ".join(f"{c}: {m}" if c else m for c, m in errors)
+    csv.writer(buf).writerow([row_no, formula_escape(columns), formula_escape(reasons),
+                              *(formula_escape(c[:MAX_CELL_CHARS]) for c in (cells or []))])
+    return buf.getvalue().encode("utf-8", "replace")
+
+
+@dataclass
+class ImportResult:
+    job: ImportJob
+    counts: Counts
+    seconds: float
+    report_path: str | None
+    resumed_from: int = 0
+    ignored_columns: list[str] = field(default_factory=list)
+    first_errors: list[dict] = field(default_factory=list)
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.counts.rows / self.seconds if self.seconds else 0.0
+
+    def summary(self) -> str:
+        c = self.counts
+        text = _("created %(created)s, updated %(updated)s, unchanged %(unchanged)s, rejected %(rejected)s — "
+                 "%(rows)s rows in %(seconds).1f s (%(rate)s rows/s)") % {
+            "created": f"{c.created:,}", "updated": f"{c.updated:,}", "unchanged": f"{c.unchanged:,}",
+            "rejected": f"{c.rejected:,}", "rows": f"{c.rows:,}", "seconds": self.seconds,
+            "rate": f"{self.rows_per_second:,.0f}"}
+        if self.job.dry_run:
+            text = _("Dry run, nothing written: ") + text
+        elif c.created == 0 and c.updated == 0 and c.rows:
+            text += "\n" + _("Nothing changed: every row is already up to date.")
+        return text
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def job_for_file(path: str | Path, *, options: dict, actor=None, dry_run=False, source_name=None) -> ImportJob:
+    """The unfinished job of this same file and options (to resume), or a new one."""
+    path = Path(path).resolve()
+    digest = file_sha256(path)
+    if not dry_run:
+        job = (
+            ImportJob.objects.filter(file_sha256=digest, options=options, dry_run=False)
+            .exclude(status__in=[ImportStatus.DONE, ImportStatus.FAILED])
+            .order_by("-id")
+            .first()
+        )
+        if job is not None:
+            return job
+    return ImportJob.objects.create(
+        created_by=actor if actor is not None and getattr(actor, "pk", None) else None,
+        source_name=source_name or path.name,
+        file_path=str(path),
+        file_sha256=digest,
+        options=options,
+        dry_run=dry_run,
+    )
+
+
+ProgressFn = Callable[[int, int | None], None]
+
+
+def run_import(
+    job: ImportJob,
+    *,
+    actor=None,
+    report_path: str | Path | None = None,
+    progress: ProgressFn | None = None,
+    workers: int = 1,
+) -> ImportResult:
+    """Import (or, for a dry-run job, validate) the job's file; resumes from its checkpoints."""
+    started = time.perf_counter()
+    opts = job.options or {}
+    try:
+        table = open_table(job.file_path, max_rows=opts.get("max_rows", MAX_ROWS))
+        columns = map_columns(table.headers, opts.get("map"))
+        crs = opts.get("crs") or CoordinateSystem.WGS84
+        if crs not in CoordinateSystem.values:
+            raise ImportFileError(_("Unknown coordinate system “%(crs)s”.") % {"crs": crs})
+        if table.estimated_rows == 0:
+            raise ImportFileError(_("The file has a header but no rows."))
+    except ImportFileError as exc:
+        ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.FAILED, error=str(exc))
+        job.status, job.error = ImportStatus.FAILED, str(exc)
+        raise
+    report_path = Path(report_path or job.report_path or _default_report_path(job))
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    resumed_from = ImportCheckpoint.objects.filter(job=job).aggregate(n=models_sum("rows_done"))["n"] or 0
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportStatus.VALIDATING if job.dry_run else ImportStatus.RUNNING,
+        total_rows=table.estimated_rows, report_path=str(report_path), error="",
+    )
+    workers = 1 if job.dry_run else max(1, workers)
+    ctx = dict(table=table, columns=columns, crs=crs, actor=actor, report_base=report_path,
+               batch_size=opts.get("batch_size") or BATCH_SIZE)
+    if workers == 1:
+        counts, first_errors = _run_worker(job, 0, 1, progress=progress, **ctx)
+    else:
+        counts, first_errors = _run_parallel(job, workers, progress=progress, **ctx)
+    _merge_reports(report_path, table.headers, workers)
+    if counts.rejected == 0 and report_path.exists():
+        report_path.unlink()
+    seconds = time.perf_counter() - started
+    rows_done = counts.rows
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportStatus.VALIDATED if job.dry_run else ImportStatus.DONE,
+        rows_done=rows_done, total_rows=rows_done,
+        created=counts.created, updated=counts.updated, unchanged=counts.unchanged, rejected=counts.rejected,
+        report_path=str(report_path) if counts.rejected else "", seconds=seconds,
+        preview={"first_errors": first_errors, "ignored_columns": columns.ignored,
+                 "encoding": _encoding_label(table.encoding), "format": table.format},
+    )
+    job.refresh_from_db()
+    return ImportResult(job, counts, seconds, str(report_path) if counts.rejected else None, resumed_from,
+                        columns.ignored, first_errors)
+
+
+def models_sum(name):
+    from django.db.models import Sum
+
+    return Sum(name)
+
+
+def _default_report_path(job: ImportJob) -> Path:
+    base = Path(settings.MEDIA_ROOT) / "imports" / f"job-{job.pk}"
+    return base / ("validation-report.csv" if job.dry_run else "rejected-rows.csv")
+
+
+def _part_path(report_base: Path, worker: int) -> Path:
+    return report_base.with_name(report_base.name + f".part{worker}")
+
+
+def _merge_reports(report_path: Path, headers: list[str], workers: int) -> None:
+    """Join the workers' report parts in row order, under one header, UTF-8 with BOM."""
+    parts = [_part_path(report_path, w) for w in range(workers)]
+    files = [open(p, "rb") for p in parts if p.exists()]
+    try:
+        def keyed(f):
+            for line in _csv_records(f):
+                yield int(line.split(b",", 1)[0]), line
+
+        with open(report_path, "wb") as out:
+            out.write(codecs.BOM_UTF8)
+            head = io.StringIO()
+            csv.writer(head).writerow([*REPORT_HEADER_PREFIX, *(formula_escape(h) for h in headers)])
+            out.write(head.getvalue().encode())
+            for _n, line in heapq.merge(*(keyed(f) for f in files), key=lambda x: x[0]):
+                out.write(line)
+    finally:
+        for f in files:
+            f.close()
+    for p in parts:
+        if p.exists():
+            p.unlink()
+
+
+def _csv_records(f) -> Iterator[bytes]:
+    """Whole CSV records (quoted cells may hold line breaks) from a report part."""
+    pending = b""
+    for line in f:
+        pending += line
+        if pending.count(b'"') % 2 == 0:
+            yield pending
+            pending = b""
+    if pending:
+        yield pending
+
+
+def _run_worker(job, worker, workers, *, table, columns, crs, actor, report_base, batch_size, progress=None):
+    """Read the file, validate this worker's rows and write them in checkpointed batches."""
+    dry_run = job.dry_run
+    validator = RowValidator(columns, table.headers, crs=crs)
+    duplicates = DuplicateTracker()
+    if dry_run:
+        checkpoint = ImportCheckpoint(job=job, worker=worker)
+    else:
+        checkpoint, _c = ImportCheckpoint.objects.get_or_create(job=job, worker=worker)
+    if checkpoint.finished:
+        return Counts(checkpoint.created, checkpoint.updated, checkpoint.unchanged, checkpoint.rejected), []
+    part = _part_path(report_base, worker)
+    report = open(part, "r+b" if part.exists() else "w+b")
+    report.truncate(checkpoint.report_offset)
+    report.seek(checkpoint.report_offset)
+    counts = Counts(checkpoint.created, checkpoint.updated, checkpoint.unchanged, checkpoint.rejected)
+    first_errors: list[dict] = []
+    batch: list[ImportRow] = []
+    pending: list[tuple[int, list[str] | None, list[tuple[str, str]]]] = []
+    last_row = checkpoint.last_row
+    resume_after = checkpoint.last_row
+    total = table.estimated_rows
+    last_progress = 0.0
+
+    def flush(final=False):
+        nonlocal batch, pending, last_progress
+        with transaction.atomic():
+            if batch:
+                batch_counts, rejects = write_batch(batch, customer_fields=validator.customer_fields, actor=actor)
+                pending.extend(rejects)
+            else:
+                batch_counts = Counts()
+            batch_counts.rejected = len(pending)
+            pending.sort(key=lambda p: p[0])
+            for row_no, cells, errors in pending:
+                report.write(_report_line(row_no, cells, errors))
+                if len(first_errors) < 20:
+                    first_errors.append({"row": row_no, "errors": [{"column": c, "reason": m} for c, m in errors]})
+            report.flush()
+            os.fsync(report.fileno())
+            counts.add(batch_counts)
+            checkpoint.last_row = last_row
+            checkpoint.rows_done = counts.rows
+            checkpoint.created, checkpoint.updated = counts.created, counts.updated
+            checkpoint.unchanged, checkpoint.rejected = counts.unchanged, counts.rejected
+            checkpoint.report_offset = report.tell()
+            checkpoint.finished = final
+            if dry_run:
+                transaction.set_rollback(True)
+            else:
+                checkpoint.save()
+        batch, pending = [], []
+        if workers == 1 and not dry_run:
+            ImportJob.objects.filter(pk=job.pk).update(rows_done=counts.rows)
+        elif dry_run:
+            ImportJob.objects.filter(pk=job.pk).update(rows_done=counts.rows)
+        if progress is not None:
+            progress(counts.rows, total)
+
+    try:
+        for row_no, cells, problem in table.rows():
+            mine = workers == 1
+            if not mine:
+                ext_i = columns.index["external_id"]
+                ext = _unescape(cells[ext_i].strip()) if cells and ext_i < len(cells) else ""
+                mine = (zlib.crc32(ext.encode("utf-8", "replace")) % workers) == worker
+            if not mine:
+                continue
+            if row_no <= resume_after:
+                # Already committed: only rebuild the duplicate tracker.
+                if problem is None:
+                    row, errors = validator.validate(row_no, cells)
+                    if row is not None:
+                        duplicates.check(row)
+                continue
+            last_row = row_no
+            if problem is not None:
+                pending.append((row_no, cells, [("", problem)]))
+            else:
+                row, errors = validator.validate(row_no, cells)
+                if row is not None:
+                    dup = duplicates.check(row)
+                    if dup:
+                        errors = [(validator.column("external_id"), dup)]
+                        row = None
+                if row is None:
+                    pending.append((row_no, cells, errors))
+                else:
+                    batch.append(row)
+            if len(batch) >= batch_size or len(pending) >= batch_size:
+                flush()
+        flush(final=True)
+    finally:
+        report.close()
+    return counts, first_errors
+
+
+def _run_parallel(job, workers, *, progress=None, **ctx):
+    """Several processes, each owning the external ids that hash to it (so no two write one customer)."""
+    import multiprocessing
+
+    connections.close_all()
+    mp = multiprocessing.get_context("fork")
+    procs = [mp.Process(target=_worker_main, args=(job.pk, w, workers, ctx)) for w in range(workers)]
+    for p in procs:
+        p.start()
+    total = ctx["table"].estimated_rows
+    while any(p.is_alive() for p in procs):
+        time.sleep(0.5)
+        if progress is not None:
+            done = ImportCheckpoint.objects.filter(job=job).aggregate(n=models_sum("rows_done"))["n"] or 0
+            progress(done, total)
+        ImportJob.objects.filter(pk=job.pk).update(
+            rows_done=ImportCheckpoint.objects.filter(job=job).aggregate(n=models_sum("rows_done"))["n"] or 0
+        )
+    for p in procs:
+        p.join()
+    failed = [p.exitcode for p in procs if p.exitcode != 0]
+    if failed:
+        raise RuntimeError(f"import worker failed (exit codes {failed}); run the import again to resume")
+    counts = Counts()
+    for cp in ImportCheckpoint.objects.filter(job=job):
+        counts.add(Counts(cp.created, cp.updated, cp.unchanged, cp.rejected))
+    first = []
+    if progress is not None:
+        progress(counts.rows, total)
+    return counts, first
+
+
+def _worker_main(job_id, worker, workers, ctx):
+    connections.close_all()
+    job = ImportJob.objects.get(pk=job_id)
+    try:
+        _run_worker(job, worker, workers, **ctx)
+    finally:
+        connections.close_all()

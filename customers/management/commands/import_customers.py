@@ -1,0 +1,104 @@
+"""Import customers and their addresses from a CSV or XLSX file (see addresses/importing.py)."""
+
+import sys
+import time
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from addresses import importing
+from geo.choices import CoordinateSystem
+
+
+class Command(BaseCommand):
+    help = (
+        "Import customers and addresses from CSV (UTF-8, UTF-8 with BOM, GBK/GB18030) or XLSX. "
+        "Upserts by external id, writes rejected rows to a report, resumes after an interruption."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="the .csv or .xlsx file")
+        parser.add_argument(
+            "--map", action="append", default=[], metavar="COLUMN=FIELD",
+            help=f"read COLUMN as FIELD (fields: {', '.join(importing.FIELDS)}; FIELD '-' ignores the column)",
+        )
+        parser.add_argument("--crs", default="wgs84", choices=CoordinateSystem.values,
+                            help="coordinate system of the lat/lng columns")
+        parser.add_argument("--dry-run", action="store_true", help="validate everything, write nothing")
+        parser.add_argument("--report", help="where to write rejected rows (default: FILE.rejected.csv)")
+        parser.add_argument("--batch-size", type=int, default=importing.BATCH_SIZE)
+        parser.add_argument("--workers", type=int, default=1, help="parallel writer processes")
+        parser.add_argument("--max-rows", type=int, default=importing.MAX_ROWS,
+                            help="refuse files with more rows (0: no limit)")
+        parser.add_argument("--actor", help="username recorded in the address history")
+        parser.add_argument("--progress", choices=("auto", "bar", "log", "none"), default="auto")
+
+    def handle(self, *args, file, map, crs, dry_run, report, batch_size, workers, max_rows, actor,
+               progress, **options):
+        actor_user = None
+        if actor:
+            actor_user = get_user_model().objects.filter(username=actor).first()
+            if actor_user is None:
+                raise CommandError(f"no user {actor!r}")
+        try:
+            mapping = importing.parse_mapping(map)
+            opts = {"map": mapping, "crs": crs, "max_rows": max_rows, "batch_size": batch_size}
+            job = importing.job_for_file(file, options=opts, actor=actor_user, dry_run=dry_run)
+        except (importing.ImportFileError, OSError) as exc:
+            raise CommandError(str(exc)) from exc
+        report = report or (f"{file}.validation.csv" if dry_run else f"{file}.rejected.csv")
+        if job.rows_done and not dry_run:
+            self.stdout.write(f"Resuming the interrupted import of this file ({job.rows_done:,} rows done).")
+        reporter = _Progress(self.stderr, progress, label="validating" if dry_run else "importing")
+        try:
+            result = importing.run_import(
+                job, actor=actor_user, report_path=report, progress=reporter, workers=workers
+            )
+        except importing.ImportFileError as exc:
+            reporter.close()
+            raise CommandError(str(exc)) from exc
+        reporter.close()
+        if result.ignored_columns:
+            self.stdout.write("Ignored columns: " + ", ".join(result.ignored_columns))
+        self.stdout.write(result.summary())
+        if result.report_path:
+            self.stdout.write(f"Rejected rows: {result.report_path}")
+
+
+class _Progress:
+    """tqdm bar on a terminal (rows/s, ETA); a plain log line every few seconds otherwise."""
+
+    def __init__(self, stream, mode, label):
+        self.stream = stream
+        self.label = label
+        if mode == "auto":
+            mode = "bar" if getattr(stream, "isatty", lambda: False)() or sys.stderr.isatty() else "log"
+        self.mode = mode
+        self.bar = None
+        self.started = time.perf_counter()
+        self.last_log = 0.0
+
+    def __call__(self, done, total):
+        if self.mode == "none":
+            return
+        if self.mode == "bar":
+            if self.bar is None:
+                from tqdm import tqdm
+
+                self.bar = tqdm(total=total, unit=" rows", unit_scale=True, desc=self.label, file=sys.stderr,
+                                smoothing=0.1)
+            self.bar.update(done - self.bar.n)
+            return
+        now = time.perf_counter()
+        if now - self.last_log < 5 and done != total:
+            return
+        self.last_log = now
+        elapsed = now - self.started
+        rate = done / elapsed if elapsed else 0
+        eta = (total - done) / rate if rate and total else 0
+        pct = f"{100 * done / total:.0f}%" if total else "?"
+        self.stream.write(f"{self.label}: {done:,}/{total or 0:,} rows ({pct}), {rate:,.0f} rows/s, ETA {eta:.0f} s")
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
