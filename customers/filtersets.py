@@ -1,4 +1,5 @@
 import django_filters
+from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext_lazy as _
 
@@ -23,10 +24,30 @@ LOCATED_PRECISIONS = {
     ],
     "precise": [GeocodePrecision.ROOFTOP, GeocodePrecision.STREET],
 }
+SORT_CHOICES = (
+    ("name", _("Name (pinyin)")),
+    ("-name", _("Name, descending")),
+    ("-created", _("Newest first")),
+    ("created", _("Oldest first")),
+    ("-updated", _("Recently updated")),
+    ("updated", _("Least recently updated")),
+)
+# Every sort ends on the primary key, in the same direction, so pages are stable
+# and one composite index ((name, id), (created_at, id) ...) serves it both ways.
+SORT_FIELDS = {"name": "name", "created": "created_at", "updated": "updated_at"}
+PHONE_SEPARATORS = str.maketrans("", "", " -()+")
 
 
 def _has_address(**lookups):
     return Exists(Address.objects.filter(customer=OuterRef("pk"), **lookups))
+
+
+def phone_digits(value: str) -> str | None:
+    """The digits of a search term that looks like (the start of) a phone number, else None."""
+    digits = value.translate(PHONE_SEPARATORS)
+    if digits.startswith("86") and len(digits) == 13:  # +86 138 ...
+        digits = digits[2:]
+    return digits if digits.isdigit() and len(digits) >= 4 else None
 
 
 class CustomerFilterSet(django_filters.FilterSet):
@@ -47,31 +68,38 @@ class CustomerFilterSet(django_filters.FilterSet):
     located = django_filters.ChoiceFilter(choices=LOCATED_CHOICES, method="filter_located", label=_("Location"))
     created = django_filters.DateFromToRangeFilter(field_name="created_at", label=_("Created"))
     updated = django_filters.DateFromToRangeFilter(field_name="updated_at", label=_("Updated"))
-    sort = django_filters.OrderingFilter(
-        fields=(("name", "name"), ("created_at", "created"), ("updated_at", "updated")),
-        label=_("Sort"),
-    )
+    ids = django_filters.BaseInFilter(field_name="pk", label=_("Selected customers"))
+    sort = django_filters.ChoiceFilter(choices=SORT_CHOICES, method="filter_sort", label=_("Sort"), empty_label=None)
 
     class Meta:
         model = Customer
         fields = ()
 
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        if not self.form.cleaned_data.get("sort"):
+            queryset = self.filter_sort(queryset, "sort", "name")
+        return queryset
+
     def filter_q(self, queryset, name, value):
         value = value.strip()
         if not value:
             return queryset
-        digits = value.replace(" ", "").replace("-", "").lstrip("+")
-        if digits.isdigit() and len(digits) >= 4:
+        digits = phone_digits(value)
+        if digits:
+            # A prefix match on an indexed column (varchar_pattern_ops on PostgreSQL).
             return queryset.filter(Q(phone__startswith=digits) | Q(external_id=value))
-        return queryset.filter(
-            Q(name__icontains=value)
-            | Q(email__iexact=value)
-            | Q(external_id=value)
-            | _has_address(raw_text__icontains=value)
+        if "@" in value:
+            return queryset.filter(email__iexact=value)
+        # Names and address text are searched through pg_trgm GIN indexes on
+        # PostgreSQL; the union of both id sets keeps each side on its index.
+        matching = Customer.objects.filter(Q(name__icontains=value) | Q(external_id=value)).values("pk").union(
+            Address.objects.filter(raw_text__icontains=value).values("customer_id")
         )
+        return queryset.filter(pk__in=matching)
 
     def filter_region(self, queryset, name, value):
-        region = Region.objects.filter(code=value).only("pk", "level").first()
+        region = Region.objects.filter(code=value.strip()).only("pk", "level").first()
         if region is None:
             return queryset.none()
         return queryset.filter(_has_address(**{f"{region.level}_id": region.pk}))
@@ -83,3 +111,22 @@ class CustomerFilterSet(django_filters.FilterSet):
 
     def filter_located(self, queryset, name, value):
         return queryset.filter(_has_address(precision__in=LOCATED_PRECISIONS[value]))
+
+    def filter_sort(self, queryset, name, value):
+        descending = value.startswith("-")
+        field = SORT_FIELDS[value.lstrip("-")]
+        prefix = "-" if descending else ""
+        return queryset.order_by(prefix + field, prefix + "pk")
+
+
+def owner_choices():
+    """Users who can own customers (active members of a role group), for the owner filter."""
+    from crm.roles import ROLES
+
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name__in=ROLES)
+        .distinct()
+        .order_by("username")
+        .only("pk", "username", "first_name", "last_name")
+    )

@@ -1,17 +1,181 @@
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.views.generic import DetailView, ListView
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.shortcuts import resolve_url
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views import View
+from django.views.generic import DetailView, TemplateView
 
-from customers.filtersets import CustomerFilterSet
+from addresses.choices import Channel
+from addresses.models import Address, AddressCategory
+from addresses.services import addresses_categorize
+from crm.roles import is_manager
+from customers.choices import CustomerKind, RelationshipStage
+from customers.filtersets import LOCATED_CHOICES, SORT_CHOICES, owner_choices
+from customers.forms import BulkCategoryForm, BulkOwnerForm, filter_chips
 from customers.models import Customer
+from customers.selectors import (
+    PAGE_SIZES,
+    customer_list,
+    region_chain,
+    region_children,
+    region_customer_counts,
+    region_label,
+    region_picker_levels,
+    region_visible_total,
+)
+from customers.services import customers_reassign_owner
+from geo.choices import RegionLevel
+from geo.models import Region
 
 
-class CustomerListView(LoginRequiredMixin, ListView):
+def _per_page(request) -> int:
+    try:
+        value = int(request.GET.get("per_page", 50))
+    except ValueError:
+        return 50
+    return value if value in PAGE_SIZES else 50
+
+
+class CustomerListView(LoginRequiredMixin, TemplateView):
     template_name = "customers/customer_list.html"
-    paginate_by = 50
+    partial_template_name = "customers/_list_page.html"
 
-    def get_queryset(self):
-        self.filterset = CustomerFilterSet(self.request.GET, queryset=Customer.objects.visible_to(self.request.user))
-        return self.filterset.qs.select_related("owner")
+    def get_template_names(self):
+        if self.request.headers.get("HX-Request") and not self.request.headers.get("HX-History-Restore-Request"):
+            return [self.partial_template_name]
+        return [self.template_name]
+
+    def get_context_data(self, **kwargs):
+        params = self.request.GET
+        result = customer_list(
+            user=self.request.user, params=params, per_page=_per_page(self.request), page_number=params.get("page")
+        )
+        chain = region_chain(params.get("region"))
+        categories = list(AddressCategory.objects.order_by("name"))
+        owners = list(owner_choices())
+        filters = result.filterset.form.cleaned_data if result.filterset.is_valid() else {}
+        return super().get_context_data(
+            **kwargs,
+            filterset=result.filterset,
+            page_obj=result.page,
+            paginator=result.paginator,
+            customers=result.page.object_list,
+            chips=filter_chips(
+                result.filterset, params=params, region_chain=chain, categories=categories, owners=owners
+            ),
+            region_levels=region_picker_levels(chain),
+            region_code=params.get("region", ""),
+            categories=categories,
+            selected_categories={c.pk for c in filters.get("category") or ()},
+            owners=owners,
+            kinds=CustomerKind.choices,
+            stages=RelationshipStage.choices,
+            selected_stages=set(filters.get("stage") or ()),
+            located_choices=LOCATED_CHOICES,
+            sort_choices=SORT_CHOICES,
+            page_sizes=PAGE_SIZES,
+            per_page=result.paginator.per_page,
+            filter_query=_query_without(params, "page"),
+            page_range=_page_range(result.paginator, result.page),
+        )
+
+
+def _page_range(paginator, page) -> list:
+    """Page numbers around the current one; an estimated count gets no "last page" link."""
+    if not paginator.estimated:
+        return list(paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1))
+    numbers = [n for n in range(page.number - 2, page.number + 3) if 1 <= n <= paginator.num_pages]
+    head = [1, paginator.ELLIPSIS] if numbers[0] > 2 else ([1] if numbers[0] == 2 else [])
+    return head + numbers + [paginator.ELLIPSIS]
+
+
+def _query_without(params, *keys) -> str:
+    query = params.copy()
+    for key in keys:
+        query.pop(key, None)
+    return query.urlencode()
+
+
+class BulkActionView(LoginRequiredMixin, View):
+    """POST-only base: validate the form, scope the ids with visible_to, act, go back to the list."""
+
+    form_class = None
+    http_method_names = ["post"]
+
+    def post(self, request):
+        form = self.form_class(request.POST)
+        if not form.is_valid():
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(request, error)
+            return self.back()
+        # Ids the user may not see are dropped here, never acted on.
+        ids = list(
+            Customer.objects.visible_to(request.user).filter(pk__in=form.cleaned_data["ids"]).values_list("pk", flat=True)
+        )
+        self.act(form, ids)
+        return self.back()
+
+    def back(self):
+        target = self.request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(target, {self.request.get_host()}, self.request.is_secure()):
+            target = resolve_url("customers:list")
+        return HttpResponseRedirect(target)
+
+
+class CustomerBulkCategorizeView(BulkActionView):
+    form_class = BulkCategoryForm
+
+    def act(self, form, ids):
+        category, mode = form.cleaned_data["category"], form.cleaned_data["mode"]
+        address_ids = list(Address.objects.filter(customer_id__in=ids).values_list("pk", flat=True))
+        result = addresses_categorize(
+            address_ids=address_ids,
+            add=[category.pk] if mode == "add" else [],
+            remove=[category.pk] if mode == "remove" else [],
+            actor=self.request.user,
+            channel=Channel.FORM,
+        )
+        changed = result.updated
+        if mode == "add":
+            text = ngettext(
+                "Category “%(category)s” assigned to the addresses of %(count)d customer (%(changed)d changed).",
+                "Category “%(category)s” assigned to the addresses of %(count)d customers (%(changed)d changed).",
+                len(ids),
+            )
+        else:
+            text = ngettext(
+                "Category “%(category)s” removed from the addresses of %(count)d customer (%(changed)d changed).",
+                "Category “%(category)s” removed from the addresses of %(count)d customers (%(changed)d changed).",
+                len(ids),
+            )
+        messages.success(self.request, text % {"category": category.name, "count": len(ids), "changed": changed})
+        if not address_ids:
+            messages.warning(self.request, _("The selected customers have no addresses to categorise."))
+
+
+class CustomerBulkReassignView(BulkActionView):
+    form_class = BulkOwnerForm
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not is_manager(request.user):
+            raise PermissionDenied(_("Only managers may reassign customers."))
+        return super().dispatch(request, *args, **kwargs)
+
+    def act(self, form, ids):
+        owner = form.cleaned_data["owner"]
+        changed = customers_reassign_owner(customer_ids=ids, owner=owner, actor=self.request.user)
+        messages.success(
+            self.request,
+            ngettext(
+                "%(count)d customer reassigned to %(owner)s.", "%(count)d customers reassigned to %(owner)s.", changed
+            )
+            % {"count": changed, "owner": owner.get_full_name() or owner.username},
+        )
 
 
 class CustomerDetailView(LoginRequiredMixin, DetailView):
@@ -19,3 +183,51 @@ class CustomerDetailView(LoginRequiredMixin, DetailView):
 
     def get_queryset(self):
         return Customer.objects.visible_to(self.request.user)
+
+
+class RegionBrowserView(LoginRequiredMixin, TemplateView):
+    """Customer counts per region, drilled down country → province → city → district."""
+
+    template_name = "customers/region_browser.html"
+    top_bars = 15
+
+    def get_context_data(self, code=None, **kwargs):
+        chain = region_chain(code)
+        if code and not chain:
+            raise Http404(_("No such region."))
+        region = chain[-1] if chain else None
+        leaf = region is not None and region.level == RegionLevel.DISTRICT
+        rows = [] if leaf else region_customer_counts(user=self.request.user, region=region)
+        peak = rows[0][1] if rows else 0
+        return super().get_context_data(
+            **kwargs,
+            region=region,
+            chain=chain,
+            rows=[
+                {"region": r, "label": region_label(r), "count": n, "share": (100 * n / peak) if peak else 0}
+                for r, n in rows
+            ],
+            bars=rows[: self.top_bars],
+            total=region_visible_total(user=self.request.user, region=region),
+            region_label=region_label(region) if region else "",
+        )
+
+
+class RegionChildrenView(LoginRequiredMixin, View):
+    """JSON for cascading region pickers: the children of `parent` (countries without it)."""
+
+    def get(self, request):
+        code = request.GET.get("parent", "").strip()
+        parent = None
+        if code:
+            parent = Region.objects.filter(code=code).first()
+            if parent is None:
+                raise Http404(_("No such region."))
+        return JsonResponse(
+            {
+                "parent": code,
+                "regions": [
+                    {"code": r.code, "name": region_label(r), "level": r.level} for r in region_children(parent=parent)
+                ],
+            }
+        )

@@ -1,0 +1,155 @@
+"""Reads for the customer list and the region browser.
+
+Every selector that returns customers or counts them takes `user` and starts from
+`Customer.objects.visible_to(user)`.
+"""
+
+from dataclasses import dataclass
+
+from django.core.paginator import Page
+from django.db.models import Count, F, Prefetch, Q
+from django.db.models.functions import Coalesce
+from django.utils.translation import get_language
+
+from addresses.models import Address, AddressCategory
+from customers.filtersets import CustomerFilterSet
+from customers.models import Customer
+from customers.pagination import CustomerPaginator
+from geo.choices import RegionLevel
+from geo.models import Region
+
+PAGE_SIZES = (25, 50, 100, 200)
+LEVELS = (RegionLevel.COUNTRY, RegionLevel.PROVINCE, RegionLevel.CITY, RegionLevel.DISTRICT)
+CHILD_LEVEL = dict(zip(LEVELS, LEVELS[1:]))
+
+
+@dataclass
+class CustomerListResult:
+    filterset: CustomerFilterSet
+    paginator: CustomerPaginator
+    page: Page
+
+
+def region_label(region: Region) -> str:
+    """The region's name in the current language (the local name when no English one)."""
+    if (get_language() or "").startswith("en") and region.name_en:
+        return region.name_en
+    return region.name
+
+
+def customer_list(*, user, params, per_page: int = 50, page_number=1) -> CustomerListResult:
+    """One page of the customers `user` may see that match `params` (CustomerFilterSet).
+
+    The page is fetched by primary key from a narrow, index-only id query ("deferred
+    join"), so deep pages stay cheap; addresses, their regions and categories are
+    prefetched, so the number of queries does not depend on the page size.
+    """
+    filterset = CustomerFilterSet(params, queryset=Customer.objects.visible_to(user))
+    qs = filterset.qs if filterset.is_valid() else filterset.queryset.none()
+    ordering = qs.query.order_by or ("name", "pk")
+    paginator = CustomerPaginator(qs.values_list("pk", flat=True), per_page)
+    page = paginator.get_page(page_number)
+    addresses = Address.objects.select_related("country", "province", "city", "district").prefetch_related(
+        Prefetch("categories", queryset=AddressCategory.objects.order_by("name"))
+    )
+    if paginator.count:
+        page.object_list = list(
+            Customer.objects.filter(pk__in=page.object_list)
+            .order_by(*ordering)
+            .select_related("owner")
+            .prefetch_related(Prefetch("addresses", queryset=addresses, to_attr="address_list"))
+        )
+    else:
+        page.object_list = []
+    for customer in page.object_list:
+        customer.primary_address = customer.address_list[0] if customer.address_list else None
+        seen = {}
+        for address in customer.address_list:
+            for cat in address.categories.all():
+                seen.setdefault(cat.pk, cat)
+        customer.category_list = sorted(seen.values(), key=lambda c: c.name)
+    return CustomerListResult(filterset=filterset, paginator=paginator, page=page)
+
+
+def region_chain(code: str | None) -> list[Region]:
+    """The region with `code` and its ancestors, country first ([] when unknown)."""
+    if not code:
+        return []
+    region = Region.objects.filter(code=code).only("path").first()
+    if region is None:
+        return []
+    codes = [c for c in region.path.split("/") if c]
+    by_code = {r.code: r for r in Region.objects.filter(code__in=codes)}
+    return [by_code[c] for c in codes if c in by_code]
+
+
+def region_children(*, parent: Region | None) -> list[Region]:
+    """Active regions directly under `parent` (countries when None), in picker order."""
+    if parent is None:
+        regions = list(Region.objects.active().filter(level=RegionLevel.COUNTRY))
+        # China first (the CRM's home), then by the name shown.
+        return sorted(regions, key=lambda r: (r.code != "CN", region_label(r).lower()))
+    return list(Region.objects.active().filter(parent=parent).order_by("code"))
+
+
+def region_picker_levels(chain: list[Region]) -> list[dict]:
+    """Options and selection for each cascading region select, from the chosen chain.
+
+    One query for all levels: countries plus the children of every region in the chain.
+    """
+    parent_ids = [r.pk for r in chain]
+    rows = list(
+        Region.objects.active()
+        .filter(Q(level=RegionLevel.COUNTRY) | Q(parent_id__in=parent_ids))
+        .only("pk", "code", "name", "name_en", "level", "parent_id")
+        .order_by("code")
+    )
+    by_parent: dict[int | None, list[Region]] = {}
+    for r in rows:
+        key = None if r.level == RegionLevel.COUNTRY else r.parent_id
+        by_parent.setdefault(key, []).append(r)
+    countries = sorted(by_parent.get(None, []), key=lambda r: (r.code != "CN", region_label(r).lower()))
+    levels = [{"depth": 0, "options": countries, "selected": chain[0].code if chain else ""}]
+    for depth, region in enumerate(chain[:3], start=1):
+        options = by_parent.get(region.pk, [])
+        if not options:
+            break
+        selected = chain[depth].code if len(chain) > depth else ""
+        levels.append({"depth": depth, "options": options, "selected": selected})
+    return levels
+
+
+def region_customer_counts(*, user, region: Region | None) -> list[tuple[Region, int]]:
+    """Visible customers per child of `region` (per country when None), largest first.
+
+    A customer with addresses in two children counts in both; within one child it
+    counts once.
+    """
+    level = CHILD_LEVEL[region.level] if region is not None else RegionLevel.COUNTRY
+    child = F(f"{level}_id")
+    if level == RegionLevel.CITY:
+        # Some districts hang directly under their province (仙桃): no city column.
+        child = Coalesce(f"{level}_id", "district_id")
+    addresses = Address.objects.filter(customer__in=Customer.objects.visible_to(user))
+    if region is not None:
+        addresses = addresses.filter(**{f"{region.level}_id": region.pk})
+    counts = dict(
+        addresses.annotate(child=child)
+        .filter(child__isnull=False)
+        .values("child")
+        .annotate(n=Count("customer_id", distinct=True))
+        .values_list("child", "n")
+    )
+    regions = Region.objects.in_bulk(list(counts))
+    rows = [(regions[pk], n) for pk, n in counts.items() if pk in regions]
+    return sorted(rows, key=lambda row: (-row[1], row[0].code))
+
+
+def region_visible_total(*, user, region: Region | None) -> int:
+    """Visible customers with an address in `region` (with any address when None)."""
+    customers = Customer.objects.visible_to(user)
+    if region is None:
+        return customers.filter(addresses__isnull=False).distinct().count()
+    return customers.filter(
+        pk__in=Address.objects.filter(**{f"{region.level}_id": region.pk}).values("customer_id")
+    ).count()
