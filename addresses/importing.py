@@ -117,9 +117,15 @@ class ImportFileError(Exception):
     """The file as a whole cannot be imported (nothing was written)."""
 
 
+_PLAIN_NUMBER_RE = re.compile(r"^[+-]?\d+(\.\d+)?$")
+
+
 def formula_escape(value):
-    """Text that a spreadsheet would run as a formula, made inert with a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
+    """Text that a spreadsheet would run as a formula, made inert with a leading apostrophe.
+
+    Plain signed numbers (-73.5, +8613800138000) are left alone: they evaluate to themselves.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_START) and not _PLAIN_NUMBER_RE.match(value):
         return "'" + value
     return value
 
@@ -342,6 +348,14 @@ def _open_xlsx(path: Path, max_rows: int | None) -> Table:
         while headers and not headers[-1].strip():
             headers.pop()
         estimated = max(0, (ws.max_row or 1) - 1)
+        if estimated <= 1:
+            # Workbooks written by scripts often carry no dimension: count (streaming) instead.
+            limit = (max_rows or 10**9) + 2
+            estimated = -1
+            for _i, values in zip(range(limit), ws.iter_rows(values_only=True)):
+                if any(v not in (None, "") for v in values):
+                    estimated += 1
+            estimated = max(0, estimated)
     finally:
         wb.close()
     if not headers:
