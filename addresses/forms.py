@@ -148,6 +148,10 @@ class AddressForm(forms.Form):
             "category_ids": [c.pk for c in d["categories"]],
             **codes,
         }
+        if d["raw_text"] and not any(codes.values()):
+            # No structured chain: the service parses the text; let it fill what the user left blank.
+            fields["detail"] = d["detail"] or None
+            fields["postcode"] = d["postcode"] or None
         if d["pin_moved"] and d["lat"] is not None and d["lng"] is not None:
             fields.update(lat=d["lat"], lng=d["lng"], crs=crs, precision="rooftop", geocode_source="manual")
         if d["verified"]:
