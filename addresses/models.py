@@ -92,6 +92,8 @@ class Address(models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # Morton cell of (lat, lng), kept by the write path; see geo/mapmath.py and addresses/clustering.py.
+    map_key = models.BigIntegerField(_("map cell key"), null=True, blank=True, editable=False)
 
     objects = AddressQuerySet.as_manager()
 
@@ -106,6 +108,7 @@ class Address(models.Model):
             models.Index(fields=["country", "customer"], name="addresses_address_country"),
             models.Index(fields=["precision"], name="addresses_address_precision"),
             models.Index(fields=["lat", "lng"], name="addresses_address_latlng"),
+            models.Index(fields=["map_key", "customer"], name="addresses_address_map_key"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -199,3 +202,4 @@ class AddressVersion(models.Model):
 
 
 from addresses.models_import import ImportCheckpoint, ImportJob, ImportStatus  # noqa: E402, F401  (bulk import)
+from addresses.models_map import MapCell  # noqa: E402, F401  (map aggregates)

@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from addresses.choices import AddressKind, Channel
+from addresses.clustering import map_cells_track
 from addresses.models import Address, AddressCategory, AddressVersion
 from customers.models import Customer
 from geo import geocoding, parsing
@@ -479,6 +480,7 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
     _demote_other_primaries(to_create, to_update, actor=actor, channel=channel, now=now, rows=rows)
 
     # Write rows.
+    map_cells_track(created=[a for _i, a, _c in to_create], updated=[a for _i, a, _c, _b in to_update])
     if to_create:
         Address.objects.bulk_create([a for _i, a, _c in to_create])
     if to_update:
@@ -490,7 +492,7 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
             [
                 "kind", "is_primary", "raw_text", "detail", "postcode", "region", "country", "province",
                 "city", "district", "lat", "lng", "precision", "geocode_source", "verified_at", "version",
-                "updated_at",
+                "updated_at", "map_key",
             ],
         )
     _write_categories(to_create, to_update)

@@ -1,0 +1,30 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class MapCell(models.Model):
+    """How many addresses lie in one map grid cell (or one region), kept by the write path.
+
+    Grid rows (`level` = Web-Mercator level, `x`/`y` = cell) let the map draw
+    every address without scanning them; region rows (`level` 101/102/103 for
+    province/city/district, `x` = region id, `y` = 0) feed the region shading.
+    Sums of lat/lng give each cell's centroid. Rebuilt by `manage.py map_rebuild`.
+    """
+
+    level = models.PositiveSmallIntegerField(_("level"))
+    x = models.BigIntegerField(_("x"))
+    y = models.BigIntegerField(_("y"))
+    count = models.IntegerField(_("count"), default=0)
+    lat_sum = models.FloatField(_("latitude sum"), default=0)
+    lng_sum = models.FloatField(_("longitude sum"), default=0)
+
+    class Meta:
+        verbose_name = _("map cell")
+        verbose_name_plural = _("map cells")
+        ordering = ["level", "x", "y"]
+        constraints = [
+            models.UniqueConstraint(fields=["level", "x", "y"], name="%(app_label)s_%(class)s_unique_cell"),
+        ]
+
+    def __str__(self):
+        return f"{self.level}/{self.x}/{self.y}: {self.count}"
