@@ -749,7 +749,7 @@ def write_batch(rows: list[ImportRow], *, customer_fields: list[str], actor=None
     rejects: list[tuple[int, list[str], list[tuple[str, str]]]] = []
     for _attempt in range(4):
         counts = Counts()
-        sid = transaction.savepoint()
+        sid = transaction.savepoint_create()
         first: dict[str, int] = {}
         cust_rows = []
         for r in rows:

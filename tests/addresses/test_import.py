@@ -1,0 +1,220 @@
+import csv
+import io
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from addresses.models import Address, AddressVersion, ImportJob
+from addresses.services import address_history_verify
+from customers.models import Customer
+from geo.coords import wgs84_to_gcj02
+
+pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parents[2]
+
+HEADER = ["外部编号", "客户名称", "手机", "邮箱", "地址", "负责人", "分类"]
+
+
+def write_csv(path, rows, header=HEADER, encoding="utf-8-sig"):
+    with open(path, "w", encoding=encoding, newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def run(path, *args):
+    out = io.StringIO()
+    call_command("import_customers", str(path), "--progress", "none", *args, stdout=out)
+    return out.getvalue()
+
+
+def read_report(path):
+    data = Path(path).read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+
+
+def test_import_creates_customers_and_parsed_addresses(tmp_path, sales, category):
+    f = write_csv(tmp_path / "c.csv", [
+        ["C1", "深圳科技有限公司", "13800138000", "a@example.com", "广东省深圳市南山区科技南十二路2号", "sales1", "仓库"],
+        ["C2", "张三", "", "", "北京市朝阳区建国路88号", "", ""],
+    ])
+    out = run(f)
+    assert "created 2" in out and "rejected 0" in out
+    c1 = Customer.objects.get(external_id="C1")
+    assert c1.owner == sales and c1.phone == "13800138000"
+    a = c1.addresses.get()
+    assert a.district.code == "440305" and a.detail == "科技南十二路2号" and a.is_primary
+    assert list(a.categories.all()) == [category]
+    assert a.precision == "district" and a.lat is not None
+    assert AddressVersion.objects.filter(address=a, channel="import").count() == 1
+
+
+def test_rerun_of_the_same_file_changes_nothing_and_says_so(tmp_path):
+    f = write_csv(tmp_path / "c.csv", [["C1", "张三", "", "", "北京市朝阳区建国路88号", "", ""]])
+    run(f)
+    versions = AddressVersion.objects.count()
+    out = run(f)
+    assert "unchanged 1" in out and "Nothing changed" in out
+    assert AddressVersion.objects.count() == versions
+    assert Customer.objects.count() == 1 and Address.objects.count() == 1
+
+
+def test_changed_row_updates_and_records_a_history_version(tmp_path):
+    f = write_csv(tmp_path / "c.csv", [["C1", "张三", "", "", "北京市朝阳区建国路88号", "", ""],
+                                       ["C2", "李四", "", "", "上海市浦东新区世纪大道100号", "", ""]])
+    run(f)
+    f2 = write_csv(tmp_path / "c2.csv", [["C1", "张三", "", "", "北京市海淀区中关村大街1号", "", ""],
+                                         ["C2", "李四丰", "", "", "上海市浦东新区世纪大道100号", "", ""]])
+    out = run(f2)
+    assert "updated 2" in out and "created 0" in out
+    a = Address.objects.get(customer__external_id="C1")
+    assert a.district.code == "110108" and a.version == 2
+    assert [v.version for v in a.versions.order_by("version")] == [1, 2]
+    assert address_history_verify(address=a) == []
+    assert Customer.objects.get(external_id="C2").name == "李四丰"
+
+
+def test_dry_run_validates_and_writes_nothing(tmp_path):
+    f = write_csv(tmp_path / "c.csv", [["C1", "张三", "", "", "北京市朝阳区建国路88号", "", ""],
+                                       ["C2", "", "", "", "北京市", "", ""]])
+    out = run(f, "--dry-run")
+    assert "Dry run" in out and "created 1" in out and "rejected 1" in out
+    assert not Customer.objects.exists() and not Address.objects.exists()
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030"])
+def test_encodings_are_detected(tmp_path, encoding):
+    f = write_csv(tmp_path / "c.csv", [["C1", "张三", "", "", "广州市天河区体育西路1号", "", ""]], encoding=encoding)
+    assert "created 1" in run(f)
+    assert Customer.objects.get().name == "张三"
+    assert Address.objects.get().district.name == "天河区"
+
+
+def test_english_headers_structured_columns_and_map_override(tmp_path):
+    header = ["Customer ID", "name", "province", "city", "district", "street", "postcode", "Kind"]
+    f = write_csv(tmp_path / "c.csv", [["E1", "ACME", "广东省", "深圳市", "南山区", "科技园1号", "518000", "个人"]],
+                  header=header)
+    out = run(f, "--map", "Customer ID=external_id", "--map", "street=detail")
+    assert "created 1" in out
+    c = Customer.objects.get(external_id="E1")
+    assert c.kind == "individual"
+    a = c.addresses.get()
+    assert (a.district.code, a.detail, a.postcode) == ("440305", "科技园1号", "518000")
+
+
+def test_gcj02_coordinates_are_stored_as_wgs84(tmp_path):
+    glat, glng = wgs84_to_gcj02(39.908722, 116.397496)
+    f = write_csv(tmp_path / "c.csv", [["G1", "故宫", "北京市东城区景山前街4号", f"{glat:.6f}", f"{glng:.6f}"]],
+                  header=["外部编号", "客户名称", "地址", "纬度", "经度"])
+    run(f, "--crs", "gcj02")
+    a = Address.objects.get()
+    assert abs(float(a.lat) - 39.908722) < 5e-6 and abs(float(a.lng) - 116.397496) < 5e-6
+    assert a.precision == "rooftop"
+
+
+def test_xlsx_import(tmp_path):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["外部编号", "客户名称", "手机", "地址"])
+    ws.append(["X1", "表格客户", 13800138000, "浙江省杭州市西湖区文三路1号"])
+    wb.save(tmp_path / "c.xlsx")
+    assert "created 1" in run(tmp_path / "c.xlsx")
+    c = Customer.objects.get(external_id="X1")
+    assert c.phone == "13800138000" and c.addresses.get().district.name == "西湖区"
+
+
+def test_second_address_kind_for_the_same_customer(tmp_path):
+    f = write_csv(tmp_path / "c.csv", [["K1", "张三", "北京市朝阳区建国路88号", "delivery"],
+                                       ["K1", "张三", "上海市浦东新区世纪大道100号", "billing"]],
+                  header=["外部编号", "客户名称", "地址", "地址类型"])
+    assert "created 2" in run(f)
+    assert Customer.objects.count() == 1
+    assert sorted(Address.objects.values_list("kind", flat=True)) == ["billing", "delivery"]
+
+
+def test_rows_rejected_by_the_write_path_leave_nothing_behind(tmp_path):
+    f = write_csv(tmp_path / "c.csv", [["P1", "好", "北京市朝阳区建国路88号", "100020"],
+                                       ["P2", "坏", "北京市朝阳区建国路89号", "12345"]],
+                  header=["外部编号", "客户名称", "地址", "邮编"])
+    out = run(f, "--report", str(tmp_path / "r.csv"))
+    assert "created 1" in out and "rejected 1" in out
+    assert list(Customer.objects.values_list("external_id", flat=True)) == ["P1"]
+    rows = read_report(tmp_path / "r.csv")
+    assert rows[1][0] == "3" and "six digits" in rows[1][2]
+
+
+def test_export_then_import_changes_nothing(tmp_path, sales, category):
+    f = write_csv(tmp_path / "c.csv", [
+        ["R1", "=SUM(A1)", "+86 138", "a@example.com", "广东省深圳市南山区科技南十二路2号", "sales1", "仓库"],
+        ["R2", "李四", "", "", "北京市朝阳区建国路88号", "", ""],
+        ["R3", "Acme", "", "", "1600 Amphitheatre Pkwy, Mountain View, CA 94043, USA", "", ""],
+    ])
+    run(f)
+    versions = AddressVersion.objects.count()
+    for fmt in ("csv", "xlsx"):
+        out_file = tmp_path / f"export.{fmt}"
+        call_command("export_customers", "--format", fmt, "-o", str(out_file))
+        out = run(out_file)
+        assert "unchanged 3" in out and "rejected 0" in out, out
+    assert AddressVersion.objects.count() == versions
+    assert Customer.objects.get(external_id="R1").name == "=SUM(A1)"
+
+
+def test_kill_minus_9_and_rerun_imports_exactly_the_files_rows(tmp_path):
+    """An import killed mid-way (SIGKILL) and run again ends with exactly the file's rows."""
+    db = tmp_path / "kill.sqlite3"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "TASKS_BACKEND": "immediate"}
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, cwd=ROOT)
+    subprocess.run([*manage, "load_regions", "-v0"], env=env, check=True, cwd=ROOT)
+    n = 3000
+    rows = [[f"K{i:05d}", f"客户{i}", "", "", f"广东省深圳市南山区科技路{i}号", "", ""] for i in range(n)]
+    rows.append(["K00001", "重复", "", "", "北京市", "", ""])  # a duplicate: rejected, not imported
+    f = write_csv(tmp_path / "big.csv", rows)
+    cmd = [*manage, "import_customers", str(f), "--batch-size", "100", "--progress", "log"]
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    done = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+        try:
+            with sqlite3.connect(db, timeout=1) as con:
+                done = con.execute("select coalesce(max(rows_done), 0) from addresses_importcheckpoint").fetchone()[0]
+        except sqlite3.OperationalError:
+            continue
+        if done >= 300:
+            break
+    assert proc.poll() is None, "the import finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert 0 < done < n
+    again = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "Resuming" in again.stdout
+    with sqlite3.connect(db) as con:
+        customers = con.execute("select count(*), count(distinct external_id) from customers_customer").fetchone()
+        addresses = con.execute("select count(*) from addresses_address").fetchone()[0]
+        versions = con.execute("select count(*) from addresses_addressversion").fetchone()[0]
+        status = con.execute("select status, rejected from addresses_importjob").fetchall()
+    assert customers == (n, n) and addresses == n and versions == n
+    assert status == [("done", 1)]
+    report = read_report(f"{f}.rejected.csv")
+    assert [r[0] for r in report[1:]] == [str(n + 2)]
+
+
+def test_job_records_counts(tmp_path):
+    f = write_csv(tmp_path / "c.csv", [["J1", "张三", "", "", "北京市朝阳区建国路88号", "", ""]])
+    run(f)
+    job = ImportJob.objects.get()
+    assert (job.status, job.created, job.rows_done) == ("done", 1, 1)
