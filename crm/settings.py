@@ -126,6 +126,8 @@ CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://dizhi")}
 
 # Map tiles: "osm", "amap" or "none" (offline outlines only).
 MAP_TILES = env.str("MAP_TILES", default="none")
+# Road distances for visit routes: an OSRM server (e.g. http://127.0.0.1:5000); empty = straight lines.
+OSRM_URL = env.str("OSRM_URL", default="")
 
 # Security: strict defaults when DEBUG is off (`manage.py check --deploy` clean).
 SECURE_CONTENT_TYPE_NOSNIFF = True
