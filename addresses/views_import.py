@@ -1,0 +1,90 @@
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.text import get_valid_filename
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from addresses.importing import job_for_file
+from addresses.models import ImportJob, ImportStatus
+from addresses.tasks_import import import_job_run, import_job_validate
+from crm.roles import is_manager
+from geo.choices import CoordinateSystem
+
+MAX_UPLOAD_BYTES = getattr(settings, "IMPORT_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
+ACTIVE = (ImportStatus.PENDING, ImportStatus.VALIDATING, ImportStatus.QUEUED, ImportStatus.RUNNING)
+
+
+def _manager(request):
+    if not is_manager(request.user):
+        raise PermissionDenied
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_upload(request):
+    """Upload a file; it is validated (dry run) in the background, then previewed."""
+    _manager(request)
+    error = ""
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        crs = request.POST.get("crs", CoordinateSystem.WGS84)
+        if upload is None:
+            error = _("Choose a CSV or Excel file.")
+        elif upload.size > MAX_UPLOAD_BYTES:
+            error = _("The file is larger than %(mb)s MB; use manage.py import_customers.") % {
+                "mb": MAX_UPLOAD_BYTES // 1024**2}
+        elif crs not in CoordinateSystem.values:
+            error = _("Unknown coordinate system.")
+        else:
+            folder = Path(settings.MEDIA_ROOT) / "imports" / f"upload-{uuid.uuid4().hex}"
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / (get_valid_filename(upload.name) or "upload.csv")
+            with open(path, "wb") as out:
+                for chunk in upload.chunks():
+                    out.write(chunk)
+            job = job_for_file(path, options={"map": {}, "crs": crs}, actor=request.user, dry_run=True,
+                               source_name=upload.name[:255])
+            import_job_validate.enqueue(job_id=job.pk)
+            return redirect("addresses:import_job", pk=job.pk)
+    jobs = ImportJob.objects.filter(dry_run=False).exclude(status=ImportStatus.PENDING)[:10]
+    return render(request, "addresses/import_upload.html", {
+        "error": error, "crs_choices": CoordinateSystem.choices, "jobs": jobs,
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_job(request, pk):
+    """A job's preview, confirm button, live progress (htmx polls ?partial=1) and summary."""
+    _manager(request)
+    job = get_object_or_404(ImportJob, pk=pk)
+    if request.method == "POST":
+        if job.status == ImportStatus.VALIDATED and job.dry_run:
+            ImportJob.objects.filter(pk=job.pk).update(
+                dry_run=False, status=ImportStatus.QUEUED, rows_done=0, created=0, updated=0, unchanged=0,
+                rejected=0, report_path="", seconds=None,
+            )
+            import_job_run.enqueue(job_id=job.pk)
+        return redirect("addresses:import_job", pk=job.pk)
+    context = {"job": job, "active": job.status in ACTIVE}
+    if request.GET.get("partial"):
+        return render(request, "addresses/import_progress.html", context)
+    return render(request, "addresses/import_job.html", context)
+
+
+@login_required
+def import_report(request, pk):
+    """The rejected rows (CSV, UTF-8 with BOM, formula-escaped)."""
+    _manager(request)
+    job = get_object_or_404(ImportJob, pk=pk)
+    if not job.report_path or not Path(job.report_path).exists():
+        raise Http404
+    name = f"{Path(job.source_name).stem}-{'validation' if job.dry_run else 'rejected'}.csv"
+    return FileResponse(open(job.report_path, "rb"), as_attachment=True, filename=name,
+                        content_type="text/csv; charset=utf-8")

@@ -1,0 +1,44 @@
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from addresses.models import ImportJob
+from customers.models import Customer
+
+pytestmark = pytest.mark.django_db
+
+CSV = "外部编号,客户名称,地址\nW1,好客户,北京市朝阳区建国路88号\nW2,,上海市\n".encode("utf-8-sig")
+
+
+def test_sales_cannot_open_the_import_page(client, sales):
+    client.force_login(sales)
+    assert client.get(reverse("addresses:import")).status_code == 403
+
+
+def test_upload_preview_confirm_and_report(client, manager, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    client.force_login(manager)
+    response = client.post(reverse("addresses:import"), {"file": SimpleUploadedFile("c.csv", CSV), "crs": "wgs84"})
+    job = ImportJob.objects.get()
+    assert response.url == reverse("addresses:import_job", args=[job.pk])
+    assert job.status == "validated" and job.dry_run and (job.created, job.rejected) == (1, 1)
+    assert not Customer.objects.exists()
+    page = client.get(response.url).content.decode()
+    assert "Row 3" in page and "import-confirm" in page
+    client.post(response.url)
+    job.refresh_from_db()
+    assert (job.status, job.dry_run, job.created, job.rejected) == ("done", False, 1, 1)
+    assert Customer.objects.get().external_id == "W1"
+    partial = client.get(response.url + "?partial=1").content.decode()
+    assert "hx-trigger" not in partial and "import-report" in partial
+    report = client.get(reverse("addresses:import_report", args=[job.pk]))
+    body = b"".join(report.streaming_content)
+    assert body.startswith(b"\xef\xbb\xbf") and "W2".encode() in body
+
+
+def test_a_broken_file_shows_the_error(client, manager, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    client.force_login(manager)
+    response = client.post(reverse("addresses:import"), {"file": SimpleUploadedFile("c.csv", b"a,b\n1,2\n")})
+    page = client.get(response.url).content.decode()
+    assert "Required columns are missing" in page
