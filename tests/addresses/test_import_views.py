@@ -33,7 +33,7 @@ def test_upload_preview_confirm_and_report(client, manager, settings, tmp_path):
     assert "hx-trigger" not in partial and "import-report" in partial
     report = client.get(reverse("addresses:import_report", args=[job.pk]))
     body = b"".join(report.streaming_content)
-    assert body.startswith(b"\xef\xbb\xbf") and "W2".encode() in body
+    assert body.startswith(b"\xef\xbb\xbf") and b"W2" in body
 
 
 def test_a_broken_file_shows_the_error(client, manager, settings, tmp_path):
