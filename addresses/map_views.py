@@ -1,0 +1,474 @@
+"""The map: page, clusters / heat / region endpoints, nearby customers, drawn selections
+and visit routes. Every endpoint starts from `Customer.objects.visible_to(user)`
+filtered by the shared CustomerFilterSet (the customer list's URL parameters).
+"""
+
+import csv
+import json
+import math
+from urllib.parse import quote
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from addresses import clustering, routing
+from addresses.models import Address, AddressCategory
+from crm.roles import is_manager
+from customers.choices import CustomerKind, RelationshipStage
+from customers.filtersets import LOCATED_CHOICES, CustomerFilterSet, owner_choices
+from customers.models import Customer
+from customers.selectors import region_chain, region_picker_levels
+from geo import mapmath
+from geo.coords import haversine_km, wgs84_to_bd09, wgs84_to_gcj02
+from geo.models import Region
+
+FILTER_PARAMS = (
+    "q", "region", "kind", "stage", "owner", "category", "located",
+    "created_after", "created_before", "updated_after", "updated_before",
+)  # fmt: skip
+MAX_SELECTION = 2000
+MAX_NEARBY = 200
+MAX_RADIUS_KM = 200.0
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _filter_query(request) -> str:
+    """The filter part of the query string (for links to the list and cache keys)."""
+    query = request.GET.copy()
+    for key in list(query):
+        if key not in FILTER_PARAMS:
+            del query[key]
+    return query.urlencode()
+
+
+def _customers(request):
+    """(customers queryset or None for "every customer", cache scope) for this request."""
+    user = request.user
+    active = any(v.strip() for k in FILTER_PARAMS for v in request.GET.getlist(k))
+    if is_manager(user) and not active:
+        return None, None
+    filterset = CustomerFilterSet(request.GET, queryset=Customer.objects.visible_to(user))
+    customers = filterset.qs if filterset.is_valid() else Customer.objects.none()
+    who = "m" if is_manager(user) else f"u{user.pk}"
+    params = sorted((k, v) for k in FILTER_PARAMS for v in request.GET.getlist(k) if v.strip())
+    return customers, f"{who}|{params}"
+
+
+def _int(value, default: int, lo: int, hi: int) -> int:
+    try:
+        return max(lo, min(hi, int(value)))
+    except (TypeError, ValueError):
+        return default
+
+
+def _float(value) -> float:
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError("not finite")
+    return v
+
+
+def _points(address_ids, *, origin: tuple[float, float] | None = None) -> list[dict]:
+    """Popup-ready points (customer name, one-line address, category ids) for addresses."""
+    if not address_ids:
+        return []
+    addresses = (
+        Address.objects.filter(pk__in=list(address_ids))
+        .select_related("customer", "country", "province", "city", "district")
+        .only(
+            "pk", "lat", "lng", "detail", "raw_text", "kind", "customer__pk", "customer__name",
+            "country__code", "country__name", "province__name", "city__name", "district__name",
+        )  # fmt: skip
+        .order_by()
+    )
+    cats: dict[int, list[int]] = {}
+    for address_id, category_id in Address.categories.through.objects.filter(address_id__in=list(address_ids)).values_list(
+        "address_id", "addresscategory_id"
+    ):
+        cats.setdefault(address_id, []).append(category_id)
+    out = []
+    for a in addresses:
+        lat, lng = float(a.lat), float(a.lng)
+        point = {
+            "id": a.pk,
+            "customer": a.customer_id,
+            "name": a.customer.name,
+            "address": a.one_line(),
+            "lat": round(lat, 6),
+            "lng": round(lng, 6),
+            "categories": sorted(cats.get(a.pk, [])),
+        }
+        if origin is not None:
+            point["km"] = round(haversine_km(origin[0], origin[1], lat, lng), 3)
+        out.append(point)
+    return out
+
+
+def _bbox(request):
+    try:
+        return mapmath.BBox.parse(request.GET.get("bbox", ""))
+    except ValueError:
+        return None
+
+
+# --- page ------------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def map_page(request):
+    chain = region_chain(request.GET.get("region"))
+    filterset = CustomerFilterSet(request.GET, queryset=Customer.objects.none())
+    filters = filterset.form.cleaned_data if filterset.is_valid() else {}
+    categories = list(AddressCategory.objects.order_by("name"))
+    near = None
+    if request.GET.get("near", "").isdigit():
+        near = get_object_or_404(Customer.objects.visible_to(request.user), pk=int(request.GET["near"]))
+    config = {
+        "tiles": settings.MAP_TILES,
+        "categories": {str(c.pk): {"name": c.name, "colour": c.colour} for c in categories},
+        "urls": {
+            "clusters": "/map/clusters/",
+            "nearby": "/map/nearby/",
+            "select": "/map/select/",
+            "route": "/map/route/",
+            "routeCsv": "/map/route.csv",
+            "customers": "/customers/",
+            "export": "/addresses/export/",
+            "outlines": settings.STATIC_URL.rstrip("/") + "/geo/",
+        },
+        "near": near.pk if near else None,
+        "radius": _float_or(request.GET.get("radius"), 5.0),
+        "maxStops": routing.MAX_STOPS,
+        "isManager": is_manager(request.user),
+    }
+    return render(
+        request,
+        "map/map.html",
+        {
+            "config": config,
+            "filter_query": _filter_query(request),
+            "region_levels": region_picker_levels(chain),
+            "region_code": request.GET.get("region", ""),
+            "categories": categories,
+            "selected_categories": {c.pk for c in filters.get("category") or ()},
+            "owners": list(owner_choices()),
+            "kinds": CustomerKind.choices,
+            "stages": RelationshipStage.choices,
+            "selected_stages": set(filters.get("stage") or ()),
+            "located_choices": LOCATED_CHOICES,
+            "near": near,
+            "is_manager": is_manager(request.user),
+        },
+    )
+
+
+def _float_or(value, default: float) -> float:
+    try:
+        return _float(value)
+    except (TypeError, ValueError):
+        return default
+
+
+# --- clusters, heat, regions -----------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def clusters(request):
+    """Clusters and individual points of the viewport (`bbox`, `zoom`), or heat cells
+    (`layer=heat`), or region counts (`layer=regions`), for the filtered customers."""
+    bbox = _bbox(request)
+    if bbox is None:
+        return HttpResponseBadRequest(_("Give bbox=west,south,east,north."))
+    zoom = _int(request.GET.get("zoom"), 4, 0, 20)
+    layer = request.GET.get("layer", "clusters")
+    customers, scope = _customers(request)
+    area = bbox.padded(0.15)
+    if layer == "regions":
+        return JsonResponse(_regions(customers, scope, zoom, area))
+    if layer == "heat":
+        level = min(zoom + clustering.HEAT_ZOOM_OFFSET, mapmath.KEY_LEVEL)
+        cells = clustering.grid(customers=customers, scope=scope, bbox=area, level=level)
+        return JsonResponse(
+            {
+                "zoom": zoom,
+                "max": max((c[1] for c in cells), default=0),
+                "cells": [[round(c[2], 5), round(c[3], 5), c[1]] for c in cells],
+            }
+        )
+    if zoom >= clustering.POINTS_ZOOM:
+        ids = clustering.points_in_bbox(customers=customers, bbox=area, limit=clustering.MAX_POINTS)
+        if ids is not None:
+            points = _points(ids)
+            return JsonResponse({"zoom": zoom, "total": len(points), "clusters": [], "points": points})
+    level = clustering.cluster_level(zoom)
+    cells = clustering.grid(customers=customers, scope=scope, bbox=area, level=level)
+    single_ids = clustering.singleton_ids(customers=customers, cells=cells, level=level)
+    points = _points(single_ids)
+    shown = len(points)
+    groups = [[round(c[2], 5), round(c[3], 5), c[1]] for c in cells if c[1] > 1]
+    # Singletons beyond the point limit stay as "1" bubbles.
+    extra = sum(1 for c in cells if c[1] == 1) - shown
+    if extra > 0:
+        resolved = {p["id"] for p in points}
+        groups += [[round(c[2], 5), round(c[3], 5), 1] for c in cells if c[1] == 1 and c[4] not in resolved][:extra]
+    return JsonResponse(
+        {"zoom": zoom, "total": sum(c[1] for c in cells), "clusters": groups, "points": points}
+    )
+
+
+def _regions(customers, scope, zoom: int, area: mapmath.BBox) -> dict:
+    level = clustering.region_level_for_zoom(zoom)
+    counts = clustering.region_counts(customers=customers, scope=scope, level_name=level)
+    regions = Region.objects.filter(pk__in=list(counts), lat__isnull=False).only("pk", "code", "name", "lat", "lng")
+    if level != "province":
+        regions = regions.filter(lat__gte=area.south, lat__lte=area.north, lng__gte=area.west, lng__lte=area.east)
+    rows = [[r.code, r.name, float(r.lat), float(r.lng), counts[r.pk]] for r in regions]
+    rows.sort(key=lambda r: -r[4])
+    return {"level": level, "max": max((r[4] for r in rows), default=0), "regions": rows[:1500]}
+
+
+# --- nearby ----------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def nearby(request):
+    """Customers within `radius` km of a customer (`near`) or a point (`lat`, `lng`), nearest first."""
+    radius = max(0.1, min(MAX_RADIUS_KM, _float_or(request.GET.get("radius"), 5.0)))
+    exclude_customer = None
+    visible = Customer.objects.visible_to(request.user)
+    if request.GET.get("near"):
+        try:
+            customer = visible.get(pk=int(request.GET["near"]))
+        except (ValueError, Customer.DoesNotExist):
+            raise Http404 from None
+        home = (
+            Address.objects.filter(customer=customer, lat__isnull=False)
+            .order_by("-is_primary", "kind", "pk")
+            .values_list("lat", "lng")
+            .first()
+        )
+        if home is None:
+            return JsonResponse({"error": _("This customer has no location yet.")}, status=400)
+        origin = (float(home[0]), float(home[1]))
+        exclude_customer = customer.pk
+        origin_label = customer.name
+    else:
+        try:
+            origin = (_float(request.GET.get("lat")), _float(request.GET.get("lng")))
+        except (TypeError, ValueError):
+            return HttpResponseBadRequest(_("Give near=<customer id> or lat and lng."))
+        origin_label = _("Chosen point")
+    customers, _scope = _customers(request)
+    box = mapmath.radius_bbox(origin[0], origin[1], radius)
+    qs = clustering._filtered_addresses(customers).filter(clustering._ranges_q(mapmath.bbox_key_ranges(box)))
+    qs = qs.filter(lat__gte=box.south, lat__lte=box.north, lng__gte=box.west, lng__lte=box.east)
+    if exclude_customer:
+        qs = qs.exclude(customer_id=exclude_customer)
+    found = []
+    for pk, lat, lng in qs.values_list("pk", "lat", "lng").iterator(chunk_size=5000):
+        d = haversine_km(origin[0], origin[1], float(lat), float(lng))
+        if d <= radius:
+            found.append((d, pk))
+    found.sort()
+    truncated = len(found) > MAX_NEARBY
+    points = _points([pk for _d, pk in found[:MAX_NEARBY]], origin=origin)
+    points.sort(key=lambda p: (p["km"], p["id"]))
+    return JsonResponse(
+        {
+            "origin": {"lat": origin[0], "lng": origin[1], "label": origin_label, "customer": exclude_customer},
+            "radius": radius,
+            "count": len(found),
+            "truncated": truncated,
+            "results": points,
+        }
+    )
+
+
+# --- drawn selection -------------------------------------------------------------------------
+
+
+def _json_body(request):
+    try:
+        return json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+@login_required
+@require_POST
+def select(request):
+    """Located addresses of the filtered customers inside a drawn polygon (JSON body
+    {"polygon": [[lat, lng], ...]}); filters come in the query string."""
+    body = _json_body(request)
+    try:
+        ring = [(_float(p[0]), _float(p[1])) for p in body["polygon"]]
+    except (TypeError, KeyError, ValueError, IndexError):
+        return HttpResponseBadRequest(_("Draw a rectangle or polygon first."))
+    if len(ring) < 3 or len(ring) > 1000:
+        return HttpResponseBadRequest(_("Draw a rectangle or polygon first."))
+    customers, _scope = _customers(request)
+    box = mapmath.polygon_bbox(ring)
+    qs = clustering._filtered_addresses(customers).filter(clustering._ranges_q(mapmath.bbox_key_ranges(box)))
+    qs = qs.filter(lat__gte=box.south, lat__lte=box.north, lng__gte=box.west, lng__lte=box.east)
+    inside = [
+        pk
+        for pk, lat, lng in qs.values_list("pk", "lat", "lng").iterator(chunk_size=5000)
+        if mapmath.point_in_polygon(float(lat), float(lng), ring)
+    ]
+    inside.sort()
+    points = _points(inside[:MAX_SELECTION])
+    points.sort(key=lambda p: (p["name"], p["id"]))
+    return JsonResponse(
+        {
+            "count": len(inside),
+            "truncated": len(inside) > MAX_SELECTION,
+            "customers": sorted({p["customer"] for p in points}),
+            "results": points,
+        }
+    )
+
+
+# --- visit routes ----------------------------------------------------------------------------
+
+
+def _route_stops(request, address_ids) -> list[Address]:
+    """Addresses (in the order given) of customers the user may see; 404 for any other."""
+    ids = [int(i) for i in address_ids]
+    if len(ids) > routing.MAX_STOPS or len(set(ids)) != len(ids):
+        raise ValueError
+    visible = Customer.objects.visible_to(request.user).values("pk")
+    by_id = {
+        a.pk: a
+        for a in Address.objects.filter(pk__in=ids, customer_id__in=visible, lat__isnull=False)
+        .select_related("customer", "country", "province", "city", "district")
+        .order_by()
+    }
+    if len(by_id) != len(ids):
+        raise Http404
+    return [by_id[i] for i in ids]
+
+
+def _nav_links(prev: tuple[float, float, str], lat: float, lng: float, name: str) -> dict:
+    """Links opening navigation to a stop in AMap (GCJ-02) and Baidu (BD-09)."""
+    glat, glng = wgs84_to_gcj02(lat, lng)
+    plat, plng = wgs84_to_gcj02(prev[0], prev[1])
+    blat, blng = wgs84_to_bd09(lat, lng)
+    bplat, bplng = wgs84_to_bd09(prev[0], prev[1])
+    q = quote(name, safe="")
+    amap = (
+        f"https://uri.amap.com/navigation?from={plng:.6f},{plat:.6f},{quote(prev[2], safe='')}"
+        f"&to={glng:.6f},{glat:.6f},{q}&mode=car&policy=1&coordinate=gaode&callnative=1&src=dizhi"
+    )
+    baidu = (
+        f"https://api.map.baidu.com/direction?origin=latlng:{bplat:.6f},{bplng:.6f}|name:{quote(prev[2], safe='')}"
+        f"&destination=latlng:{blat:.6f},{blng:.6f}|name:{q}&mode=driving&coord_type=bd09ll&output=html&src=dizhi"
+    )
+    return {"amap": amap, "baidu": baidu, "gcj02": [round(glat, 6), round(glng, 6)], "bd09": [round(blat, 6), round(blng, 6)]}
+
+
+def _route_payload(start, stops: list[Address], plan: routing.Route) -> dict:
+    start_label = _("Start")
+    prev = (start[0], start[1], start_label)
+    out, cumulative = [], 0
+    for n, (index, metres, seconds) in enumerate(zip(plan.order, plan.leg_metres, plan.leg_seconds), 1):
+        a = stops[index]
+        lat, lng = float(a.lat), float(a.lng)
+        cumulative += metres
+        out.append(
+            {
+                "n": n,
+                "id": a.pk,
+                "customer": a.customer_id,
+                "name": a.customer.name,
+                "address": a.one_line(),
+                "lat": lat,
+                "lng": lng,
+                "leg_m": metres,
+                "leg_s": seconds,
+                "cumulative_m": cumulative,
+                **_nav_links(prev, lat, lng, a.customer.name),
+            }
+        )
+        prev = (lat, lng, a.customer.name)
+    return {
+        "start": {"lat": start[0], "lng": start[1]},
+        "stops": out,
+        "total_m": plan.total_metres,
+        "total_s": plan.total_seconds,
+        "source": plan.source,
+    }
+
+
+@login_required
+@require_POST
+def route(request):
+    """Optimised (or, with "optimize": false, measured) visiting order for a start point and
+    up to 100 addresses. JSON body: {"start": [lat, lng], "stops": [address ids],
+    "first": address id | null, "last": address id | null, "optimize": bool}."""
+    body = _json_body(request)
+    try:
+        start = (_float(body["start"][0]), _float(body["start"][1]))
+        if not routing.bearing_ok(*start):
+            raise ValueError
+        stops = _route_stops(request, body.get("stops") or [])
+        ids = [a.pk for a in stops]
+        first = ids.index(int(body["first"])) if body.get("first") else None
+        last = ids.index(int(body["last"])) if body.get("last") else None
+    except (TypeError, KeyError, ValueError, IndexError):
+        return HttpResponseBadRequest(_("Choose a start point and up to %(max)d stops.") % {"max": routing.MAX_STOPS})
+    plan = routing.route_plan(
+        start=start,
+        stops=[(float(a.lat), float(a.lng)) for a in stops],
+        first=first,
+        last=last,
+        optimize=body.get("optimize", True) is not False,
+    )
+    return JsonResponse(_route_payload(start, stops, plan))
+
+
+@login_required
+@require_GET
+def route_csv(request):
+    """The route in the order given (`start=lat,lng&stops=id,id,...`) as CSV, with navigation links."""
+    try:
+        start = tuple(_float(v) for v in request.GET.get("start", "").split(","))
+        if len(start) != 2 or not routing.bearing_ok(*start):
+            raise ValueError
+        stops = _route_stops(request, [v for v in request.GET.get("stops", "").split(",") if v])
+    except (TypeError, ValueError):
+        return HttpResponseBadRequest(_("Choose a start point and up to %(max)d stops.") % {"max": routing.MAX_STOPS})
+    plan = routing.route_plan(start=start, stops=[(float(a.lat), float(a.lng)) for a in stops], optimize=False)
+    payload = _route_payload(start, stops, plan)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="route.csv"'
+    response.write("\ufeff")  # BOM: Excel opens UTF-8 Chinese text correctly
+    writer = csv.writer(response)
+    writer.writerow(
+        [
+            _("Stop"), _("Customer"), _("Address"), _("Latitude (WGS-84)"), _("Longitude (WGS-84)"),
+            _("Leg (km)"), _("Cumulative (km)"), _("Leg (min)"), _("AMap navigation"), _("Baidu navigation"),
+        ]
+    )  # fmt: skip
+    for s in payload["stops"]:
+        writer.writerow(
+            [
+                s["n"], _csv_safe(s["name"]), _csv_safe(s["address"]), s["lat"], s["lng"],
+                f"{s['leg_m'] / 1000:.2f}", f"{s['cumulative_m'] / 1000:.2f}", round(s["leg_s"] / 60),
+                s["amap"], s["baidu"],
+            ]
+        )  # fmt: skip
+    return response
+
+
+def _csv_safe(text: str) -> str:
+    """Stop spreadsheet formula injection (a name starting with = + - @)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
