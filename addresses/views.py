@@ -54,7 +54,7 @@ class AddressCreateView(LoginRequiredMixin, View):
             else:
                 messages.success(request, _("Address added."))
                 return redirect(customer)
-        return self._render(customer, form, status=400 if request.method == "POST" else 200)
+        return self._render(customer, form, )
 
     def _render(self, customer, form, status=200):
         return render(
@@ -76,7 +76,7 @@ class AddressEditView(LoginRequiredMixin, View):
         address = selectors.address_get(user=request.user, pk=pk)
         form = AddressForm(request.POST)
         if not form.is_valid():
-            return self._render(address, form, status=400)
+            return self._render(address, form)
         try:
             address_update(
                 address=address,
@@ -89,13 +89,14 @@ class AddressEditView(LoginRequiredMixin, View):
             return self._conflict(address.pk, form)
         except ValidationError as exc:
             form.add_service_errors(exc)
-            return self._render(address, form, status=400)
+            return self._render(address, form)
         messages.success(request, _("Address saved."))
         return redirect(address.customer)
 
     def _conflict(self, pk, form):
         """Someone saved first: show both versions; the form now carries the current version,
-        so submitting it again applies the user's change on top."""
+        so submitting it again applies the user's change on top. (200, like every re-rendered
+        form: browsers log 4xx page loads as console errors.)"""
         current = selectors.address_get(user=self.request.user, pk=pk)
         data = form.data.copy()
         data["version"] = str(current.version)
@@ -104,7 +105,7 @@ class AddressEditView(LoginRequiredMixin, View):
         conflict = conflict_rows(form.cleaned_data, current)
         last = current.versions.select_related("actor").order_by("-version").first()
         return self._render(
-            current, retry, status=409, conflict={"rows": conflict, "current": current, "last": last,
+            current, retry, conflict={"rows": conflict, "current": current, "last": last,
                                                   "expected": form.cleaned_data["version"]},
         )
 

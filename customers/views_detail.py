@@ -57,7 +57,7 @@ class CustomerCreateView(LoginRequiredMixin, View):
         form = CustomerForm(request.POST, can_assign_owner=is_manager(request.user))
         address_form = AddressForm(request.POST, prefix="address")
         if not (form.is_valid() & address_form.is_valid()):
-            return self._render(form, address_form, status=400)
+            return self._render(form, address_form)
         fields = dict(form.cleaned_data)
         if not is_manager(request.user):
             fields["owner"] = request.user  # sales users own what they create
@@ -77,10 +77,10 @@ class CustomerCreateView(LoginRequiredMixin, View):
                         address_form.add_service_errors(exc)
                         raise _AddressFailed from exc
         except _AddressFailed:
-            return self._render(form, address_form, status=400)
+            return self._render(form, address_form)
         except ValidationError as exc:
             add_service_errors(form, exc)
-            return self._render(form, address_form, status=400)
+            return self._render(form, address_form)
         messages.success(request, _("Customer “%(name)s” created.") % {"name": customer.name})
         return redirect(customer)
 
@@ -113,7 +113,7 @@ class CustomerEditView(LoginRequiredMixin, View):
             else:
                 messages.success(request, _("Customer saved."))
                 return redirect(customer)
-        return self._render(customer, form, status=400)
+        return self._render(customer, form)
 
     def _render(self, customer, form, status=200):
         return render(

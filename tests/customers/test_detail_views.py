@@ -125,7 +125,7 @@ def test_bad_address_creates_no_customer(client, sales):
         {"name": "坏地址", "kind": "individual", "stage": "potential", "address-province": "440000",
          "address-district": "110105", "address-kind": "delivery"},
     )
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert not Customer.objects.filter(name="坏地址").exists()
     assert response.context["address_form"].errors
 
@@ -146,7 +146,7 @@ def test_customer_form_shows_inline_errors(client, sales, make_customer):
         reverse("customers:create"),
         {"name": "", "kind": "enterprise", "stage": "new", "email": "not-an-email", "address-kind": "delivery"},
     )
-    assert response.status_code == 400
+    assert response.status_code == 200
     form = response.context["form"]
     assert "name" in form.errors and "email" in form.errors
     assert "is-invalid" in response.content.decode()
@@ -154,7 +154,7 @@ def test_customer_form_shows_inline_errors(client, sales, make_customer):
         reverse("customers:create"),
         {"name": "重复", "kind": "enterprise", "stage": "new", "external_id": "X-1", "address-kind": "delivery"},
     )
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert "external_id" in response.context["form"].errors
 
 
