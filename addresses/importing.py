@@ -440,7 +440,7 @@ class ImportRow:
     external_id: str
     customer: dict
     address_kind: str
-    address: dict
+    address: dict | None
     cells: list[str]
 
 
@@ -623,7 +623,9 @@ class RowValidator:
         if "postcode" in v:
             out["postcode"] = v["postcode"]
         if not text and not any(k.endswith("_code") for k in out) and not out.get("detail"):
-            err("address", _("Enter an address (free text, or province / city / district)."))
+            if v.get("lat") or v.get("lng") or v.get("categories"):
+                err("address", _("Enter an address (free text, or province / city / district)."))
+            return None  # a customer without an address (as exported)
         lat, lng = v.get("lat", ""), v.get("lng", "")
         if lat or lng:
             point = self._point(lat, lng, err)
@@ -767,7 +769,11 @@ def write_batch(rows: list[ImportRow], *, customer_fields: list[str], actor=None
             ):
                 current.setdefault((customer_id, kind), pk)
         items = []
-        for r in rows:
+        positions = []  # row index of each item (rows without an address have none)
+        for n, r in enumerate(rows):
+            if r.address is None:
+                continue
+            positions.append(n)
             customer_id = upserted[first[r.external_id]][0]
             address_id = current.get((customer_id, r.address_kind))
             if address_id:
@@ -779,11 +785,12 @@ def write_batch(rows: list[ImportRow], *, customer_fields: list[str], actor=None
         result = addresses_save(items=items, actor=actor, channel=Channel.IMPORT)
         if result.errors:
             transaction.savepoint_rollback(sid)
-            bad = set(result.errors)
-            for i in sorted(bad):
-                rejects.append((rows[i].row_no, rows[i].cells, _format_errors(result.errors[i])))
-            rows = [r for i, r in enumerate(rows) if i not in bad]
+            bad = {positions[i]: errors for i, errors in result.errors.items()}
+            for n in sorted(bad):
+                rejects.append((rows[n].row_no, rows[n].cells, _format_errors(bad[n])))
+            rows = [r for n, r in enumerate(rows) if n not in bad]
             continue
+        address_status = dict(zip(positions, result.statuses))
         transaction.savepoint_commit(sid)
         seen_customer = set()
         for i, r in enumerate(rows):
@@ -791,10 +798,9 @@ def write_batch(rows: list[ImportRow], *, customer_fields: list[str], actor=None
             if r.external_id in seen_customer:
                 status = "unchanged"  # counted on the customer's first row
             seen_customer.add(r.external_id)
-            address_status = result.statuses[i]
-            if "created" in (status, address_status):
+            if "created" in (status, address_status.get(i)):
                 counts.created += 1
-            elif "updated" in (status, address_status):
+            elif "updated" in (status, address_status.get(i)):
                 counts.updated += 1
             else:
                 counts.unchanged += 1

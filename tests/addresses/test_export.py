@@ -1,0 +1,115 @@
+import csv
+import io
+import json
+
+import pytest
+from django.http import StreamingHttpResponse
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from addresses.services import address_create
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def data(make_customer, sales, other_sales):
+    mine = make_customer("我的客户", owner=sales, external_id="M1", stage="new")
+    address_create(customer=mine, district_code="440305", detail="科技南十二路2号")
+    theirs = make_customer("别人的客户", owner=other_sales, external_id="T1")
+    address_create(customer=theirs, district_code="110105", detail="建国路88号")
+    evil = make_customer("=HYPERLINK(\"http://evil\")", owner=sales, external_id="E1", stage="churned")
+    address_create(customer=evil, district_code="310115", detail="@世纪大道")
+    return mine, theirs, evil
+
+
+def csv_rows(response):
+    assert isinstance(response, StreamingHttpResponse)
+    body = b"".join(response.streaming_content)
+    assert body.startswith(b"\xef\xbb\xbf")
+    return list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+
+
+def test_csv_export_is_scoped_to_the_user_and_escapes_formulas(client, sales, data):
+    client.force_login(sales)
+    rows = csv_rows(client.get(reverse("addresses:export")))
+    assert rows[0][:2] == ["外部编号", "客户名称"]
+    ids = sorted(r[0] for r in rows[1:])
+    assert ids == ["E1", "M1"]
+    evil = next(r for r in rows if r[0] == "E1")
+    assert evil[1] == "'=HYPERLINK(\"http://evil\")" and evil[13] == "'@世纪大道"
+
+
+def test_export_honours_the_list_filters_and_the_selection(client, manager, data):
+    client.force_login(manager)
+    rows = csv_rows(client.get(reverse("addresses:export"), {"stage": "new"}))
+    assert [r[0] for r in rows[1:]] == ["M1"]
+    rows = csv_rows(client.get(reverse("addresses:export"), {"region": "110000"}))
+    assert [r[0] for r in rows[1:]] == ["T1"]
+    mine, theirs, _evil = data
+    rows = csv_rows(client.get(reverse("addresses:export"), {"ids": f"{mine.pk},{theirs.pk}"}))
+    assert sorted(r[0] for r in rows[1:]) == ["M1", "T1"]
+
+
+def test_sales_selection_cannot_reach_other_users_customers(client, sales, data):
+    client.force_login(sales)
+    _mine, theirs, _evil = data
+    rows = csv_rows(client.get(reverse("addresses:export"), {"ids": str(theirs.pk)}))
+    assert rows[1:] == []
+
+
+def test_xlsx_export_types_formula_text_as_text(client, manager, data):
+    client.force_login(manager)
+    response = client.get(reverse("addresses:export"), {"format": "xlsx"})
+    wb = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    ws = wb.active
+    cells = {row[0].value: row for row in ws.iter_rows(min_row=2)}
+    assert set(cells) == {"E1", "M1", "T1"}
+    assert cells["E1"][1].data_type == "s" and cells["E1"][1].value.startswith("=HYPERLINK")
+    assert isinstance(cells["M1"][16].value, float)  # 经度
+
+
+def test_geojson_export(client, manager, data):
+    client.force_login(manager)
+    response = client.get(reverse("addresses:export"), {"format": "geojson"})
+    collection = json.loads(b"".join(response.streaming_content))
+    assert collection["type"] == "FeatureCollection" and len(collection["features"]) == 3
+    feature = next(f for f in collection["features"] if f["properties"]["external_id"] == "M1")
+    lng, lat = feature["geometry"]["coordinates"]
+    assert 113 < lng < 115 and 22 < lat < 23 and feature["properties"]["district"] == "南山区"
+
+
+def test_anonymous_users_are_sent_to_log_in(client, data):
+    assert client.get(reverse("addresses:export")).status_code == 302
+
+
+def test_bad_format(client, manager):
+    client.force_login(manager)
+    assert client.get(reverse("addresses:export"), {"format": "pdf"}).status_code == 400
+
+
+def test_export_command_with_user_and_filter(tmp_path, data):
+    from django.core.management import call_command
+
+    out = tmp_path / "e.csv"
+    call_command("export_customers", "--user", "sales1", "--filter", "stage=churned", "-o", str(out))
+    rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    assert [r[0] for r in rows[1:]] == ["E1"]
+
+
+def test_customer_without_address_is_exported(client, manager, make_customer):
+    make_customer("无地址", external_id="N1")
+    client.force_login(manager)
+    rows = csv_rows(client.get(reverse("addresses:export")))
+    assert rows[1][:2] == ["N1", "无地址"] and rows[1][8] == ""
+
+
+def test_customer_without_address_round_trips(tmp_path, make_customer):
+    from django.core.management import call_command
+
+    make_customer("无地址", external_id="N1", phone="123")
+    out = tmp_path / "e.csv"
+    call_command("export_customers", "-o", str(out))
+    log = io.StringIO()
+    call_command("import_customers", str(out), "--progress", "none", stdout=log)
+    assert "unchanged 1" in log.getvalue() and "rejected 0" in log.getvalue()
