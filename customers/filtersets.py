@@ -94,7 +94,7 @@ class CustomerFilterSet(django_filters.FilterSet):
         # Names and address text are searched through pg_trgm GIN indexes on
         # PostgreSQL; the union of both id sets keeps each side on its index.
         matching = Customer.objects.filter(Q(name__icontains=value) | Q(external_id=value)).values("pk").union(
-            Address.objects.filter(raw_text__icontains=value).values("customer_id")
+            Address.objects.filter(Q(raw_text__icontains=value) | Q(detail__icontains=value)).values("customer_id")
         )
         return queryset.filter(pk__in=matching)
 
