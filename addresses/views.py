@@ -7,6 +7,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.http import require_GET, require_POST
@@ -25,7 +26,7 @@ from geo.selectors import region_index
 
 def map_config() -> dict:
     """What mini-map.js needs to draw a map: the tile source and the datum of the points."""
-    return {"tiles": settings.MAP_TILES, "crs": selectors.map_display_crs()}
+    return {"tiles": settings.MAP_TILES, "crs": selectors.map_display_crs(), "outlines": static("geo/")}
 
 
 # -- address forms ------------------------------------------------------------------

@@ -15,9 +15,9 @@
       tile.width = size.x;
       tile.height = size.y;
       var ctx = tile.getContext("2d");
-      ctx.fillStyle = "#eef2f5";
+      ctx.fillStyle = "#dfe9f1";
       ctx.fillRect(0, 0, size.x, size.y);
-      ctx.strokeStyle = "rgba(90, 110, 130, 0.18)";
+      ctx.strokeStyle = "rgba(90, 110, 130, 0.12)";
       ctx.lineWidth = 1;
       ctx.strokeRect(0.5, 0.5, size.x, size.y);
       return tile;
@@ -40,6 +40,35 @@
     return new Graticule({ maxZoom: 19 });
   }
 
+  // Country and province outlines shipped in static/geo (WGS-84), for orientation when no tiles.
+  var outlineFiles = ["world-countries.geojson", "china-provinces.geojson"];
+  var outlineData = null;
+
+  function loadOutlines(url) {
+    if (!outlineData) {
+      outlineData = Promise.all(outlineFiles.map(function (name) {
+        return fetch(url + name, { credentials: "same-origin" }).then(function (r) {
+          return r.ok ? r.json() : null;
+        });
+      })).catch(function () { return []; });
+    }
+    return outlineData;
+  }
+
+  function addOutlines(map, url) {
+    map.createPane("outlines").style.zIndex = 250;
+    loadOutlines(url).then(function (layers) {
+      layers.forEach(function (data) {
+        if (!data) return;
+        L.geoJSON(data, {
+          pane: "outlines",
+          interactive: false,
+          style: { color: "#8a99a8", weight: 1, fillColor: "#fbfbf8", fillOpacity: 1 },
+        }).addTo(map);
+      });
+    });
+  }
+
   function readJSON(id, fallback) {
     var el = document.getElementById(id);
     if (!el) return fallback;
@@ -53,6 +82,7 @@
   function create(element, config) {
     var map = L.map(element, { zoomControl: true, attributionControl: config.tiles !== "none", scrollWheelZoom: false });
     baseLayer(config).addTo(map);
+    if (config.tiles === "none" && config.outlines) addOutlines(map, config.outlines);
     L.control.scale({ imperial: false }).addTo(map);
     map.setView([35.0, 105.0], 3);
     return map;
@@ -80,6 +110,7 @@
     var bounds = [];
     points.forEach(function (p) {
       var marker = L.marker([p.lat, p.lng], { icon: dotIcon(p.colour, p.primary), title: p.label, alt: p.label });
+      marker.bindTooltip(escapeText(p.kind), { permanent: true, direction: "right", offset: [8, 0], className: "mini-map-label" });
       marker.bindPopup(
         "<strong>" + escapeText(p.kind) + "</strong><br>" + escapeText(p.label) +
         '<br><small class="text-body-secondary">' + escapeText(p.precision) + "</small>"
@@ -97,7 +128,7 @@
     if (bounds.length === 1) {
       map.setView(bounds[0], 13);
     } else if (bounds.length > 1) {
-      map.fitBounds(bounds, { padding: [24, 24], maxZoom: 14 });
+      map.fitBounds(bounds, { padding: [36, 36], maxZoom: 14 });
     }
   }
 

@@ -32,8 +32,10 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser_4b():
+    # One Playwright per test: a session-wide one would hold the event loop and
+    # break other test modules that start their own.
     sync_api = pytest.importorskip("playwright.sync_api")
     if not os.path.exists(CHROMIUM):
         pytest.skip("browser tests need /usr/bin/chromium (apt-get install chromium fonts-noto-cjk)")
@@ -69,8 +71,22 @@ def base_data(transactional_db):
 
 
 class ConsoleErrors(list):
+    """Console errors and uncaught exceptions of every page of a context."""
+
+    def __init__(self):
+        super().__init__()
+        self.allowed: list[str] = []
+
+    def allow(self, text: str):
+        """Expect console errors containing `text` (e.g. the browser's own log of a 404 page load)."""
+        self.allowed.append(text)
+
+    def _console(self, msg):
+        if msg.type == "error" and not any(a in msg.text for a in self.allowed):
+            self.append(f"console error: {msg.text}")
+
     def attach(self, page):
-        page.on("console", lambda msg: self.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
+        page.on("console", self._console)
         page.on("pageerror", lambda exc: self.append(f"page error: {exc}"))
 
 
