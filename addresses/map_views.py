@@ -82,15 +82,26 @@ def _points(address_ids, *, origin: tuple[float, float] | None = None) -> list[d
         Address.objects.filter(pk__in=list(address_ids))
         .select_related("customer", "country", "province", "city", "district")
         .only(
-            "pk", "lat", "lng", "detail", "raw_text", "kind", "customer__pk", "customer__name",
-            "country__code", "country__name", "province__name", "city__name", "district__name",
+            "pk",
+            "lat",
+            "lng",
+            "detail",
+            "raw_text",
+            "kind",
+            "customer__id",
+            "customer__name",
+            "country__code",
+            "country__name",
+            "province__name",
+            "city__name",
+            "district__name",
         )  # fmt: skip
         .order_by()
     )
     cats: dict[int, list[int]] = {}
-    for address_id, category_id in Address.categories.through.objects.filter(address_id__in=list(address_ids)).values_list(
-        "address_id", "addresscategory_id"
-    ):
+    for address_id, category_id in Address.categories.through.objects.filter(
+        address_id__in=list(address_ids)
+    ).values_list("address_id", "addresscategory_id"):
         cats.setdefault(address_id, []).append(category_id)
     out = []
     for a in addresses:
@@ -218,7 +229,9 @@ def clusters(request):
     extra = sum(1 for c in cells if c[1] == 1) - shown
     if extra > 0:
         resolved = {p["id"] for p in points}
-        groups += [[round(c[2], 5), round(c[3], 5), 1] for c in cells if c[1] == 1 and c[4] not in resolved][:extra]
+        groups += [[round(c[2], 5), round(c[3], 5), 1] for c in cells if c[1] == 1 and c[4] not in resolved][
+            :extra
+        ]
     return JsonResponse(
         {"zoom": zoom, "total": sum(c[1] for c in cells), "clusters": groups, "points": points}
     )
@@ -227,9 +240,13 @@ def clusters(request):
 def _regions(customers, scope, zoom: int, area: mapmath.BBox) -> dict:
     level = clustering.region_level_for_zoom(zoom)
     counts = clustering.region_counts(customers=customers, scope=scope, level_name=level)
-    regions = Region.objects.filter(pk__in=list(counts), lat__isnull=False).only("pk", "code", "name", "lat", "lng")
+    regions = Region.objects.filter(pk__in=list(counts), lat__isnull=False).only(
+        "pk", "code", "name", "lat", "lng"
+    )
     if level != "province":
-        regions = regions.filter(lat__gte=area.south, lat__lte=area.north, lng__gte=area.west, lng__lte=area.east)
+        regions = regions.filter(
+            lat__gte=area.south, lat__lte=area.north, lng__gte=area.west, lng__lte=area.east
+        )
     rows = [[r.code, r.name, float(r.lat), float(r.lng), counts[r.pk]] for r in regions]
     rows.sort(key=lambda r: -r[4])
     return {"level": level, "max": max((r[4] for r in rows), default=0), "regions": rows[:1500]}
@@ -284,7 +301,12 @@ def nearby(request):
     points.sort(key=lambda p: (p["km"], p["id"]))
     return JsonResponse(
         {
-            "origin": {"lat": origin[0], "lng": origin[1], "label": origin_label, "customer": exclude_customer},
+            "origin": {
+                "lat": origin[0],
+                "lng": origin[1],
+                "label": origin_label,
+                "customer": exclude_customer,
+            },
             "radius": radius,
             "count": len(found),
             "truncated": truncated,
@@ -372,7 +394,12 @@ def _nav_links(prev: tuple[float, float, str], lat: float, lng: float, name: str
         f"https://api.map.baidu.com/direction?origin=latlng:{bplat:.6f},{bplng:.6f}|name:{quote(prev[2], safe='')}"
         f"&destination=latlng:{blat:.6f},{blng:.6f}|name:{q}&mode=driving&coord_type=bd09ll&output=html&src=dizhi"
     )
-    return {"amap": amap, "baidu": baidu, "gcj02": [round(glat, 6), round(glng, 6)], "bd09": [round(blat, 6), round(blng, 6)]}
+    return {
+        "amap": amap,
+        "baidu": baidu,
+        "gcj02": [round(glat, 6), round(glng, 6)],
+        "bd09": [round(blat, 6), round(blng, 6)],
+    }
 
 
 def _route_payload(start, stops: list[Address], plan: routing.Route) -> dict:
@@ -424,7 +451,9 @@ def route(request):
         first = ids.index(int(body["first"])) if body.get("first") else None
         last = ids.index(int(body["last"])) if body.get("last") else None
     except (TypeError, KeyError, ValueError, IndexError):
-        return HttpResponseBadRequest(_("Choose a start point and up to %(max)d stops.") % {"max": routing.MAX_STOPS})
+        return HttpResponseBadRequest(
+            _("Choose a start point and up to %(max)d stops.") % {"max": routing.MAX_STOPS}
+        )
     plan = routing.route_plan(
         start=start,
         stops=[(float(a.lat), float(a.lng)) for a in stops],
@@ -445,8 +474,12 @@ def route_csv(request):
             raise ValueError
         stops = _route_stops(request, [v for v in request.GET.get("stops", "").split(",") if v])
     except (TypeError, ValueError):
-        return HttpResponseBadRequest(_("Choose a start point and up to %(max)d stops.") % {"max": routing.MAX_STOPS})
-    plan = routing.route_plan(start=start, stops=[(float(a.lat), float(a.lng)) for a in stops], optimize=False)
+        return HttpResponseBadRequest(
+            _("Choose a start point and up to %(max)d stops.") % {"max": routing.MAX_STOPS}
+        )
+    plan = routing.route_plan(
+        start=start, stops=[(float(a.lat), float(a.lng)) for a in stops], optimize=False
+    )
     payload = _route_payload(start, stops, plan)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="route.csv"'
