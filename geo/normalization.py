@@ -89,10 +89,12 @@ def _scanners() -> tuple[re.Pattern, re.Pattern, re.Pattern]:
     frozenset against every character of the text.
     """
     trad_chars, _ = _traditional_table()
-    trad = {ord(c) for c in trad_chars}
+    # Only BMP characters: one character outside the BMP makes the engine test the
+    # class range by range (100x slower); those few go through a range of their own.
+    trad = {ord(c) for c in trad_chars if ord(c) < 0x10000}
     han = set(range(0x4E00, 0xA000))
     ascii_ok = "A-Za-z0-9#\\-.,'() "
-    traditional = re.compile(f"[{_char_class(trad)}]")
+    traditional = re.compile(f"[{_char_class(trad)}]|[\U00010000-\U0010ffff]")
     clean_simplified = re.compile(f"[{ascii_ok}{_char_class(han - trad)}]*")
     clean_any = re.compile(f"[{ascii_ok}\u4e00-\u9fff]*")
     return traditional, clean_simplified, clean_any
@@ -131,22 +133,23 @@ def strip_phones(text: str) -> str:
 
 def _drop_name(part: str, *, leading: bool) -> str:
     """Drop a 2–4 character name token at the start (leading) or end of `part`."""
-    # A name has at most 4 characters, so 5 characters past the separators decide
-    # (and the cost does not grow with the text).
     if leading:
-        body = part.lstrip(_NAME_EDGE)
-        token = _SEPARATORS_RE.split(body[:5], maxsplit=1)[0]
+        m = _LEADING_NAME_RE.match(part)
     else:
+        # A name has at most 4 characters: the last 5 decide, whatever the length.
         body = part.rstrip(_NAME_EDGE)
-        token = _SEPARATORS_RE.split(body[-5:])[-1]
-    if not token or not _NAME_TOKEN_RE.fullmatch(token) or token[-1] in _PLACE_ENDINGS:
+        m = _TRAILING_NAME_RE.search(body[-5:])
+    if m is None or m.group(1)[-1] in _PLACE_ENDINGS:
         return part
+    token = m.group(1)
     if leading:
-        return part[part.find(token) + len(token) :]
+        return part[m.end(1) :]
     return part[: part.rfind(token)]
 
 
 _NAME_EDGE = " ,，;；:：|/\t\r\n"
+_LEADING_NAME_RE = re.compile(r"[ ,，;；:：|/\t\r\n]*([\u4e00-\u9fff·]{2,4})(?=[\s,，;；:：|/]|$)")
+_TRAILING_NAME_RE = re.compile(r"(?:^|[\s,，;；:：|/])([\u4e00-\u9fff·]{2,4})$")
 _LABEL_GATE_RE = re.compile(r"[收所详联通地手电座固签姓客名]|tel|mobile|phone", re.IGNORECASE)
 
 
@@ -178,21 +181,25 @@ def normalize_address_text(text: str, *, simplify: bool = True) -> str:
     if not text:
         return ""
     _, clean_simplified, clean_any = _scanners()
-    if (clean_simplified if simplify else clean_any).fullmatch(text) and not _MAYBE_PHONE_RE.search(text):
-        return text.strip()  # the usual case: Chinese, digits and plain punctuation only
+    # Plain text (simplified Chinese, ASCII letters, digits, a little punctuation) needs
+    # neither width nor script conversion; without a phone-like run it needs nothing.
+    plain = (clean_simplified if simplify else clean_any).fullmatch(text) is not None
+    if plain and not _MAYBE_PHONE_RE.search(text):
+        return text.strip()
     if len(text) > HEAD_CHARS:
         tail = to_halfwidth(text[HEAD_CHARS:])
         if simplify:
             tail = to_simplified(tail)
-        head = _normalize(text[:HEAD_CHARS], simplify)
+        head = _normalize(text[:HEAD_CHARS], simplify, plain=False)
         return " ".join(f"{head} {tail}".split()).strip(_EDGES)
-    return _normalize(text, simplify)
+    return _normalize(text, simplify, plain=plain)
 
 
-def _normalize(text: str, simplify: bool) -> str:
-    text = to_halfwidth(text)
-    if simplify:
-        text = to_simplified(text)
+def _normalize(text: str, simplify: bool, *, plain: bool) -> str:
+    if not plain:
+        text = to_halfwidth(text)
+        if simplify:
+            text = to_simplified(text)
     if "【" in text or "[" in text or "(" in text or "（" in text or "<" in text:
         text = _TAG_BRACKETS_RE.sub(" ", text)
     text = strip_labels(text)
