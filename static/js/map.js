@@ -85,6 +85,8 @@
       return fetch(config.urls.outlines + "/" + f[0]).then(function (r) { return r.json(); }).then(function (data) {
         outlines.addLayer(L.geoJSON(data, { pane: "outlines", style: f[1], interactive: false,
           coordsToLatLng: function (c) { return toDisplay(c[1], c[0]); } }));
+        var box = document.getElementById("dz-map");
+        box.dataset.outlines = String(Number(box.dataset.outlines || 0) + data.features.length);
       });
     }));
   }
@@ -144,7 +146,8 @@
   });
 
   // --- clusters and points --------------------------------------------------------------
-  var clusterLayer = L.layerGroup().addTo(map);
+  var bubbleLayer = L.layerGroup(), pointLayer = L.layerGroup(), pointMarkers = {};
+  var clusterLayer = L.layerGroup([bubbleLayer, pointLayer]).addTo(map);
   var heatLayer = null;
   var regionLayer = L.layerGroup();
   var provinceShapes = null;
@@ -228,9 +231,17 @@
     if (!map.hasLayer(clusterLayer)) { return Promise.resolve(); }
     setStatus("loading", T.loading);
     return fetchJson("clusters", config.urls.clusters + "?" + viewportQuery()).then(function (data) {
-      clusterLayer.clearLayers();
-      data.clusters.forEach(function (c) { clusterLayer.addLayer(clusterMarker(c)); });
-      data.points.forEach(function (p) { clusterLayer.addLayer(pointMarker(p)); });
+      bubbleLayer.clearLayers();
+      data.clusters.forEach(function (c) { bubbleLayer.addLayer(clusterMarker(c)); });
+      // Keep markers that stay in view, so an open popup survives the reload its autopan causes.
+      var keep = {};
+      data.points.forEach(function (p) {
+        keep[p.id] = true;
+        if (!pointMarkers[p.id]) { pointMarkers[p.id] = pointMarker(p); pointLayer.addLayer(pointMarkers[p.id]); }
+      });
+      Object.keys(pointMarkers).forEach(function (id) {
+        if (!keep[id]) { pointLayer.removeLayer(pointMarkers[id]); delete pointMarkers[id]; }
+      });
       statusBox.dataset.total = String(data.total);
       statusBox.dataset.clusters = String(data.clusters.length);
       statusBox.dataset.points = String(data.points.length);
@@ -590,7 +601,10 @@
     }).then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); }).then(function (data) {
       var byId = {};
       route.stops.forEach(function (s) { byId[s.id] = s; });
-      route.stops = data.stops.map(function (s) { return byId[s.id]; });
+      // The server's copy (name, address, point) wins over what the page had.
+      route.stops = data.stops.map(function (s) {
+        return Object.assign(byId[s.id] || {}, { id: s.id, customer: s.customer, name: s.name, address: s.address, lat: s.lat, lng: s.lng });
+      });
       route.solved = data;
       renderRoute();
       if (optimize) {
