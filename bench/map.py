@@ -1,0 +1,198 @@
+"""Map figures: clusters endpoint latency and size per zoom, page weight, first paint, routes.
+
+Usage: DATABASE_URL=postgres://... python bench/map.py [--viewports N] [--no-browser]
+Needs a seeded database (`manage.py seed_demo --customers N`, migrated). Prints:
+- clusters endpoint p50/p95/max (ms) and gzipped size (KB) per zoom 3..18 for viewports
+  centred on random Chinese cities, as a manager without a filter (MapCell path), a
+  manager with a filter, and a sales user (always scoped);
+- the map page's JS + CSS gzipped;
+- time from navigation to the first clusters drawn in headless Chromium;
+- a 50-stop route: solve time and length vs OR-Tools' guided local search for 10 s.
+"""
+
+import argparse
+import gzip
+import math
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import _django  # noqa: F401
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db import connection
+from django.test import Client
+
+from addresses import routing
+from addresses.models import Address, AddressCategory, MapCell
+from geo.models import Region
+
+ROOT = Path(__file__).resolve().parents[1]
+WIDTH, HEIGHT = 1280, 800
+
+
+def viewport(lat, lng, zoom):
+    """bbox string (west,south,east,north) of a WIDTH x HEIGHT px map centred on lat/lng."""
+    scale = 256 * 2**zoom
+    x = (lng + 180) / 360 * scale
+    s = math.sin(math.radians(lat))
+    y = (0.5 - math.log((1 + s) / (1 - s)) / (4 * math.pi)) * scale
+
+    def unproject(px, py):
+        lon = px / scale * 360 - 180
+        la = math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * py / scale))))
+        return la, lon
+
+    s_lat, w_lng = unproject(x - WIDTH / 2, y + HEIGHT / 2)
+    n_lat, e_lng = unproject(x + WIDTH / 2, y - HEIGHT / 2)
+    return f"{max(w_lng, -180):.5f},{s_lat:.5f},{min(e_lng, 180):.5f},{n_lat:.5f}"
+
+
+def pct(values, p):
+    values = sorted(values)
+    k = max(0, min(len(values) - 1, math.ceil(p / 100 * len(values)) - 1))
+    return values[k]
+
+
+def bench_clusters(n_viewports):
+    User = get_user_model()
+    manager = User.objects.get(username="manager")
+    sales = User.objects.get(username="sales")
+    category = AddressCategory.objects.order_by("pk").first()
+    rnd = random.Random(5)
+    cities = list(
+        Region.objects.filter(level="city", path__startswith="CN/", lat__isnull=False).values_list("lat", "lng")
+    )
+    scenarios = [
+        ("manager, no filter", manager, {}),
+        ("manager, stage=existing", manager, {"stage": "existing"}),
+        (f"manager, category={category.pk}", manager, {"category": category.pk}),
+        ("sales (own + Guangdong)", sales, {}),
+    ]
+    print(f"addresses: {Address.objects.count():,}  located: {Address.objects.filter(map_key__isnull=False).count():,}"
+          f"  map cells: {MapCell.objects.count():,}  database: {connection.vendor}")
+    print(f"viewports: {n_viewports} per zoom, {WIDTH}x{HEIGHT} px, centred on random Chinese cities")
+    worst = {}
+    for label, user, params in scenarios:
+        client = Client()
+        client.force_login(user)
+        cache.clear()
+        print(f"\n{label}")
+        print(" zoom   p50 ms   p95 ms   max ms   p95 KB gz   max KB gz   clusters+points (median)")
+        for zoom in range(3, 19):
+            times, sizes, items = [], [], []
+            for _ in range(n_viewports):
+                lat, lng = rnd.choice(cities)
+                # Jitter so deep zooms land among customers, not only on a city centre.
+                jitter = 0.03 if zoom >= 12 else 0.0
+                lat, lng = float(lat) + rnd.gauss(0, jitter), float(lng) + rnd.gauss(0, jitter)
+                query = {"bbox": viewport(lat, lng, zoom), "zoom": zoom, **params}
+                started = time.perf_counter()
+                response = client.get("/map/clusters/", query)
+                times.append((time.perf_counter() - started) * 1000)
+                assert response.status_code == 200, response.content[:200]
+                sizes.append(len(gzip.compress(response.content)) / 1024)
+                data = response.json()
+                items.append(len(data["clusters"]) + len(data["points"]))
+            p95 = pct(times, 95)
+            worst[label] = max(worst.get(label, 0), p95)
+            print(f" {zoom:4d} {statistics.median(times):8.1f} {p95:8.1f} {max(times):8.1f} {pct(sizes, 95):11.1f}"
+                  f" {max(sizes):11.1f}   {statistics.median(items):.0f}")
+    print("\nworst p95 per scenario: " + ", ".join(f"{k}: {v:.1f} ms" for k, v in worst.items()))
+
+
+def page_weight():
+    html = (ROOT / "templates" / "map" / "map.html").read_text() + (ROOT / "templates" / "base.html").read_text()
+    assets = sorted(set(re.findall(r"static '([^']+\.(?:js|css))'", html)))
+    total_raw = total_gz = 0
+    for asset in assets:
+        data = (ROOT / "static" / asset).read_bytes()
+        total_raw += len(data)
+        total_gz += len(gzip.compress(data, 9))
+    print(f"\nmap page JS + CSS: {len(assets)} files, {total_raw / 1024:.0f} KB raw, {total_gz / 1024:.0f} KB gzipped")
+
+
+def first_clusters():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        print("first clusters: playwright missing")
+        return
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "DEBUG": "true", "SECURE_SSL_REDIRECT": "false", "SESSION_COOKIE_SECURE": "false",
+           "CSRF_COOKIE_SECURE": "false", "MAP_TILES": "none"}
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--no-first-run"])
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(f"http://127.0.0.1:{port}/accounts/login/")
+            page.fill('input[name="username"]', "manager")
+            page.fill('input[name="password"]', "dizhi-manager")
+            page.locator('form button[type="submit"]').last.click()
+            page.wait_for_load_state()
+            runs = []
+            for _ in range(5):
+                started = time.perf_counter()
+                page.goto(f"http://127.0.0.1:{port}/map/", wait_until="commit")
+                page.wait_for_selector('#dz-map-status[data-state="ready"]', timeout=15000)
+                page.wait_for_selector(".dz-cluster")
+                runs.append(time.perf_counter() - started)
+            page.screenshot(path="/tmp/bench-map.png")
+            browser.close()
+        print(f"first clusters drawn after navigation (headless Chromium, 5 runs): "
+              f"first {runs[0]:.2f} s, median {statistics.median(runs):.2f} s, max {max(runs):.2f} s")
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def bench_route():
+    rnd = random.Random(11)
+    pts = list(Address.objects.filter(city__code="110100", lat__isnull=False).values_list("lat", "lng")[:5000])
+    sample = [(float(a), float(b)) for a, b in rnd.sample(pts, 51)]
+    start, stops = sample[0], sample[1:]
+    routing.route_plan(start=start, stops=stops[:3])  # import OR-Tools once
+    started = time.perf_counter()
+    plan = routing.route_plan(start=start, stops=stops)
+    elapsed = time.perf_counter() - started
+    matrix = routing.straight_matrix(sample)
+    order = routing.solve_path(matrix.metres, start=0, end=None, time_limit=10)
+    reference = routing.path_metres(matrix.metres, 0, order)
+    print(f"\nroute, 50 stops in Beijing: solved in {elapsed:.2f} s, {plan.total_metres / 1000:.2f} km; "
+          f"guided local search 10 s: {reference / 1000:.2f} km; ratio {plan.total_metres / reference:.4f}")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--viewports", type=int, default=40)
+    parser.add_argument("--no-browser", action="store_true")
+    args = parser.parse_args()
+    bench_clusters(args.viewports)
+    page_weight()
+    if not args.no_browser:
+        first_clusters()
+    bench_route()
+
+
+if __name__ == "__main__":
+    main()
