@@ -67,7 +67,9 @@ def bench_clusters(n_viewports):
     category = AddressCategory.objects.order_by("pk").first()
     rnd = random.Random(5)
     cities = list(
-        Region.objects.filter(level="city", path__startswith="CN/", lat__isnull=False).values_list("lat", "lng")
+        Region.objects.filter(level="city", path__startswith="CN/", lat__isnull=False).values_list(
+            "lat", "lng"
+        )
     )
     scenarios = [
         ("manager, no filter", manager, {}),
@@ -75,8 +77,10 @@ def bench_clusters(n_viewports):
         (f"manager, category={category.pk}", manager, {"category": category.pk}),
         ("sales (own + Guangdong)", sales, {}),
     ]
-    print(f"addresses: {Address.objects.count():,}  located: {Address.objects.filter(map_key__isnull=False).count():,}"
-          f"  map cells: {MapCell.objects.count():,}  database: {connection.vendor}")
+    print(
+        f"addresses: {Address.objects.count():,}  located: {Address.objects.filter(map_key__isnull=False).count():,}"
+        f"  map cells: {MapCell.objects.count():,}  database: {connection.vendor}"
+    )
     print(f"viewports: {n_viewports} per zoom, {WIDTH}x{HEIGHT} px, centred on random Chinese cities")
     worst = {}
     for label, user, params in scenarios:
@@ -102,20 +106,26 @@ def bench_clusters(n_viewports):
                 items.append(len(data["clusters"]) + len(data["points"]))
             p95 = pct(times, 95)
             worst[label] = max(worst.get(label, 0), p95)
-            print(f" {zoom:4d} {statistics.median(times):8.1f} {p95:8.1f} {max(times):8.1f} {pct(sizes, 95):11.1f}"
-                  f" {max(sizes):11.1f}   {statistics.median(items):.0f}")
+            print(
+                f" {zoom:4d} {statistics.median(times):8.1f} {p95:8.1f} {max(times):8.1f} {pct(sizes, 95):11.1f}"
+                f" {max(sizes):11.1f}   {statistics.median(items):.0f}"
+            )
     print("\nworst p95 per scenario: " + ", ".join(f"{k}: {v:.1f} ms" for k, v in worst.items()))
 
 
 def page_weight():
-    html = (ROOT / "templates" / "map" / "map.html").read_text() + (ROOT / "templates" / "base.html").read_text()
+    html = (ROOT / "templates" / "map" / "map.html").read_text() + (
+        ROOT / "templates" / "base.html"
+    ).read_text()
     assets = sorted(set(re.findall(r"static '([^']+\.(?:js|css))'", html)))
     total_raw = total_gz = 0
     for asset in assets:
         data = (ROOT / "static" / asset).read_bytes()
         total_raw += len(data)
         total_gz += len(gzip.compress(data, 9))
-    print(f"\nmap page JS + CSS: {len(assets)} files, {total_raw / 1024:.0f} KB raw, {total_gz / 1024:.0f} KB gzipped")
+    print(
+        f"\nmap page JS + CSS: {len(assets)} files, {total_raw / 1024:.0f} KB raw, {total_gz / 1024:.0f} KB gzipped"
+    )
 
 
 def first_clusters():
@@ -127,11 +137,20 @@ def first_clusters():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "DEBUG": "true", "SECURE_SSL_REDIRECT": "false", "SESSION_COOKIE_SECURE": "false",
-           "CSRF_COOKIE_SECURE": "false", "MAP_TILES": "none"}
+    env = {
+        **os.environ,
+        "DEBUG": "true",
+        "SECURE_SSL_REDIRECT": "false",
+        "SESSION_COOKIE_SECURE": "false",
+        "CSRF_COOKIE_SECURE": "false",
+        "MAP_TILES": "none",
+    }
     server = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         for _ in range(100):
@@ -141,9 +160,17 @@ def first_clusters():
             except OSError:
                 time.sleep(0.1)
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--no-first-run"])
+            browser = p.chromium.launch(
+                executable_path="/usr/bin/chromium",
+                args=[
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--no-first-run",
+                ],
+            )
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.goto(f"http://127.0.0.1:{port}/accounts/login/")
             page.fill('input[name="username"]', "manager")
@@ -159,8 +186,10 @@ def first_clusters():
                 runs.append(time.perf_counter() - started)
             page.screenshot(path="/tmp/bench-map.png")
             browser.close()
-        print(f"first clusters drawn after navigation (headless Chromium, 5 runs): "
-              f"first {runs[0]:.2f} s, median {statistics.median(runs):.2f} s, max {max(runs):.2f} s")
+        print(
+            f"first clusters drawn after navigation (headless Chromium, 5 runs): "
+            f"first {runs[0]:.2f} s, median {statistics.median(runs):.2f} s, max {max(runs):.2f} s"
+        )
     finally:
         server.terminate()
         server.wait()
@@ -168,7 +197,9 @@ def first_clusters():
 
 def bench_route():
     rnd = random.Random(11)
-    pts = list(Address.objects.filter(city__code="110100", lat__isnull=False).values_list("lat", "lng")[:5000])
+    pts = list(
+        Address.objects.filter(city__code="110100", lat__isnull=False).values_list("lat", "lng")[:5000]
+    )
     sample = [(float(a), float(b)) for a, b in rnd.sample(pts, 51)]
     start, stops = sample[0], sample[1:]
     routing.route_plan(start=start, stops=stops[:3])  # import OR-Tools once
@@ -178,8 +209,10 @@ def bench_route():
     matrix = routing.straight_matrix(sample)
     order = routing.solve_path(matrix.metres, start=0, end=None, time_limit=10)
     reference = routing.path_metres(matrix.metres, 0, order)
-    print(f"\nroute, 50 stops in Beijing: solved in {elapsed:.2f} s, {plan.total_metres / 1000:.2f} km; "
-          f"guided local search 10 s: {reference / 1000:.2f} km; ratio {plan.total_metres / reference:.4f}")
+    print(
+        f"\nroute, 50 stops in Beijing: solved in {elapsed:.2f} s, {plan.total_metres / 1000:.2f} km; "
+        f"guided local search 10 s: {reference / 1000:.2f} km; ratio {plan.total_metres / reference:.4f}"
+    )
 
 
 def main():

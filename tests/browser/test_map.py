@@ -101,7 +101,7 @@ def customers(make_customer, make_user, category):
 
 
 def test_map_draws_clusters_filters_zooms_and_shows_names_as_text(map_page, live_server, customers, category):
-    page, (user, made) = map_page, customers
+    page, (user, _made) = map_page, customers
     _login(page, live_server, user)
     page.goto(f"{live_server.url}/map/")
     assert _ready(page) == 5
@@ -181,7 +181,7 @@ def test_nearby_list_is_sorted_and_a_drawn_polygon_selects_customers(map_page, l
     page.locator(".leaflet-draw-draw-polygon").click()
     box = page.locator("#dz-map").bounding_box()
     corners = [(39.90, 116.38), (39.94, 116.38), (39.94, 116.43), (39.90, 116.43)]
-    for i, (lat, lng) in enumerate([*corners, corners[0]]):
+    for lat, lng in [*corners, corners[0]]:
         xy = page.evaluate(
             f"(() => {{ const p = dzMap.map.latLngToContainerPoint(dzMap.toDisplay({lat}, {lng})); return [p.x, p.y]; }})()"
         )
