@@ -1,0 +1,16 @@
+"""Recompute every address's map key and the MapCell aggregate (after bulk SQL or cascaded deletes)."""
+
+import time
+
+from django.core.management.base import BaseCommand
+
+from addresses.clustering import map_cells_rebuild
+
+
+class Command(BaseCommand):
+    help = "Recompute map keys and the map's precomputed cell counts from the addresses."
+
+    def handle(self, *args, **options):
+        started = time.perf_counter()
+        cells = map_cells_rebuild()
+        self.stdout.write(f"{cells:,} map cells written in {time.perf_counter() - started:.1f} s.")
