@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from addresses.choices import AddressKind, Channel
 from addresses.clustering import map_cells_track
 from addresses.models import Address, AddressCategory, AddressVersion
+from crm.bulk_insert import bulk_insert
 from customers.models import Customer
 from geo import geocoding, parsing
 from geo.choices import PRECISION_RANK, CoordinateSystem, GeocodePrecision, RegionLevel
@@ -482,7 +483,7 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
     # Write rows.
     map_cells_track(created=[a for _i, a, _c in to_create], updated=[a for _i, a, _c, _b in to_update])
     if to_create:
-        Address.objects.bulk_create([a for _i, a, _c in to_create])
+        bulk_insert(Address, [a for _i, a, _c in to_create], now=now)
     if to_update:
         for _i, a, _c, _b in to_update:
             a.version += 1
@@ -568,7 +569,7 @@ def _write_categories(to_create, to_update):
         for c in cats
     ]
     if links:
-        Through.objects.bulk_create(links)
+        bulk_insert(Through, links)
 
 
 def _write_versions(entries, *, actor, channel, now):
@@ -614,7 +615,7 @@ def _write_versions(entries, *, actor, channel, now):
                 hash=h,
             )
         )
-    AddressVersion.objects.bulk_create(rows)
+    bulk_insert(AddressVersion, rows)
 
 
 def _single(result: AddressBatchResult) -> Address:

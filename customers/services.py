@@ -88,7 +88,9 @@ def customers_upsert(*, rows: Sequence[dict], fields: Sequence[str], actor=None)
         else:
             out[i] = (pk, "unchanged")
     if new:
-        created = Customer.objects.bulk_create([c for _i, c in new], batch_size=5000)
+        from crm.bulk_insert import bulk_insert
+
+        created = bulk_insert(Customer, [c for _i, c in new], now=now)
         if created and created[0].pk is None:  # backends that return no ids
             ids = dict(
                 Customer.objects.filter(external_id__in=[c.external_id for c in created]).values_list(

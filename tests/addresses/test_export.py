@@ -5,11 +5,19 @@ import json
 import pytest
 from django.http import StreamingHttpResponse
 from django.urls import reverse
+from django.utils import translation
 from openpyxl import load_workbook
 
 from addresses.services import address_create
 
 pytestmark = pytest.mark.django_db
+
+@pytest.fixture(autouse=True)
+def english(settings):
+    """Assertions read the English messages (the catalogue translates them to Chinese)."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

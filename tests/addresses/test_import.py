@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.utils import translation
 
 from addresses.models import Address, AddressVersion, ImportJob
 from addresses.services import address_history_verify
@@ -17,6 +18,13 @@ from customers.models import Customer
 from geo.coords import wgs84_to_gcj02
 
 pytestmark = pytest.mark.django_db
+
+@pytest.fixture(autouse=True)
+def english(settings):
+    """Assertions read the English messages (the catalogue translates them to Chinese)."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 ROOT = Path(__file__).resolve().parents[2]
 
 HEADER = ["外部编号", "客户名称", "手机", "邮箱", "地址", "负责人", "分类"]
@@ -174,7 +182,7 @@ def test_export_then_import_changes_nothing(tmp_path, sales, category):
 def test_kill_minus_9_and_rerun_imports_exactly_the_files_rows(tmp_path):
     """An import killed mid-way (SIGKILL) and run again ends with exactly the file's rows."""
     db = tmp_path / "kill.sqlite3"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "TASKS_BACKEND": "immediate"}
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "TASKS_BACKEND": "immediate", "LANGUAGE_CODE": "en"}
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, cwd=ROOT)
     subprocess.run([*manage, "load_regions", "-v0"], env=env, check=True, cwd=ROOT)

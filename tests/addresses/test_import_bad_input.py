@@ -8,11 +8,19 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import translation
 
 from addresses.models import Address
 from customers.models import Customer
 
 pytestmark = pytest.mark.django_db
+
+@pytest.fixture(autouse=True)
+def english(settings):
+    """Assertions read the English messages (the catalogue translates them to Chinese)."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 HEADER = "外部编号,客户名称,地址\n"
 GOOD = "G1,好客户,北京市朝阳区建国路88号\n"

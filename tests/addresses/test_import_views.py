@@ -1,11 +1,19 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import translation
 
 from addresses.models import ImportJob
 from customers.models import Customer
 
 pytestmark = pytest.mark.django_db
+
+@pytest.fixture(autouse=True)
+def english(settings):
+    """Assertions read the English messages (the catalogue translates them to Chinese)."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 CSV = "外部编号,客户名称,地址\nW1,好客户,北京市朝阳区建国路88号\nW2,,上海市\n".encode("utf-8-sig")
 

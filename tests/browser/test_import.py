@@ -50,7 +50,7 @@ def import_page(live_server, transactional_db, settings, tmp_path):
     errors = []
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(accept_downloads=True, locale="zh-CN")
+        context = browser.new_context(accept_downloads=True, locale="en-US")
         context.set_default_timeout(15_000)
         page = context.new_page()
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
