@@ -18,6 +18,7 @@ import pytest
 from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
 from django.core.management import call_command
+from django.db import transaction
 from pytest_django.plugin import blocking_manager_key
 
 from crm import roles
@@ -38,10 +39,24 @@ CHROMIUM_ARGS = [
 ]
 
 
+_region_rows: list[dict] | None = None
+
+
 def ensure_base_data():
-    """Regions and role groups, loaded only when missing."""
+    """Regions and role groups, loaded only when missing.
+
+    The first load is remembered, so putting the tree back after a flush is one
+    bulk insert instead of a second run of load_regions.
+    """
+    global _region_rows
     if not Region.objects.exists():
-        call_command("load_regions", verbosity=0)
+        if _region_rows is None:
+            call_command("load_regions", verbosity=0)
+        else:
+            with transaction.atomic():
+                Region.objects.bulk_create([Region(**row) for row in _region_rows], batch_size=2000)
+    if _region_rows is None:
+        _region_rows = list(Region.objects.order_by("path").values())
     if Group.objects.filter(name__in=roles.ROLES).count() != len(roles.ROLES):
         importlib.import_module("crm.migrations.0001_roles").create_roles(django_apps, None)
 
