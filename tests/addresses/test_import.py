@@ -226,3 +226,18 @@ def test_job_records_counts(tmp_path):
     run(f)
     job = ImportJob.objects.get()
     assert (job.status, job.created, job.rows_done) == ("done", 1, 1)
+
+
+def test_a_batch_large_enough_for_copy_keeps_history_intact(tmp_path, category):
+    rows = [[f"L{i:04d}", f"客户{i}", "", "", f"浙江省杭州市西湖区文三路{i}号", "", "仓库"] for i in range(450)]
+    f = write_csv(tmp_path / "c.csv", rows)
+    assert "created 450" in run(f)
+    assert Address.objects.count() == 450 and AddressVersion.objects.count() == 450
+    a = Address.objects.get(customer__external_id="L0123")
+    assert a.created_at is not None and list(a.categories.all()) == [category]
+    assert address_history_verify(address=a) == []
+    assert "unchanged 450" in run(f)
+    rows[123][4] = "浙江省杭州市上城区解放路1号"
+    assert "updated 1" in run(write_csv(tmp_path / "c2.csv", rows))
+    a.refresh_from_db()
+    assert a.version == 2 and address_history_verify(address=a) == []
