@@ -20,11 +20,12 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 from itertools import accumulate
 
 import ahocorasick
 
-from geo.normalization import normalize_address_text
+from geo.normalization import normalize_address_text, normalize_address_texts
 from geo.regiondata import RegionRecord
 
 LEVELS = ("country", "province", "city", "district")
@@ -60,6 +61,11 @@ _HAN_RE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 _CN_POSTCODE_RE = re.compile(r"(?<![\d\-A-Za-z])([1-8]\d{5})(?![\d号室栋楼幢弄单层#\-])")
 _SIX_DIGITS_RE = re.compile(r"\d{6}")
 _DETAIL_STRIP = " ,，、;；:：-—_/|.。()"
+# Detail lines (one per line of a batch) that `_clean_detail` would change.
+_DETAIL_UNTIDY_RE = re.compile(rf" |^[{re.escape(_DETAIL_STRIP)}]|[{re.escape(_DETAIL_STRIP)}]$", re.MULTILINE)
+# Chinese division names end like this; a detail line without one cannot contain such a name.
+_USUAL_NAME_ENDS = "省市区县州盟旗"
+_USUAL_NAME_END_RE = re.compile(f"[{_USUAL_NAME_ENDS}]")
 _SPACE_RE = re.compile(r"\s+")
 _MAX_MATCHES = 24  # divisions are named at the start; long texts only use this many names
 _SCAN_CHARS = 400  # ... and only this many characters are searched for names (the rest is detail)
@@ -125,13 +131,13 @@ def _parsed(country, province, city, district, detail, postcode, confidence, amb
     return obj
 
 
-@dataclass(frozen=True, slots=True)
-class _Resolution:
+class _Resolution(NamedTuple):
     """What a sequence of matched names resolves to (cached per sequence)."""
 
     consumed: tuple[bool, ...]  # per match: removed from the detail line
     all_consumed: bool
     strip_names: tuple[str, ...]  # names that must not stay anywhere in the detail line
+    usual_names: bool  # every one of them ends in _USUAL_NAME_ENDS
     fields: dict  # ParsedAddress fields other than detail and postcode
 
 
@@ -354,6 +360,14 @@ class RegionIndex:
         self._automaton.make_automaton()
         self._cache: dict[tuple[int, ...], _Resolution] = {}
         self._results: dict[str, ParsedAddress] = {}
+        # Per key, what resolving needs without walking the entries again.
+        rank = {code: _LEVEL_RANK[region.level] for code, region in self.regions.items()}
+        self._key_weights = [{c: w for c, w, _ in entries} for entries in self._entries]
+        self._key_by_level = [
+            tuple((c, h) for c, _, h in sorted(entries, key=lambda e: rank[e[0]])) for entries in self._entries
+        ]
+        self._key_max = [max(w for _, w, _ in entries) for entries in self._entries]
+        self._chains = {code: tuple(c for c in chain if c) for code, chain in self._levels.items()}
 
     @classmethod
     def from_records(cls, records: Iterable[RegionRecord]) -> "RegionIndex":
@@ -402,23 +416,29 @@ class RegionIndex:
             ambiguities=ambiguities,
             historic=old_names,
         )
-        result = _Resolution(consumed, all(consumed), tuple(dict.fromkeys(strip)), fields)
+        strip = tuple(dict.fromkeys(strip))
+        usual = all(name[-1] in _USUAL_NAME_ENDS for name in strip)
+        result = _Resolution(consumed, all(consumed), strip, usual, fields)
         if len(self._cache) >= _CACHE_LIMIT:
             self._cache.clear()
         self._cache[key_ids] = result
         return result
 
-    def _resolve_uncached(self, key_ids: tuple[int, ...]) -> _Resolution:
-        entries = [self._entries[k] for k in key_ids]
+    def _resolve_uncached(self, key_ids: tuple[int, ...]) -> tuple:
         levels = self._levels
+        chains = self._chains
+        weights = [self._key_weights[k] for k in key_ids]
+        # Each candidate unit scores, per matched name, the best weight of that name among
+        # the unit itself and its ancestors.
         scores: dict[str, float] = {}
-        for code in {code for match in entries for code, _, _ in match}:
-            chain = levels[code]
+        for code in set().union(*weights):
+            chain = chains[code]
             total = 0.0
-            for match in entries:
+            for found in weights:
                 best = 0.0
-                for c, w, _ in match:
-                    if w > best and c in chain:
+                for c in chain:
+                    w = found.get(c)
+                    if w is not None and w > best:
                         best = w
                 total += best
             scores[code] = total
@@ -453,20 +473,21 @@ class RegionIndex:
         consumed = []
         historic = []
         conflicts = 0
-        for match in entries:
-            hit = sorted(
-                ((c, h) for c, _, h in match if c in chain),
-                key=lambda ch: _LEVEL_RANK[self.regions[ch[0]].level],
-            )
-            fresh = [(c, h) for c, h in hit if c not in claimed]
-            if fresh:
-                claimed.add(fresh[0][0])
-                consumed.append(True)
-                historic.append(fresh[0][1])
+        by_level = self._key_by_level
+        for k in key_ids:
+            hit = False
+            for c, h in by_level[k]:  # the highest level first
+                if c in chain:
+                    hit = True
+                    if c not in claimed:
+                        claimed.add(c)
+                        consumed.append(True)
+                        historic.append(h)
+                        break
             else:
                 consumed.append(False)
                 historic.append(False)
-                if not hit and max(w for _, w, _ in match) >= 3:
+                if not hit and self._key_max[k] >= 3:
                     conflicts += 1
         deepest = next((c for c in reversed(chosen) if c), None)
         if deepest is None:
@@ -525,14 +546,15 @@ class RegionIndex:
             joined = _SEPARATOR.join(texts)
         data = f"{joined}{_SEPARATOR}".encode().decode("latin-1")
 
-        out: list[ParsedAddress] = []
-        append = out.append
+        # Pass 1: match names, resolve them, cut the detail line (still as bytes).
+        resolutions: list[_Resolution | None] = []
+        details: list[str] = []
+        add_resolution = resolutions.append
+        add_detail = details.append
         street_after = _STREET_AFTER_BYTES_RE.match
         cache = self._cache
         resolve = self._resolve
-        new = _new
-        cls = ParsedAddress
-        i = base = last = count = 0
+        base = last = count = 0
         previous = -1
         contiguous = True
         key_ids: list[int] = []
@@ -553,43 +575,61 @@ class RegionIndex:
                 last = stop
                 count += 1
                 continue
-            # The separator: finish text i, which spans data[base:end].
+            # The separator: the text spans data[base:end].
             if key_ids:
                 key = tuple(key_ids)
                 res = cache.get(key) or resolve(key)
                 if contiguous and res.all_consumed:
-                    detail = data[last:end]  # the usual case: names first, then the rest
+                    add_detail(data[last:end])  # the usual case: names first, then the rest
                 else:
-                    removed = [span for span, c in zip(spans, res.consumed) if c]
-                    detail = self._cut_bytes(data, base, end, removed)
-                detail = detail.encode("latin-1").decode()
-                if tails is not None:
-                    detail += tails[i]
-                if " " in detail or detail[:1] in _DETAIL_STRIP or detail[-1:] in _DETAIL_STRIP:
-                    detail = _clean_detail(detail)
-                if detail:
-                    for name in res.strip_names:
-                        if name in detail:
-                            detail = _remove_all(detail, name)
-                parsed = new(cls)
-                fields = parsed.__dict__
-                fields.update(res.fields)
-                fields["detail"] = detail
-                fields["postcode"] = postcodes[i]
-                append(parsed)
+                    add_detail(self._cut_bytes(data, base, end, [s for s, c in zip(spans, res.consumed) if c]))
+                add_resolution(res)
                 key_ids = []
                 spans = []
                 previous = -1
                 count = 0
             else:
-                detail = data[base:end]
-                detail = detail.encode("latin-1").decode()
-                if tails is not None:
-                    detail += tails[i]
-                append(ParsedAddress(detail=_clean_detail(detail), postcode=postcodes[i]))
-            i += 1
+                add_detail(data[base:end])
+                add_resolution(None)
             base = last = stop
             contiguous = True
+
+        # Pass 2: decode every detail line at once, then tidy only those that need it.
+        details = _SEPARATOR.join(details).encode("latin-1").decode().split(_SEPARATOR)
+        if tails is not None:
+            details = [d + t for d, t in zip(details, tails)]
+        joined = _SEPARATOR.join(details)
+        ends = None
+        if _DETAIL_UNTIDY_RE.search(joined):
+            ends = list(accumulate(map(len, details), lambda total, size: total + size + 1))
+            for i in {bisect_left(ends, m.start()) for m in _DETAIL_UNTIDY_RE.finditer(joined)}:
+                details[i] = _clean_detail(details[i])
+        # A name removed from the text must not survive elsewhere in the detail line.
+        check = [i for i, res in enumerate(resolutions) if res is not None and not res.usual_names]
+        if _USUAL_NAME_END_RE.search(joined):
+            if ends is None:
+                ends = list(accumulate(map(len, details), lambda total, size: total + size + 1))
+            check.extend({bisect_left(ends, m.start()) for m in _USUAL_NAME_END_RE.finditer(joined)})
+        for i in check:
+            res, detail = resolutions[i], details[i]
+            if res is not None and detail:
+                for name in res.strip_names:
+                    if name in detail:
+                        detail = _remove_all(detail, name)
+                details[i] = detail
+
+        new = _new
+        cls = ParsedAddress
+        setattr_ = object.__setattr__
+        out: list[ParsedAddress] = []
+        append = out.append
+        for res, detail, postcode in zip(resolutions, details, postcodes):
+            if res is None:
+                append(ParsedAddress(detail=detail, postcode=postcode))
+            else:
+                parsed = new(cls)
+                setattr_(parsed, "__dict__", {**res.fields, "detail": detail, "postcode": postcode})
+                append(parsed)
         return out
 
     @staticmethod
@@ -706,12 +746,13 @@ class RegionIndex:
         """Parse many addresses (see `parse_addresses`); identical texts are parsed once."""
         texts = texts if isinstance(texts, list) else list(texts)
         results = dict.fromkeys(texts)
+        strings = [text for text in results if isinstance(text, str) and text]
+        if len(strings) < len(results):
+            results.update((text, EMPTY) for text in results if not isinstance(text, str) or not text)
         han_raw: list[str] = []
         han_clean: list[str] = []
-        normalize = normalize_address_text
         han = _HAN_RE.search
-        for text in results:
-            clean = normalize(text) if text and isinstance(text, str) else ""
+        for text, clean in zip(strings, normalize_address_texts(strings)):
             if not clean:
                 results[text] = EMPTY
             elif not clean.isascii() and han(clean):

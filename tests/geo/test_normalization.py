@@ -66,3 +66,28 @@ def test_latin_address_is_unchanged():
 def test_empty_text():
     assert normalize_address_text("") == ""
     assert normalize_address_text("   \n ") == ""
+
+
+def test_batch_normalisation_equals_one_by_one():
+    from geo.normalization import normalize_address_texts
+
+    texts = [
+        "广东省深圳市南山区科技园",
+        "张三 13812345678 廣東省深圳市南山區",
+        " 北京市朝阳区 ",
+        "收货人：李四，电话：021-12345678，上海市徐汇区漕溪北路",
+        "1600 Amphitheatre Pkwy, Mountain View, CA 94043, USA",
+        "",
+    ]
+    assert normalize_address_texts(texts) == [normalize_address_text(t) for t in texts]
+
+
+def test_traditional_character_outside_the_bmp_still_triggers_simplification():
+    assert to_simplified("臺北市") == "台北市"
+
+
+def test_very_long_paste_keeps_its_tail_with_linear_clean_up_only():
+    text = "广东省深圳市南山区" + "路" * 500 + "　ＡＢ  13812345678"
+    clean = normalize_address_text(text)
+    assert clean.startswith("广东省深圳市南山区")
+    assert clean.endswith("AB 13812345678")  # width and spaces fixed; no phone stripping past 400 chars

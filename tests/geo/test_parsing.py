@@ -234,3 +234,34 @@ def test_index_from_a_small_hand_fixture():
     assert parsed.district.code == "440305"
     assert parsed.historic == "旧南区"
     assert parsed.detail == "某路1号"
+
+
+def test_batch_gives_the_same_results_as_single_calls(index):
+    texts = [
+        "广东省深圳市南山区科技南十二路2号 518057",
+        "深圳南山粤海街道",
+        "朝阳区建国门外大街1号",
+        "北京市海淀区南京路",
+        "张三 13812345678 湖北省襄樊市",
+        "1600 Amphitheatre Pkwy, Mountain View, CA 94043, USA",
+        "",
+        "广东省深圳市南山区科技南十二路2号 518057",
+    ]
+    index.clear_caches()
+    batch = parse_addresses(texts, index)
+    index.clear_caches()
+    assert batch == [parse_address(t, index) for t in texts]
+    assert batch[0].postcode == "518057" and batch[0].detail == "科技南十二路2号"
+
+
+def test_names_are_only_searched_at_the_start_of_a_very_long_text(index):
+    parsed = parse_address("杭州市西湖区文三路90号" + "备注" * 300 + "广州市天河区", index)
+    assert names(parsed) == ("浙江省", "杭州市", "西湖区")
+    assert parsed.detail.endswith("广州市天河区")
+    assert parse_address("备注" * 300 + "广州市天河区", index).district is None
+
+
+def test_repeated_single_calls_are_answered_from_the_cache(index):
+    index.clear_caches()
+    first = parse_address("浙江省杭州市西湖区文三路90号", index)
+    assert parse_address("浙江省杭州市西湖区文三路90号", index) is first
