@@ -29,7 +29,10 @@ def _region_choices(parent_code: str | None, *, empty: str, keep: str | None = N
     choices = [("", empty)]
     if parent_code is None:
         return choices
-    for region in region_children(parent_code=parent_code):
+    regions = region_children(parent_code=parent_code)
+    if not parent_code:
+        regions.sort(key=lambda r: r.code != "CN")  # China first, then by code
+    for region in regions:
         if levels is None or region.level in levels:
             choices.append((region.code, region.name))
     if keep and keep not in {c for c, _l in choices}:

@@ -120,6 +120,11 @@
     }).addTo(map);
     map.setView(start || [35.0, 105.0], start ? 15 : 3);
 
+    var coords = container.querySelector("[data-pin-coords]");
+    function showCoords(point) {
+      coords.textContent = point ? point.lat.toFixed(6) + ", " + point.lng.toFixed(6) : "";
+    }
+
     function showPinState() {
       var moved = !!pinMoved.value;
       status.textContent = moved ? status.dataset.textMoved : status.dataset.textIdle;
@@ -133,6 +138,7 @@
       lat.value = p.lat.toFixed(6);
       lng.value = p.lng.toFixed(6);
       pinMoved.value = "1";
+      showCoords(p);
       showPinState();
     });
 
@@ -142,6 +148,7 @@
       lng.value = original.lng;
       if (original.lat && original.lng) {
         marker.setLatLng([parseFloat(original.lat), parseFloat(original.lng)]);
+        showCoords(marker.getLatLng());
       } else {
         followRegion();
       }
@@ -152,6 +159,7 @@
       if (pinMoved.value || !point) return; // never move a pin the user placed by hand
       marker.setLatLng(point);
       map.setView(point, zoom);
+      showCoords(marker.getLatLng());
     }
 
     function followRegion() {

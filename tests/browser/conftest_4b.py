@@ -16,6 +16,7 @@ from django.core.management import call_command
 
 from crm import roles
 from geo.models import Region
+from geo.selectors import region_index
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls made by
 # the tests themselves are still synchronous.
@@ -68,6 +69,8 @@ def base_data(transactional_db):
         call_command("load_regions", verbosity=0)
     if not Group.objects.filter(name__in=roles.ROLES).count() == len(roles.ROLES):
         importlib.import_module("crm.migrations.0001_roles").create_roles(django_apps, None)
+    # The live server runs in this process: build the parser's index now, not on the first keystroke.
+    region_index()
 
 
 class ConsoleErrors(list):
