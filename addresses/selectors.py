@@ -21,6 +21,7 @@ from geo.coords import from_wgs84
 from geo.models import Region
 
 HISTORY_LIMIT = 100
+_GEOCODE_SOURCES = {"offline": _("offline (region centre)"), "manual": _("set by hand")}
 
 # Fields of a history snapshot in the order a person reads them, with their labels.
 _HISTORY_FIELDS = (
@@ -213,6 +214,8 @@ def _field_text(name: str, snapshot: dict, region_names: dict, category_names: d
         return region_names.get(value) or snapshot.get("region_name") or value
     if name == "categories":
         return ", ".join(category_names.get(c) or str(_("(deleted category)")) for c in value)
+    if name == "geocode_source":
+        return str(_GEOCODE_SOURCES.get(value, value))
     if name == "verified_at":
         parsed = parse_datetime(value)
         return _format_datetime(parsed) if parsed else value
