@@ -6,14 +6,20 @@ from playwright.sync_api import expect
 from addresses.models import Address
 from addresses.services import address_create
 from customers.models import Customer
-from tests.browser.conftest_4b import *  # noqa: F403
+from geo.selectors import region_index
 
 pytestmark = pytest.mark.browser
 
 
-def test_create_customer_by_pasting_an_address(page_4b, login_4b, live_server, sales):
-    page = page_4b
-    login_4b(page, sales)
+@pytest.fixture(autouse=True)
+def warm_parser(base_data):
+    """The live server runs in this process: build the parser's index now, not on the first keystroke."""
+    region_index()
+
+
+def test_create_customer_by_pasting_an_address(page, login, live_server, sales):
+    page = page
+    login(page, sales)
     page.goto(f"{live_server.url}/customers/new/")
     page.fill('input[name="name"]', "深圳湾科技有限公司")
     page.locator('textarea[name="address-raw_text"]').press_sequentially("广东省深圳市南山区科技园科苑路15号 518057")
@@ -36,10 +42,10 @@ def test_create_customer_by_pasting_an_address(page_4b, login_4b, live_server, s
     assert (address.district.code, address.detail, address.postcode) == ("440305", "科技园科苑路15号", "518057")
 
 
-def test_ambiguous_paste_offers_choices(page_4b, login_4b, live_server, sales, make_customer):
+def test_ambiguous_paste_offers_choices(page, login, live_server, sales, make_customer):
     customer = make_customer("歧义", owner=sales)
-    page = page_4b
-    login_4b(page, sales)
+    page = page
+    login(page, sales)
     page.goto(f"{live_server.url}/addresses/new/{customer.pk}/")
     page.locator('textarea[name="raw_text"]').fill("朝阳区建国路88号")
     choices = page.locator("[data-ambiguity] [data-pick-code]")
@@ -62,11 +68,11 @@ def _drag_pin(page, dx=60, dy=-40):
     page.mouse.up()
 
 
-def test_drag_the_pin_and_save_a_rooftop_location(page_4b, login_4b, live_server, sales, make_customer):
+def test_drag_the_pin_and_save_a_rooftop_location(page, login, live_server, sales, make_customer):
     customer = make_customer("拖动", owner=sales)
     address = address_create(customer=customer, district_code="440305", detail="科苑路15号")
-    page = page_4b
-    login_4b(page, sales)
+    page = page
+    login(page, sales)
     page.goto(f"{live_server.url}/addresses/{address.pk}/edit/")
     expect(page.locator('select[name="district"]')).to_have_value("440305")
     _drag_pin(page)
@@ -81,11 +87,11 @@ def test_drag_the_pin_and_save_a_rooftop_location(page_4b, login_4b, live_server
     expect(page.locator(f"#address-{address.pk} .badge.text-bg-success")).to_have_count(1)
 
 
-def test_edit_in_two_tabs_shows_the_conflict(browser_context_4b, login_4b, live_server, sales, make_customer):
+def test_edit_in_two_tabs_shows_the_conflict(context, login, live_server, sales, make_customer):
     customer = make_customer("两个标签页", owner=sales)
     address = address_create(customer=customer, district_code="440305", detail="科苑路15号")
-    first, second = browser_context_4b.new_page(), browser_context_4b.new_page()
-    login_4b(first, sales)
+    first, second = context.new_page(), context.new_page()
+    login(first, sales)
     url = f"{live_server.url}/addresses/{address.pk}/edit/"
     first.goto(url)
     second.goto(url)

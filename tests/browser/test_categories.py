@@ -3,20 +3,19 @@ from playwright.sync_api import expect
 
 from addresses.models import Address, AddressCategory
 from addresses.services import address_create
-from tests.browser.conftest_4b import *  # noqa: F403
 
 pytestmark = pytest.mark.browser
 
 
-def test_create_assign_and_delete_a_category(page_4b, login_4b, live_server, manager, make_customer):
+def test_create_assign_and_delete_a_category(page, login, live_server, manager, make_customer):
     customer = make_customer("分类测试", owner=manager)
     address = address_create(customer=customer, district_code="310115", detail="世纪大道100号")
-    page = page_4b
-    login_4b(page, manager)
+    page = page
+    login(page, manager)
 
     # Add a category.
     page.goto(f"{live_server.url}/addresses/categories/")
-    page.locator(f'a[href="/addresses/categories/new/"]').first.click()
+    page.locator('a[href="/addresses/categories/new/"]').first.click()
     page.fill('input[name="name"]', "重点客户")
     page.fill('textarea[name="description"]', "年采购额超过一百万")
     page.locator('input[name="colour"]').fill("#aa3300")
@@ -55,19 +54,19 @@ def test_create_assign_and_delete_a_category(page_4b, login_4b, live_server, man
     assert not Address.objects.get(pk=address.pk).categories.exists()
 
 
-def test_remove_a_category_from_the_card(page_4b, login_4b, live_server, sales, make_customer, category):
+def test_remove_a_category_from_the_card(page, login, live_server, sales, make_customer, category):
     customer = make_customer("移除分类", owner=sales)
     address = address_create(customer=customer, district_code="310115", detail="世纪大道1号", category_ids=[category.pk])
-    login_4b(page_4b, sales)
-    page_4b.goto(f"{live_server.url}/customers/{customer.pk}/")
-    page_4b.locator(f'#address-{address.pk} button[name="remove"][value="{category.pk}"]').click()
-    expect(page_4b.locator(f"#address-{address.pk} .category-badge")).to_have_count(0)
+    login(page, sales)
+    page.goto(f"{live_server.url}/customers/{customer.pk}/")
+    page.locator(f'#address-{address.pk} button[name="remove"][value="{category.pk}"]').click()
+    expect(page.locator(f"#address-{address.pk} .category-badge")).to_have_count(0)
     assert not Address.objects.get(pk=address.pk).categories.exists()
 
 
-def test_sales_user_sees_categories_but_cannot_manage_them(page_4b, login_4b, live_server, sales, category):
-    login_4b(page_4b, sales)
-    page_4b.goto(f"{live_server.url}/addresses/categories/")
-    expect(page_4b.locator("#category-table tbody tr")).to_have_count(1)
-    expect(page_4b.locator('a[href="/addresses/categories/new/"]')).to_have_count(0)
-    expect(page_4b.locator("a.btn-outline-danger")).to_have_count(0)
+def test_sales_user_sees_categories_but_cannot_manage_them(page, login, live_server, sales, category):
+    login(page, sales)
+    page.goto(f"{live_server.url}/addresses/categories/")
+    expect(page.locator("#category-table tbody tr")).to_have_count(1)
+    expect(page.locator('a[href="/addresses/categories/new/"]')).to_have_count(0)
+    expect(page.locator("a.btn-outline-danger")).to_have_count(0)

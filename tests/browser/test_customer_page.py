@@ -2,7 +2,7 @@ import pytest
 from playwright.sync_api import expect
 
 from addresses.services import address_create, address_update
-from tests.browser.conftest_4b import *  # noqa: F403
+from tests.browser.conftest import new_context
 
 pytestmark = pytest.mark.browser
 
@@ -21,9 +21,9 @@ def customer(make_customer, sales, category):
     return customer
 
 
-def test_customer_page_shows_cards_map_and_history(page_4b, login_4b, live_server, sales, customer, category):
-    page = page_4b
-    login_4b(page, sales)
+def test_customer_page_shows_cards_map_and_history(page, login, live_server, sales, customer, category):
+    page = page
+    login(page, sales)
     page.goto(f"{live_server.url}/customers/{customer.pk}/")
     expect(page.locator("#customer-name")).to_have_text("华南贸易有限公司")
     cards = page.locator(".address-card")
@@ -42,39 +42,38 @@ def test_customer_page_shows_cards_map_and_history(page_4b, login_4b, live_serve
     page.screenshot(path="/tmp/customer-page.png", full_page=True)
 
 
-def test_customer_page_on_a_phone(browser_4b, live_server, base_data, login_4b, sales, customer):
-    context = browser_4b.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+def test_customer_page_on_a_phone(browser, live_server, base_data, login, sales, customer):
+    context = new_context(browser, width=390, height=844)
     page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    login_4b(page, sales)
+    login(page, sales)
     page.goto(f"{live_server.url}/customers/{customer.pk}/")
     expect(page.locator(".address-card")).to_have_count(2)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"page scrolls sideways ({width}px)"
     page.screenshot(path="/tmp/customer-page-phone.png", full_page=True)
+    errors = list(context.console_errors)
     context.close()
     assert not errors
 
 
-def test_user_text_is_escaped(page_4b, login_4b, live_server, sales, make_customer):
+def test_user_text_is_escaped(page, login, live_server, sales, make_customer):
     customer = make_customer(XSS, owner=sales)
     address_create(customer=customer, actor=sales, raw_text="北京市朝阳区" + XSS)
     dialogs = []
-    page_4b.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    login_4b(page_4b, sales)
-    page_4b.goto(f"{live_server.url}/customers/{customer.pk}/")
-    expect(page_4b.locator("#customer-name")).to_have_text(XSS)
-    page_4b.locator("#customer-map .leaflet-marker-icon").first.click()
-    expect(page_4b.locator(".leaflet-popup-content")).to_contain_text(XSS)
-    assert page_4b.locator("img[src='x']").count() == 0
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    login(page, sales)
+    page.goto(f"{live_server.url}/customers/{customer.pk}/")
+    expect(page.locator("#customer-name")).to_have_text(XSS)
+    page.locator("#customer-map .leaflet-marker-icon").first.click()
+    expect(page.locator(".leaflet-popup-content")).to_contain_text(XSS)
+    assert page.locator("img[src='x']").count() == 0
     assert dialogs == []
 
 
-def test_sales_user_cannot_open_another_users_customer(page_4b, login_4b, live_server, other_sales, customer):
-    page_4b.context.console_errors.allow("404 (Not Found)")  # the browser logs the 404 page load itself
-    login_4b(page_4b, other_sales)
-    response = page_4b.goto(f"{live_server.url}/customers/{customer.pk}/")
+def test_sales_user_cannot_open_another_users_customer(page, login, live_server, other_sales, customer):
+    page.context.console_errors.allow("404 (Not Found)")  # the browser logs the 404 page load itself
+    login(page, other_sales)
+    response = page.goto(f"{live_server.url}/customers/{customer.pk}/")
     assert response.status == 404
-    response = page_4b.goto(f"{live_server.url}/addresses/{customer.addresses.first().pk}/edit/")
+    response = page.goto(f"{live_server.url}/addresses/{customer.addresses.first().pk}/edit/")
     assert response.status == 404
