@@ -185,3 +185,32 @@ def test_post_without_csrf_token_is_refused(sales, customer):
     client.force_login(sales)
     response = client.post(reverse("customers:edit", args=[customer.pk]), {"name": "x", "kind": "enterprise"})
     assert response.status_code == 403
+
+
+def test_map_points_follow_the_tiles_datum(client, sales, customer, settings):
+    address_create(customer=customer, actor=sales, district_code="440305", lat="22.5405", lng="113.9345")
+    client.force_login(sales)
+    [point] = client.get(detail(customer)).context["map_points"]
+    assert (point["lat"], point["lng"]) == (22.5405, 113.9345)
+    settings.MAP_TILES = "amap"
+    response = client.get(detail(customer))
+    [point] = response.context["map_points"]
+    assert point["lat"] != 22.5405 and abs(point["lat"] - 22.5405) < 0.01  # GCJ-02 for AMap tiles
+    assert response.context["map_config"]["tiles"] == "amap"
+
+
+def test_customer_page_query_count_does_not_grow_with_addresses(
+    client, sales, customer, category, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(sales)
+    for district in ("440305", "440304"):
+        address_create(customer=customer, actor=sales, district_code=district, category_ids=[category.pk])
+    with CaptureQueriesContext(connection) as few:
+        client.get(detail(customer))
+    for district in ("440303", "440306", "110105", "310115"):
+        address_create(customer=customer, actor=sales, district_code=district, category_ids=[category.pk])
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get(detail(customer))
