@@ -55,7 +55,8 @@ def _bytes_pattern(pattern: str) -> str:
     return "".join(f"(?:{c.encode().decode('latin-1')})" if ord(c) > 127 else c for c in pattern)
 
 
-_STREET_AFTER_RE = re.compile(_STREET_AFTER)
+# ASCII: \d is [0-9] as in the bytes pattern, so both paths read a text the same way.
+_STREET_AFTER_RE = re.compile(_STREET_AFTER, re.ASCII)
 _STREET_AFTER_BYTES_RE = re.compile(_bytes_pattern(_STREET_AFTER))
 _HAN_RE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 _CN_POSTCODE_RE = re.compile(r"(?<![\d\-A-Za-z])([1-8]\d{5})(?![\d号室栋楼幢弄单层#\-])")
@@ -73,6 +74,8 @@ _CACHE_LIMIT = 200_000
 _RESULT_CACHE_LIMIT = 20_000  # whole results of single calls, by raw text
 _RESULT_CACHE_MAX_CHARS = 300
 _SEPARATOR = "\n"  # between texts of a batch; never left in a normalised text
+_FAST_NAMES = 5  # the fast path reads at most this many names at the start of a text
+_DETAIL_EDGE = frozenset(_DETAIL_STRIP)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,23 +117,6 @@ EMPTY = ParsedAddress()
 _new = object.__new__
 
 
-def _parsed(country, province, city, district, detail, postcode, confidence, ambiguities, historic):
-    """ParsedAddress without the frozen __init__'s per-field setattr (3x cheaper, hot path)."""
-    obj = _new(ParsedAddress)
-    obj.__dict__.update(
-        country=country,
-        province=province,
-        city=city,
-        district=district,
-        detail=detail,
-        postcode=postcode,
-        confidence=confidence,
-        ambiguities=ambiguities,
-        historic=historic,
-    )
-    return obj
-
-
 class _Resolution(NamedTuple):
     """What a sequence of matched names resolves to (cached per sequence)."""
 
@@ -138,7 +124,7 @@ class _Resolution(NamedTuple):
     all_consumed: bool
     strip_names: tuple[str, ...]  # names that must not stay anywhere in the detail line
     usual_names: bool  # every one of them ends in _USUAL_NAME_ENDS
-    fields: dict  # ParsedAddress fields other than detail and postcode
+    fields: dict  # ParsedAddress fields (detail and postcode empty): copied for each result
 
 
 def _fold(text: str) -> str:
@@ -358,6 +344,12 @@ class RegionIndex:
         # Texts of a batch are scanned in one pass, separated by a key of their own.
         self._automaton.add_word(_SEPARATOR, (-1, 1, False))
         self._automaton.make_automaton()
+        # The same keys by their first two characters, longest first, for the fast path
+        # (names read one after another from the start of a text with dict lookups).
+        leading: dict[str, list[tuple[str, int, int, bool]]] = {}
+        for key_id, key in enumerate(self._key_text):
+            leading.setdefault(key[:2], []).append((key, len(key), key_id, self._key_short[key_id]))
+        self._leading = {prefix: tuple(sorted(c, key=lambda c: -c[1])) for prefix, c in leading.items()}
         self._cache: dict[tuple[int, ...], _Resolution] = {}
         self._results: dict[str, ParsedAddress] = {}
         # Per key, what resolving needs without walking the entries again.
@@ -412,6 +404,8 @@ class RegionIndex:
             province=regions[1],
             city=regions[2],
             district=regions[3],
+            detail="",
+            postcode="",
             confidence=confidence,
             ambiguities=ambiguities,
             historic=old_names,
@@ -515,6 +509,106 @@ class RegionIndex:
         return "".join(names)
 
     def _parse_han_many(self, texts: list[str]) -> list[ParsedAddress]:
+        """Parse normalised Chinese texts: the fast path where it is sure, the automaton for the rest.
+
+        Fast path: addresses nearly always start with their divisions, one after another.
+        Those names are read from the start of the text with dict lookups; one automaton
+        pass over what follows them (all texts at once) then confirms that no other name
+        the general path would use is there. Texts with such a name, a postcode, more than
+        `_SCAN_CHARS` characters, a repeated name or a name the resolution does not use go
+        through `_parse_han_general`, so both paths give identical results.
+        """
+        n = len(texts)
+        out: list[ParsedAddress | None] = [None] * n
+        general: list[int] = []
+        joined = _SEPARATOR.join(texts)
+        if joined.count(_SEPARATOR) != n - 1:
+            return self._parse_han_general(texts)
+        slow: set[int] = set()
+        if _SIX_DIGITS_RE.search(joined):  # maybe a postcode: the general path takes it out first
+            ends = list(accumulate(map(len, texts), lambda total, size: total + size + 1))
+            slow = {bisect_left(ends, m.start()) for m in _SIX_DIGITS_RE.finditer(joined)}
+
+        # Names at the start of each text.
+        leading = self._leading
+        street_after = _STREET_AFTER_RE.match
+        fast: list[int] = []
+        runs: list[tuple[int, ...]] = []
+        rests: list[str] = []
+        for i, text in enumerate(texts):
+            if len(text) > _SCAN_CHARS or i in slow:
+                general.append(i)
+                continue
+            pos = 0
+            ids: list[int] = []
+            while True:
+                candidates = leading.get(text[pos : pos + 2])
+                if candidates is None:
+                    break
+                for key, size, key_id, short in candidates:
+                    if text.startswith(key, pos):
+                        break
+                else:
+                    break
+                end = pos + size
+                if short and street_after(text, end):
+                    break  # 北京路: the general path skips it, so does the scan of the rest
+                if ids and ids[-1] == key_id:
+                    ids = []  # written twice: the general path's rule
+                    break
+                ids.append(key_id)
+                pos = end
+                if len(ids) == _FAST_NAMES:
+                    break
+            if ids:
+                fast.append(i)
+                runs.append(tuple(ids))
+                rests.append(text[pos:])
+            else:
+                general.append(i)
+
+        # Any name after them that the general path would keep sends the text there.
+        if rests:
+            data = f"{_SEPARATOR.join(rests)}{_SEPARATOR}".encode().decode("latin-1")
+            street_after_bytes = _STREET_AFTER_BYTES_RE.match
+            found: set[int] = set()
+            j = 0
+            for end, (key_id, _, short) in self._automaton.iter_long(data):
+                if key_id < 0:
+                    j += 1
+                elif not (short and street_after_bytes(data, end + 1)):
+                    found.add(j)
+            cache = self._cache
+            resolve = self._resolve
+            new = _new
+            cls = ParsedAddress
+            setattr_ = object.__setattr__
+            edge = _DETAIL_EDGE
+            for j, (i, ids, detail) in enumerate(zip(fast, runs, rests)):
+                if j in found:
+                    general.append(i)
+                    continue
+                res = cache.get(ids) or resolve(ids)
+                if not res.all_consumed:
+                    general.append(i)
+                    continue
+                if detail and (" " in detail or detail[0] in edge or detail[-1] in edge):
+                    detail = _clean_detail(detail)
+                for name in res.strip_names:
+                    if name in detail:
+                        detail = _remove_all(detail, name)
+                fields = res.fields.copy()
+                fields["detail"] = detail
+                parsed = new(cls)
+                setattr_(parsed, "__dict__", fields)
+                out[i] = parsed
+        if general:
+            general.sort()
+            for i, parsed in zip(general, self._parse_han_general([texts[i] for i in general])):
+                out[i] = parsed
+        return out
+
+    def _parse_han_general(self, texts: list[str]) -> list[ParsedAddress]:
         """Parse normalised Chinese texts in one pass of the automaton over all of them.
 
         The texts are joined with a separator key and scanned as UTF-8 bytes spelled as
@@ -627,8 +721,11 @@ class RegionIndex:
             if res is None:
                 append(ParsedAddress(detail=detail, postcode=postcode))
             else:
+                fields = res.fields.copy()
+                fields["detail"] = detail
+                fields["postcode"] = postcode
                 parsed = new(cls)
-                setattr_(parsed, "__dict__", {**res.fields, "detail": detail, "postcode": postcode})
+                setattr_(parsed, "__dict__", fields)
                 append(parsed)
         return out
 
@@ -817,13 +914,17 @@ def _remove_all(text: str, name: str) -> str:
 
 
 @cache
+@cache
+def _s2t():
+    """OpenCC's simplified → traditional converter (slow to build: build it once)."""
+    import opencc
+
+    return opencc.OpenCC("s2t")
+
+
 def _japanese_spelling(name: str) -> str:
     """东京都 → 東京都, 青森县 → 青森県 (traditional forms, then the Japanese 県)."""
-    try:
-        import opencc
-    except ImportError:  # pragma: no cover
-        return name
-    return opencc.OpenCC("s2t").convert(name).replace("縣", "県")
+    return _s2t().convert(name).replace("縣", "県")
 
 
 def parse_address(text: str, index: RegionIndex) -> ParsedAddress:
