@@ -260,7 +260,18 @@ def singleton_ids(*, customers, cells: Sequence[tuple], level: int, limit: int =
     """Address ids of cells holding one address (resolving MapCell rows, which carry no id)."""
     ids = [c[4] for c in cells if c[1] == 1 and c[4] is not None]
     unknown = [c[0] for c in cells if c[1] == 1 and c[4] is None][:limit]
-    if unknown:
+    if unknown and customers is None and connection.vendor == "postgresql":
+        # One index range probe per cell (a join to the ranges), not a planner-heavy OR of hundreds.
+        ranges = [mapmath.cell_key_range(code, level) for code in unknown]
+        table = Address._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT (SELECT a.id FROM {table} a WHERE a.map_key >= r.lo AND a.map_key < r.hi "  # noqa: S608
+                f"ORDER BY a.map_key LIMIT 1) FROM unnest(%s::bigint[], %s::bigint[]) AS r(lo, hi)",
+                [[lo for lo, _hi in ranges], [hi for _lo, hi in ranges]],
+            )
+            ids += [row[0] for row in cursor.fetchall() if row[0] is not None]
+    elif unknown:
         q = _ranges_q([mapmath.cell_key_range(code, level) for code in unknown])
         ids += list(_filtered_addresses(customers).filter(q).values_list("pk", flat=True)[:limit])
     return ids[:limit]

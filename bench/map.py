@@ -23,7 +23,10 @@ import sys
 import time
 from pathlib import Path
 
-import _django  # noqa: F401
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")  # the test client speaks plain HTTP
+os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+
+import _django  # noqa: E402, F401
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connection
