@@ -47,6 +47,9 @@ _SPACE_RE = re.compile(r"\s+")
 # 广东省广东省, 深圳市深圳市: a division-like prefix written twice in a row.
 _REPEAT_RE = re.compile(r"([\u4e00-\u9fff]{2,12}?[省市区县州盟旗])(?:[\s\-,，]*\1)+")
 _MAYBE_PHONE_RE = re.compile(r"\d[\d\s()+-]{6}")
+# The same run in text that is otherwise plain (ASCII digits, spaces and line breaks only);
+# starting with a character class lets the engine skip to the next digit in C.
+_PHONE_RUN_RE = re.compile(r"[0-9][0-9 \n()+\-]{6}")
 _KANA_RE = re.compile(r"[\u3040-\u30ff]")
 
 
@@ -99,8 +102,10 @@ def _scanners() -> tuple[re.Pattern, re.Pattern, re.Pattern, re.Pattern]:
     traditional = re.compile(f"[{_char_class(trad)}]|[\U00010000-\U0010ffff]")
     clean_simplified = re.compile(f"[{ascii_ok}{_char_class(han - trad)}]*")
     clean_any = re.compile(f"[{ascii_ok}\u4e00-\u9fff]*")
-    # Anything a plain text cannot hold, over many texts joined by line breaks.
-    not_plain = re.compile(f"[^\n{ascii_ok}{_char_class(han - trad)}]|{_MAYBE_PHONE_RE.pattern}")
+    # Any character a plain text cannot hold, over many texts joined by line breaks. Phone-like
+    # runs are looked for by `_PHONE_RUN_RE` separately: in one alternation the engine tried
+    # both branches at every position (4x slower on a batch).
+    not_plain = re.compile(f"[^\n{ascii_ok}{_char_class(han - trad)}]")
     return traditional, clean_simplified, clean_any, not_plain
 
 
@@ -205,10 +210,11 @@ def normalize_address_texts(texts: list[str]) -> list[str]:
     if joined.count("\n") != len(texts) - 1:
         return [normalize_address_text(text) for text in texts]
     out = [text.strip() for text in texts]
-    not_plain = _scanners()[3]
-    if not_plain.search(joined):
+    starts = [m.start() for m in _scanners()[3].finditer(joined)]
+    starts.extend(m.start() for m in _PHONE_RUN_RE.finditer(joined))
+    if starts:
         ends = list(accumulate(map(len, texts), lambda total, size: total + size + 1))
-        for i in {bisect_left(ends, m.start()) for m in not_plain.finditer(joined)}:
+        for i in {bisect_left(ends, start) for start in starts}:
             out[i] = normalize_address_text(texts[i])
     return out
 

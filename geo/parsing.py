@@ -346,6 +346,7 @@ class RegionIndex:
         self._automaton.make_automaton()
         # The same keys by their first two characters, longest first, for the fast path
         # (names read one after another from the start of a text with dict lookups).
+        self._keys_han = all(_HAN_RE.search(key) for key in self._key_text)
         leading: dict[str, list[tuple[str, int, int, bool]]] = {}
         for key_id, key in enumerate(self._key_text):
             leading.setdefault(key[:2], []).append((key, len(key), key_id, self._key_short[key_id]))
@@ -359,7 +360,8 @@ class RegionIndex:
             tuple((c, h) for c, _, h in sorted(entries, key=lambda e: rank[e[0]])) for entries in self._entries
         ]
         self._key_max = [max(w for _, w, _ in entries) for entries in self._entries]
-        self._chains = {code: tuple(c for c in chain if c) for code, chain in self._levels.items()}
+        self._key_items = [tuple((c, w) for c, w, _ in entries) for entries in self._entries]
+        self._chain_sets = {code: frozenset(c for c in chain if c) for code, chain in self._levels.items()}
 
     @classmethod
     def from_records(cls, records: Iterable[RegionRecord]) -> "RegionIndex":
@@ -420,22 +422,33 @@ class RegionIndex:
 
     def _resolve_uncached(self, key_ids: tuple[int, ...]) -> tuple:
         levels = self._levels
-        chains = self._chains
-        weights = [self._key_weights[k] for k in key_ids]
+        chain_sets = self._chain_sets
+        found = [self._key_items[k] for k in key_ids]
         # Each candidate unit scores, per matched name, the best weight of that name among
-        # the unit itself and its ancestors.
+        # the unit itself and its ancestors (summed in the order written: ties are exact).
         scores: dict[str, float] = {}
-        for code in set().union(*weights):
-            chain = chains[code]
-            total = 0.0
-            for found in weights:
-                best = 0.0
-                for c in chain:
-                    w = found.get(c)
-                    if w is not None and w > best:
-                        best = w
-                total += best
-            scores[code] = total
+        if all(len(items) == 1 for items in found):  # the usual case: one unit per name
+            singles = [items[0] for items in found]
+            for code in {c for c, _ in singles}:
+                chain = chain_sets[code]
+                total = 0.0
+                for c, w in singles:
+                    if w > 0.0 and c in chain:
+                        total += w
+                    else:
+                        total += 0.0
+                scores[code] = total
+        else:
+            for code in {c for items in found for c, _ in items}:
+                chain = chain_sets[code]
+                total = 0.0
+                for items in found:
+                    best = 0.0
+                    for c, w in items:
+                        if w > best and c in chain:
+                            best = w
+                    total += best
+                scores[code] = total
         if not scores:
             return (None,) * 4, (False,) * len(key_ids), (False,) * len(key_ids), 0.0, ()
         top_score = max(scores.values())
@@ -508,8 +521,8 @@ class RegionIndex:
                 names.append(self.regions[c].name)
         return "".join(names)
 
-    def _parse_han_many(self, texts: list[str]) -> list[ParsedAddress]:
-        """Parse normalised Chinese texts: the fast path where it is sure, the automaton for the rest.
+    def _parse_clean_many(self, texts: list[str]) -> list[ParsedAddress]:
+        """Parse normalised texts: Chinese by the fast path where it is sure, else by the automaton.
 
         Fast path: addresses nearly always start with their divisions, one after another.
         Those names are read from the start of the text with dict lookups; one automaton
@@ -522,50 +535,55 @@ class RegionIndex:
         out: list[ParsedAddress | None] = [None] * n
         general: list[int] = []
         joined = _SEPARATOR.join(texts)
-        if joined.count(_SEPARATOR) != n - 1:
-            return self._parse_han_general(texts)
         slow: set[int] = set()
-        if _SIX_DIGITS_RE.search(joined):  # maybe a postcode: the general path takes it out first
+        if joined.count(_SEPARATOR) != n - 1:
+            slow = set(range(n))
+        elif _SIX_DIGITS_RE.search(joined):  # maybe a postcode: the general path takes it out first
             ends = list(accumulate(map(len, texts), lambda total, size: total + size + 1))
             slow = {bisect_left(ends, m.start()) for m in _SIX_DIGITS_RE.finditer(joined)}
 
         # Names at the start of each text.
         leading = self._leading
+        keys_han = self._keys_han
+        han = _HAN_RE.search
         street_after = _STREET_AFTER_RE.match
         fast: list[int] = []
         runs: list[tuple[int, ...]] = []
         rests: list[str] = []
         for i, text in enumerate(texts):
-            if len(text) > _SCAN_CHARS or i in slow:
-                general.append(i)
-                continue
-            pos = 0
             ids: list[int] = []
-            while True:
-                candidates = leading.get(text[pos : pos + 2])
-                if candidates is None:
-                    break
-                for key, size, key_id, short in candidates:
-                    if text.startswith(key, pos):
+            if len(text) <= _SCAN_CHARS and i not in slow:
+                pos = 0
+                while True:
+                    candidates = leading.get(text[pos : pos + 2])
+                    if candidates is None:
                         break
-                else:
-                    break
-                end = pos + size
-                if short and street_after(text, end):
-                    break  # 北京路: the general path skips it, so does the scan of the rest
-                if ids and ids[-1] == key_id:
-                    ids = []  # written twice: the general path's rule
-                    break
-                ids.append(key_id)
-                pos = end
-                if len(ids) == _FAST_NAMES:
-                    break
-            if ids:
-                fast.append(i)
-                runs.append(tuple(ids))
-                rests.append(text[pos:])
-            else:
+                    for key, size, key_id, short in candidates:
+                        if text.startswith(key, pos):
+                            break
+                    else:
+                        break
+                    end = pos + size
+                    if short and street_after(text, end):
+                        break  # 北京路: the general path skips it, so does the scan of the rest
+                    if ids and ids[-1] == key_id:
+                        ids = []  # written twice: the general path's rule
+                        break
+                    ids.append(key_id)
+                    pos = end
+                    if len(ids) == _FAST_NAMES:
+                        break
+                if ids and (keys_han or han(text)):
+                    fast.append(i)
+                    runs.append(tuple(ids))
+                    rests.append(text[pos:])
+                    continue
+            if not text:
+                out[i] = EMPTY
+            elif not text.isascii() and han(text):
                 general.append(i)
+            else:
+                out[i] = self._parse_latin(text)
 
         # Any name after them that the general path would keep sends the text there.
         if rests:
@@ -826,13 +844,7 @@ class RegionIndex:
         cached = self._results.get(text)
         if cached is not None:
             return cached
-        clean = normalize_address_text(text)
-        if not clean:
-            result = EMPTY
-        elif not clean.isascii() and _HAN_RE.search(clean):
-            result = self._parse_han_many([clean])[0]
-        else:
-            result = self._parse_latin(clean)
+        result = self._parse_clean_many([normalize_address_text(text)])[0]
         if len(text) <= _RESULT_CACHE_MAX_CHARS:
             if len(self._results) >= _RESULT_CACHE_LIMIT:
                 self._results.clear()
@@ -846,19 +858,7 @@ class RegionIndex:
         strings = [text for text in results if isinstance(text, str) and text]
         if len(strings) < len(results):
             results.update((text, EMPTY) for text in results if not isinstance(text, str) or not text)
-        han_raw: list[str] = []
-        han_clean: list[str] = []
-        han = _HAN_RE.search
-        for text, clean in zip(strings, normalize_address_texts(strings)):
-            if not clean:
-                results[text] = EMPTY
-            elif not clean.isascii() and han(clean):
-                han_raw.append(text)
-                han_clean.append(clean)
-            else:
-                results[text] = self._parse_latin(clean)
-        if han_clean:
-            results.update(zip(han_raw, self._parse_han_many(han_clean)))
+        results.update(zip(strings, self._parse_clean_many(normalize_address_texts(strings))))
         return list(map(results.__getitem__, texts))
 
 
