@@ -10,16 +10,23 @@ class CustomerPaginator(EstimatedCountPaginator):
     """Pages of a customer list without counting a million rows.
 
     Unfiltered lists are counted from the table statistics (the parent class).
-    Filtered lists are counted exactly up to `exact_limit` rows; past that, on
-    PostgreSQL, the planner's row estimate is used and `estimated` is set so the
-    page can say "about N".
+    On PostgreSQL a filtered list is first estimated by the planner (one cheap
+    EXPLAIN): a clearly large result keeps that estimate; otherwise it is counted
+    exactly up to `exact_limit` rows, and past that the estimate is used again.
+    `estimated` tells the page to say "about N".
+
+    The exact count fetches the (at most `exact_limit`) matching ids rather than
+    counting them: `matching_ids` then lets the page be read by primary key, so a
+    small selection never waits for a plan that scans the whole table in name order.
     """
 
     exact_limit = 10_000
+    trust_estimate_above = 50_000
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.estimated = False
+        self.matching_ids: list[int] | None = None
 
     @cached_property
     def count(self):
@@ -30,11 +37,17 @@ class CustomerPaginator(EstimatedCountPaginator):
             count = super().count
             self.estimated = count > self.estimate_threshold
             return count
-        capped = qs.order_by()[: self.exact_limit + 1].count()
+        planned = self._planner_rows(qs)
+        if planned > self.trust_estimate_above:
+            self.estimated = True
+            return planned
+        ids = list(qs.order_by().values_list("pk", flat=True)[: self.exact_limit + 1])
+        capped = len(ids)
         if capped <= self.exact_limit:
+            self.matching_ids = ids
             return capped
         self.estimated = True
-        return max(self._planner_rows(qs), capped)
+        return max(planned, capped)
 
     @staticmethod
     def _planner_rows(qs) -> int:

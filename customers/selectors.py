@@ -49,8 +49,18 @@ def customer_list(*, user, params, per_page: int = 50, page_number=1) -> Custome
     ordering = qs.query.order_by or ("name", "pk")
     paginator = CustomerPaginator(qs.values_list("pk", flat=True), per_page)
     page = paginator.get_page(page_number)
-    addresses = Address.objects.select_related("country", "province", "city", "district").prefetch_related(
-        Prefetch("categories", queryset=AddressCategory.objects.order_by("name"))
+    if paginator.matching_ids:
+        # A small result, already known by id: sort just those rows.
+        ids = Customer.objects.filter(pk__in=paginator.matching_ids).order_by(*ordering).values_list("pk", flat=True)
+        page.object_list = ids[page.start_index() - 1 : page.end_index()]
+    regions = ("country", "province", "city", "district")
+    addresses = (
+        Address.objects.select_related(*regions)
+        .only(
+            "customer_id", "kind", "is_primary", "raw_text", "detail", "precision",
+            *(f"{r}__{f}" for r in regions for f in ("code", "name")),
+        )
+        .prefetch_related(Prefetch("categories", queryset=AddressCategory.objects.only("name", "colour")))
     )
     if paginator.count:
         page.object_list = list(
