@@ -19,6 +19,7 @@ from geo.choices import RegionLevel
 from geo.models import Region
 
 PAGE_SIZES = (25, 50, 100, 200)
+DEEP_OFFSET = 2_000  # rows skipped before a page counts as deep
 LEVELS = (RegionLevel.COUNTRY, RegionLevel.PROVINCE, RegionLevel.CITY, RegionLevel.DISTRICT)
 CHILD_LEVEL = dict(zip(LEVELS, LEVELS[1:]))
 
@@ -53,6 +54,9 @@ def customer_list(*, user, params, per_page: int = 50, page_number=1) -> Custome
         # A small result, already known by id: sort just those rows.
         ids = Customer.objects.filter(pk__in=paginator.matching_ids).order_by(*ordering).values_list("pk", flat=True)
         page.object_list = ids[page.start_index() - 1 : page.end_index()]
+    elif paginator.estimated and page.start_index() > DEEP_OFFSET and params.get("region"):
+        deep = CustomerFilterSet(params, queryset=Customer.objects.visible_to(user), deep_page=True)
+        page.object_list = deep.qs.values_list("pk", flat=True)[page.start_index() - 1 : page.end_index()]
     regions = ("country", "province", "city", "district")
     addresses = (
         Address.objects.select_related(*regions)

@@ -263,3 +263,13 @@ def test_region_children_endpoint(sales_client):
     countries = sales_client.get(reverse("customers:region_children")).json()["regions"]
     assert countries[0]["code"] == "CN"
     assert sales_client.get(reverse("customers:region_children"), {"parent": "nope"}).status_code == 404
+
+
+def test_deep_page_form_of_the_region_filter_selects_the_same_customers(world, sales):
+    from customers.filtersets import CustomerFilterSet
+
+    visible = Customer.objects.visible_to(sales)
+    for region in ("440000", "440305", "110000"):
+        plain = CustomerFilterSet({"region": region}, queryset=visible).qs
+        deep = CustomerFilterSet({"region": region}, queryset=visible, deep_page=True).qs
+        assert list(deep) == list(plain)
