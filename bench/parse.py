@@ -271,8 +271,13 @@ def main():
     cpus.sort()
     p99 = len(strings) * 99 // 100
     row(f"worst of {len(strings)} adversarial (ms)", f"{1000 * walls[-1]:.1f}", "-")
-    row("  worst CPU / p99 wall / p99 CPU (ms)", f"{1000 * cpus[-1]:.1f} / {1000 * walls[p99]:.1f} / {1000 * cpus[p99]:.1f}", "-")
+    row(
+        "  worst CPU / p99 wall / p99 CPU (ms)",
+        f"{1000 * cpus[-1]:.1f} / {1000 * walls[p99]:.1f} / {1000 * cpus[p99]:.1f}",
+        "-",
+    )
     print(f"  (worst wall-time string: {worst_len} characters)")
+
 
 if __name__ == "__main__":
     main()

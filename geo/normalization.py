@@ -22,7 +22,8 @@ _OTHER_LABELS = (
 # The leading lookaheads let the regex engine skip positions that cannot start a match
 # (3-8x faster on a typical paste than trying every alternative everywhere).
 _NAME_LABEL_RE = re.compile(
-    rf"(?=[收联签姓客名])(?:{_NAME_LABELS})\s*[:：]?\s*[\u4e00-\u9fff·]{{0,5}}(?=[\s,，;；:：/|()]|[+\d]|$)", re.IGNORECASE
+    rf"(?=[收联签姓客名])(?:{_NAME_LABELS})\s*[:：]?\s*[\u4e00-\u9fff·]{{0,5}}(?=[\s,，;；:：/|()]|[+\d]|$)",
+    re.IGNORECASE,
 )
 _LABEL_RE = re.compile(
     rf"(?=[收所详联通地手电座固TtMmPp])(?:(?:{_OTHER_LABELS})\s*[:：]\s*|(?:{_OTHER_LABELS})(?=\s*[+\d(]))",

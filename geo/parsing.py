@@ -20,8 +20,8 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
-from typing import NamedTuple
 from itertools import accumulate
+from typing import NamedTuple
 
 import ahocorasick
 
@@ -63,7 +63,9 @@ _CN_POSTCODE_RE = re.compile(r"(?<![\d\-A-Za-z])([1-8]\d{5})(?![\d号室栋楼�
 _SIX_DIGITS_RE = re.compile(r"\d{6}")
 _DETAIL_STRIP = " ,，、;；:：-—_/|.。()"
 # Detail lines (one per line of a batch) that `_clean_detail` would change.
-_DETAIL_UNTIDY_RE = re.compile(rf" |^[{re.escape(_DETAIL_STRIP)}]|[{re.escape(_DETAIL_STRIP)}]$", re.MULTILINE)
+_DETAIL_UNTIDY_RE = re.compile(
+    rf" |^[{re.escape(_DETAIL_STRIP)}]|[{re.escape(_DETAIL_STRIP)}]$", re.MULTILINE
+)
 # Chinese division names end like this; a detail line without one cannot contain such a name.
 _USUAL_NAME_ENDS = "省市区县州盟旗"
 _USUAL_NAME_END_RE = re.compile(f"[{_USUAL_NAME_ENDS}]")
@@ -345,19 +347,25 @@ class RegionIndex:
         self._automaton.add_word(_SEPARATOR, (-1, 1, False))
         self._automaton.make_automaton()
         # The same keys by their first two characters, longest first, for the fast path
-        # (names read one after another from the start of a text with dict lookups).
-        self._keys_han = all(_HAN_RE.search(key) for key in self._key_text)
+        # (names read one after another from the start of a text with dict lookups). Only
+        # prefixes of Chinese keys: a run then proves the text Chinese; a Latin key at the
+        # start (Neuquén) stops the run and the scan of the rest finds it.
         leading: dict[str, list[tuple[str, int, int, bool]]] = {}
         for key_id, key in enumerate(self._key_text):
             leading.setdefault(key[:2], []).append((key, len(key), key_id, self._key_short[key_id]))
-        self._leading = {prefix: tuple(sorted(c, key=lambda c: -c[1])) for prefix, c in leading.items()}
+        self._leading = {
+            prefix: tuple(sorted(c, key=lambda c: -c[1]))
+            for prefix, c in leading.items()
+            if all(_HAN_RE.search(key) for key, *_ in c)
+        }
         self._cache: dict[tuple[int, ...], _Resolution] = {}
         self._results: dict[str, ParsedAddress] = {}
         # Per key, what resolving needs without walking the entries again.
         rank = {code: _LEVEL_RANK[region.level] for code, region in self.regions.items()}
         self._key_weights = [{c: w for c, w, _ in entries} for entries in self._entries]
         self._key_by_level = [
-            tuple((c, h) for c, _, h in sorted(entries, key=lambda e: rank[e[0]])) for entries in self._entries
+            tuple((c, h) for c, _, h in sorted(entries, key=lambda e: rank[e[0]]))
+            for entries in self._entries
         ]
         self._key_max = [max(w for _, w, _ in entries) for entries in self._entries]
         self._key_items = [tuple((c, w) for c, w, _ in entries) for entries in self._entries]
@@ -544,7 +552,6 @@ class RegionIndex:
 
         # Names at the start of each text.
         leading = self._leading
-        keys_han = self._keys_han
         han = _HAN_RE.search
         street_after = _STREET_AFTER_RE.match
         fast: list[int] = []
@@ -558,11 +565,12 @@ class RegionIndex:
                     candidates = leading.get(text[pos : pos + 2])
                     if candidates is None:
                         break
-                    for key, size, key_id, short in candidates:
-                        if text.startswith(key, pos):
+                    for candidate in candidates:
+                        if text.startswith(candidate[0], pos):
                             break
                     else:
                         break
+                    _, size, key_id, short = candidate
                     end = pos + size
                     if short and street_after(text, end):
                         break  # 北京路: the general path skips it, so does the scan of the rest
@@ -573,7 +581,7 @@ class RegionIndex:
                     pos = end
                     if len(ids) == _FAST_NAMES:
                         break
-                if ids and (keys_han or han(text)):
+                if ids:
                     fast.append(i)
                     runs.append(tuple(ids))
                     rests.append(text[pos:])
@@ -606,16 +614,16 @@ class RegionIndex:
                 if j in found:
                     general.append(i)
                     continue
-                res = cache.get(ids) or resolve(ids)
-                if not res.all_consumed:
+                _, all_consumed, strip_names, _, fields = cache.get(ids) or resolve(ids)
+                if not all_consumed:
                     general.append(i)
                     continue
                 if detail and (" " in detail or detail[0] in edge or detail[-1] in edge):
                     detail = _clean_detail(detail)
-                for name in res.strip_names:
+                for name in strip_names:
                     if name in detail:
                         detail = _remove_all(detail, name)
-                fields = res.fields.copy()
+                fields = fields.copy()
                 fields["detail"] = detail
                 parsed = new(cls)
                 setattr_(parsed, "__dict__", fields)
@@ -694,7 +702,9 @@ class RegionIndex:
                 if contiguous and res.all_consumed:
                     add_detail(data[last:end])  # the usual case: names first, then the rest
                 else:
-                    add_detail(self._cut_bytes(data, base, end, [s for s, c in zip(spans, res.consumed) if c]))
+                    add_detail(
+                        self._cut_bytes(data, base, end, [s for s, c in zip(spans, res.consumed) if c])
+                    )
                 add_resolution(res)
                 key_ids = []
                 spans = []
