@@ -31,7 +31,7 @@ class CustomerPaginator(EstimatedCountPaginator):
     @cached_property
     def count(self):
         qs = self.object_list
-        if connection.vendor != "postgresql":
+        if connection.vendor != "postgresql" or qs.query.is_empty():
             return qs.count()
         if not qs.query.where:
             count = super().count
