@@ -39,60 +39,120 @@ VERSION_KEY = "map:data-version"
 
 # --- write path -----------------------------------------------------------------------------
 
-
-def _grid_rows(lat: float, lng: float, sign: int) -> Iterable[tuple[int, int, int, int, float, float]]:
-    x26, y26 = mapmath.cell_xy(lat, lng, mapmath.KEY_LEVEL)
-    for level in AGG_LEVELS:
-        s = mapmath.KEY_LEVEL - level
-        yield level, x26 >> s, y26 >> s, sign, sign * lat, sign * lng
+_FINE_LEVEL = AGG_LEVELS[-1]
+_FINE_SHIFT = mapmath.KEY_LEVEL - _FINE_LEVEL
 
 
-def _address_rows(lat, lng, province_id, city_id, district_id, sign):
-    if lat is not None and lng is not None:
-        yield from _grid_rows(float(lat), float(lng), sign)
-    for level, region_id in ((101, province_id), (102, city_id), (103, district_id)):
-        if region_id:
-            yield level, region_id, 0, sign, 0.0, 0.0
+class _CellDeltas:
+    """Signed changes to MapCell rows of one batch, summed at the finest grid level first.
+
+    Coarser levels are derived from the finer one (x >> 1, y >> 1), so the work per
+    address is one Mercator projection and one dict update, whatever the number of levels.
+    """
+
+    def __init__(self):
+        self.fine: dict[tuple[int, int], list] = {}
+        self.regions: dict[tuple[int, int], int] = {}
+        self._points: dict[tuple, tuple[int, int, int]] = {}
+
+    def key(self, lat, lng) -> tuple[int, int, int] | None:
+        """(map key, x, y at the finest level) of a point; computed once per distinct point."""
+        if lat is None or lng is None:
+            return None
+        hit = self._points.get((lat, lng))
+        if hit is None:
+            x, y = mapmath.cell_xy(float(lat), float(lng), mapmath.KEY_LEVEL)
+            hit = self._points[lat, lng] = (mapmath.morton(x, y), x >> _FINE_SHIFT, y >> _FINE_SHIFT)
+        return hit
+
+    def add(self, lat, lng, province_id, city_id, district_id, sign: int) -> None:
+        k = self.key(lat, lng)
+        if k is not None:
+            flat, flng = sign * float(lat), sign * float(lng)
+            d = self.fine.get(k[1:])
+            if d is None:
+                self.fine[k[1:]] = [sign, flat, flng]
+            else:
+                d[0] += sign
+                d[1] += flat
+                d[2] += flng
+        regions = self.regions
+        if province_id:
+            regions[101, province_id] = regions.get((101, province_id), 0) + sign
+        if city_id:
+            regions[102, city_id] = regions.get((102, city_id), 0) + sign
+        if district_id:
+            regions[103, district_id] = regions.get((103, district_id), 0) + sign
+
+    def rows(self) -> list[tuple[int, int, int, int, float, float]]:
+        """(level, x, y, count, lat_sum, lng_sum) per changed cell, sorted (a fixed lock order)."""
+        out = []
+        cells = self.fine
+        for level in reversed(AGG_LEVELS):
+            if level != _FINE_LEVEL:
+                coarser: dict[tuple[int, int], list] = {}
+                for (x, y), (n, slat, slng) in cells.items():
+                    d = coarser.get((x >> 1, y >> 1))
+                    if d is None:
+                        coarser[x >> 1, y >> 1] = [n, slat, slng]
+                    else:
+                        d[0] += n
+                        d[1] += slat
+                        d[2] += slng
+                cells = coarser
+            out += [(level, x, y, n, slat, slng) for (x, y), (n, slat, slng) in cells.items() if n or slat or slng]
+        out += [(level, region_id, 0, n, 0.0, 0.0) for (level, region_id), n in self.regions.items() if n]
+        out.sort()
+        return out
+
+
+def map_cells_delta(*, created: Sequence[Address], updated: Sequence[Address], old: dict | None = None) -> list[tuple]:
+    """Set `map_key` on addresses about to be written and return their MapCell changes.
+
+    `old` maps an updated address's pk to its stored (lat, lng, province_id, city_id,
+    district_id); without it they are read in one query (the rows must not be written yet).
+    Apply the result with `map_cells_apply`, best as the transaction's last statement:
+    it locks the cells it touches until commit.
+    """
+    deltas = _CellDeltas()
+    for a in created:
+        k = deltas.key(a.lat, a.lng)
+        a.map_key = k[0] if k is not None else None
+        deltas.add(a.lat, a.lng, a.province_id, a.city_id, a.district_id, 1)
+    if updated:
+        if old is None:
+            old = {
+                row[0]: row[1:]
+                for row in Address.objects.filter(pk__in=[a.pk for a in updated]).values_list(
+                    "pk", "lat", "lng", "province_id", "city_id", "district_id"
+                )
+            }
+        for a in updated:
+            before = old.get(a.pk)
+            after = (a.lat, a.lng, a.province_id, a.city_id, a.district_id)
+            k = deltas.key(a.lat, a.lng)
+            a.map_key = k[0] if k is not None else None
+            if before is None or _same(before, after):
+                continue
+            deltas.add(*before, -1)
+            deltas.add(*after, 1)
+    return deltas.rows()
+
+
+def map_cells_apply(rows: list[tuple]) -> None:
+    """Add the changes of `map_cells_delta` to MapCell and invalidate cached aggregates."""
+    if rows:
+        _upsert(rows)
+        map_data_changed()
 
 
 def map_cells_track(*, created: Sequence[Address], updated: Sequence[Address]) -> None:
     """Set `map_key` on addresses about to be written and move their MapCell counts.
 
-    Called by addresses_save inside its transaction, before the rows are written
-    (the old values are still in the database). One query for the old values and
-    a few multi-row upserts per batch, whatever its size.
+    Call inside the writing transaction, before the rows are written (the old values
+    are still in the database): one query for the old values and one upsert per batch.
     """
-    deltas: dict[tuple[int, int, int], list] = defaultdict(lambda: [0, 0.0, 0.0])
-
-    def add(rows):
-        for level, x, y, n, slat, slng in rows:
-            d = deltas[level, x, y]
-            d[0] += n
-            d[1] += slat
-            d[2] += slng
-
-    for a in created:
-        a.map_key = mapmath.map_key(a.lat, a.lng)
-        add(_address_rows(a.lat, a.lng, a.province_id, a.city_id, a.district_id, 1))
-    if updated:
-        old = {
-            row[0]: row[1:]
-            for row in Address.objects.filter(pk__in=[a.pk for a in updated]).values_list(
-                "pk", "lat", "lng", "province_id", "city_id", "district_id"
-            )
-        }
-        for a in updated:
-            before = old.get(a.pk)
-            after = (a.lat, a.lng, a.province_id, a.city_id, a.district_id)
-            a.map_key = mapmath.map_key(a.lat, a.lng)
-            if before is None or _same(before, after):
-                continue
-            add(_address_rows(*before, -1))
-            add(_address_rows(*after, 1))
-    rows = [(k[0], k[1], k[2], d[0], d[1], d[2]) for k, d in deltas.items() if d[0]]
-    if rows:
-        _upsert(rows)
-        map_data_changed()
+    map_cells_apply(map_cells_delta(created=created, updated=updated))
 
 
 def _same(before, after) -> bool:
@@ -103,18 +163,32 @@ def _same(before, after) -> bool:
 
 
 def _upsert(rows: list[tuple], chunk: int = 1000) -> None:
-    """Add counts and sums to cells, creating them as needed (sorted: no deadlocks)."""
+    """Add counts and sums to cells, creating them as needed (sorted: no deadlocks).
+
+    PostgreSQL gets the whole batch as six arrays in one statement; other databases
+    multi-row VALUES.
+    """
     rows.sort()
     table = MapCell._meta.db_table
+    conflict = (
+        f"ON CONFLICT (level, x, y) DO UPDATE SET count = {table}.count + excluded.count, "
+        f"lat_sum = {table}.lat_sum + excluded.lat_sum, lng_sum = {table}.lng_sum + excluded.lng_sum"
+    )
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"INSERT INTO {table} (level, x, y, count, lat_sum, lng_sum) "  # noqa: S608
+                "SELECT * FROM unnest(%s::smallint[], %s::bigint[], %s::bigint[], %s::integer[], "
+                f"%s::float8[], %s::float8[]) {conflict}",
+                [list(column) for column in zip(*rows)],
+            )
+            return
         for i in range(0, len(rows), chunk):
             part = rows[i : i + chunk]
             values = ",".join(["(%s,%s,%s,%s,%s,%s)"] * len(part))
             params = [v for row in part for v in row]
             cursor.execute(
-                f"INSERT INTO {table} (level, x, y, count, lat_sum, lng_sum) VALUES {values} "  # noqa: S608
-                f"ON CONFLICT (level, x, y) DO UPDATE SET count = {table}.count + excluded.count, "
-                f"lat_sum = {table}.lat_sum + excluded.lat_sum, lng_sum = {table}.lng_sum + excluded.lng_sum",
+                f"INSERT INTO {table} (level, x, y, count, lat_sum, lng_sum) VALUES {values} {conflict}",  # noqa: S608
                 params,
             )
 
@@ -209,12 +283,77 @@ def _ranges_q(ranges: Sequence[tuple[int, int]]) -> Q:
     return q
 
 
-def _filtered_addresses(customers):
-    """Located addresses of `customers` (None: every customer, no semi-join)."""
+def _filtered_addresses(customers, where: Q | None = None):
+    """Located addresses of `customers` (None: every customer, no semi-join).
+
+    `where`, when given, says the same over the addresses' own columns (copies of the
+    customer's stage / kind / owner), so PostgreSQL reads one covering index instead
+    of semi-joining a million customers.
+    """
     qs = Address.objects.filter(map_key__isnull=False).order_by()
+    if where is not None:
+        return qs.filter(where)
     if customers is not None:
         qs = qs.filter(customer_id__in=customers.order_by().values("pk"))
     return qs
+
+
+def address_customer_copies_fill(*, created: Sequence[Address]) -> None:
+    """Give new addresses their customer's stage, kind and owner (one query per batch).
+
+    Called by addresses_save before the rows are written.
+    """
+    from customers.models import Customer
+
+    ids = {a.customer_id for a in created if a.customer_id}
+    if not ids:
+        return
+    copies = {
+        pk: rest
+        for pk, *rest in Customer.objects.filter(pk__in=ids).values_list("pk", "stage", "kind", "owner_id")
+    }
+    for a in created:
+        stage, kind, owner_id = copies.get(a.customer_id, ("", "", None))
+        a.customer_stage, a.customer_kind, a.customer_owner_id = stage, kind, owner_id
+
+
+def address_customer_copies_refresh(*, customer_ids: Iterable[int]) -> int:
+    """Copy stage, kind and owner from customers onto their addresses; returns rows changed.
+
+    Called by customers/services.py in the same transaction as the customer change.
+    """
+    from django.db.models import OuterRef, Subquery
+
+    from customers.models import Customer
+
+    ids = list(customer_ids)
+    if not ids:
+        return 0
+    changed = 0
+    for i in range(0, len(ids), 5000):
+        part = ids[i : i + 5000]
+        if connection.vendor == "postgresql":
+            table = Address._meta.db_table
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {table} a SET customer_stage = c.stage, customer_kind = c.kind, "  # noqa: S608
+                    "customer_owner_id = c.owner_id FROM customers_customer c "
+                    "WHERE c.id = a.customer_id AND a.customer_id = ANY(%s) AND "
+                    "(a.customer_stage, a.customer_kind, a.customer_owner_id) "
+                    "IS DISTINCT FROM (c.stage, c.kind, c.owner_id)",
+                    [part],
+                )
+                changed += cursor.rowcount
+        else:
+            customer = Customer.objects.filter(pk=OuterRef("customer_id"))
+            changed += Address.objects.filter(customer_id__in=part).update(
+                customer_stage=Subquery(customer.values("stage")[:1]),
+                customer_kind=Subquery(customer.values("kind")[:1]),
+                customer_owner_id=Subquery(customer.values("owner_id")[:1]),
+            )
+    if changed:
+        map_data_changed()
+    return changed
 
 
 def _grid_from_addresses(addresses, level: int) -> list[tuple[int, int, float, float, int]]:
@@ -237,7 +376,7 @@ def _grid_from_cells(bbox: BBox, level: int) -> list[tuple[int, int, float, floa
     return [(mapmath.morton(x, y), n, slat / n, slng / n, None) for x, y, n, slat, slng in rows]
 
 
-def grid(*, customers, scope: str | None, bbox: BBox, level: int) -> list[tuple]:
+def grid(*, customers, scope: str | None, bbox: BBox, level: int, where: Q | None = None) -> list[tuple]:
     """Cells of `level` inside `bbox`: (code, count, lat, lng, address id or None).
 
     `customers` None with `scope` None means "every address" (the MapCell path);
@@ -249,14 +388,16 @@ def grid(*, customers, scope: str | None, bbox: BBox, level: int) -> list[tuple]
         key = _scope_key(scope or "all", level, "grid")
         cells = cache.get(key)
         if cells is None:
-            cells = _grid_from_addresses(_filtered_addresses(customers), level)
+            cells = _grid_from_addresses(_filtered_addresses(customers, where), level)
             cache.set(key, cells, CACHE_TTL)
         return [c for c in cells if bbox.contains(c[2], c[3])]
     ranges = mapmath.bbox_key_ranges(bbox)
-    return _grid_from_addresses(_filtered_addresses(customers).filter(_ranges_q(ranges)), level)
+    return _grid_from_addresses(_filtered_addresses(customers, where).filter(_ranges_q(ranges)), level)
 
 
-def singleton_ids(*, customers, cells: Sequence[tuple], level: int, limit: int = MAX_POINTS) -> list[int]:
+def singleton_ids(
+    *, customers, cells: Sequence[tuple], level: int, limit: int = MAX_POINTS, where: Q | None = None
+) -> list[int]:
     """Address ids of cells holding one address (resolving MapCell rows, which carry no id)."""
     ids = [c[4] for c in cells if c[1] == 1 and c[4] is not None]
     unknown = [c[0] for c in cells if c[1] == 1 and c[4] is None][:limit]
@@ -273,19 +414,19 @@ def singleton_ids(*, customers, cells: Sequence[tuple], level: int, limit: int =
             ids += [row[0] for row in cursor.fetchall() if row[0] is not None]
     elif unknown:
         q = _ranges_q([mapmath.cell_key_range(code, level) for code in unknown])
-        ids += list(_filtered_addresses(customers).filter(q).values_list("pk", flat=True)[:limit])
+        ids += list(_filtered_addresses(customers, where).filter(q).values_list("pk", flat=True)[:limit])
     return ids[:limit]
 
 
-def points_in_bbox(*, customers, bbox: BBox, limit: int) -> list[int] | None:
+def points_in_bbox(*, customers, bbox: BBox, limit: int, where: Q | None = None) -> list[int] | None:
     """Ids of every located address in `bbox`, or None when there are more than `limit`."""
-    qs = _filtered_addresses(customers).filter(_ranges_q(mapmath.bbox_key_ranges(bbox)))
+    qs = _filtered_addresses(customers, where).filter(_ranges_q(mapmath.bbox_key_ranges(bbox)))
     qs = qs.filter(lat__gte=bbox.south, lat__lte=bbox.north, lng__gte=bbox.west, lng__lte=bbox.east)
     ids = list(qs.values_list("pk", flat=True)[: limit + 1])
     return None if len(ids) > limit else ids
 
 
-def region_counts(*, customers, scope: str | None, level_name: str) -> dict[int, int]:
+def region_counts(*, customers, scope: str | None, level_name: str, where: Q | None = None) -> dict[int, int]:
     """{region id: number of addresses} at one level (province, city or district)."""
     if customers is None:
         return dict(
@@ -294,9 +435,12 @@ def region_counts(*, customers, scope: str | None, level_name: str) -> dict[int,
     key = _scope_key(scope or "all", REGION_LEVELS[level_name], "regions")
     counts = cache.get(key)
     if counts is None:
-        qs = Address.objects.filter(
-            customer_id__in=customers.order_by().values("pk"), **{f"{level_name}__isnull": False}
-        ).order_by()
+        qs = Address.objects.filter(**{f"{level_name}__isnull": False}).order_by()
+        qs = (
+            qs.filter(where)
+            if where is not None
+            else qs.filter(customer_id__in=customers.order_by().values("pk"))
+        )
         counts = dict(qs.values(level_name).annotate(n=Count("pk")).values_list(level_name, "n"))
         cache.set(key, counts, CACHE_TTL)
     return counts
@@ -312,3 +456,37 @@ def region_level_for_zoom(zoom: int) -> str:
 
 def round_coord(v: float) -> float:
     return round(v, 5) if math.isfinite(v) else 0.0
+
+
+MAP_COPY_FILTERS = {"stage", "kind", "owner"}
+
+
+def address_where(*, user, filters: dict) -> Q | None:
+    """The map's customer filter as a condition on the addresses' own columns, or None when
+    it needs the customers table (search, region, category, dates...).
+
+    `filters` is the CustomerFilterSet's cleaned data; the user's scope is
+    `Customer.objects.visible_to(user)` restated over the copies.
+    """
+    from crm.roles import is_manager
+    from customers.querysets import territory_address_filter
+
+    if not set(filters) <= MAP_COPY_FILTERS:
+        return None
+    where = Q()
+    if filters.get("stage"):
+        where &= Q(customer_stage__in=list(filters["stage"]))
+    if filters.get("kind"):
+        where &= Q(customer_kind=filters["kind"])
+    if filters.get("owner") not in (None, ""):
+        where &= Q(customer_owner_id=int(filters["owner"]))
+    if not is_manager(user):
+        visible = Q(customer_owner_id=user.pk)
+        in_territory = territory_address_filter(user)
+        if in_territory is not None:
+            # An address in a territory makes all of its customer's addresses visible.
+            visible |= in_territory | Q(
+                customer_id__in=Address.objects.filter(in_territory).order_by().values("customer_id")
+            )
+        where &= visible
+    return where

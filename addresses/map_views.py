@@ -49,15 +49,27 @@ def _filter_query(request) -> str:
 
 def _customers(request):
     """(customers queryset or None for "every customer", cache scope) for this request."""
+    customers, scope, _where = _map_filter(request)
+    return customers, scope
+
+
+def _map_filter(request):
+    """(customers or None, cache scope, the same as a condition on address columns or None)."""
     user = request.user
-    active = any(v.strip() for k in FILTER_PARAMS for v in request.GET.getlist(k))
+    active = {k for k in FILTER_PARAMS if any(v.strip() for v in request.GET.getlist(k))}
     if is_manager(user) and not active:
-        return None, None
+        return None, None, None
     filterset = CustomerFilterSet(request.GET, queryset=Customer.objects.visible_to(user))
-    customers = filterset.qs if filterset.is_valid() else Customer.objects.none()
+    valid = filterset.is_valid()
+    customers = filterset.qs if valid else Customer.objects.none()
     who = "m" if is_manager(user) else f"u{user.pk}"
     params = sorted((k, v) for k in FILTER_PARAMS for v in request.GET.getlist(k) if v.strip())
-    return customers, f"{who}|{params}"
+    where = None
+    if valid and user.is_active:
+        where = clustering.address_where(
+            user=user, filters={k: filterset.form.cleaned_data.get(k) for k in active}
+        )
+    return customers, f"{who}|{params}", where
 
 
 def _int(value, default: int, lo: int, hi: int) -> int:
@@ -200,13 +212,13 @@ def clusters(request):
         return HttpResponseBadRequest(_("Give bbox=west,south,east,north."))
     zoom = _int(request.GET.get("zoom"), 4, 0, 20)
     layer = request.GET.get("layer", "clusters")
-    customers, scope = _customers(request)
+    customers, scope, where = _map_filter(request)
     area = bbox.padded(0.15)
     if layer == "regions":
-        return JsonResponse(_regions(customers, scope, zoom, area))
+        return JsonResponse(_regions(customers, scope, zoom, area, where))
     if layer == "heat":
         level = min(zoom + clustering.HEAT_ZOOM_OFFSET, mapmath.KEY_LEVEL)
-        cells = clustering.grid(customers=customers, scope=scope, bbox=area, level=level)
+        cells = clustering.grid(customers=customers, scope=scope, bbox=area, level=level, where=where)
         return JsonResponse(
             {
                 "zoom": zoom,
@@ -215,13 +227,15 @@ def clusters(request):
             }
         )
     if zoom >= clustering.POINTS_ZOOM:
-        ids = clustering.points_in_bbox(customers=customers, bbox=area, limit=clustering.MAX_POINTS)
+        ids = clustering.points_in_bbox(
+            customers=customers, bbox=area, limit=clustering.MAX_POINTS, where=where
+        )
         if ids is not None:
             points = _points(ids)
             return JsonResponse({"zoom": zoom, "total": len(points), "clusters": [], "points": points})
     level = clustering.cluster_level(zoom)
-    cells = clustering.grid(customers=customers, scope=scope, bbox=area, level=level)
-    single_ids = clustering.singleton_ids(customers=customers, cells=cells, level=level)
+    cells = clustering.grid(customers=customers, scope=scope, bbox=area, level=level, where=where)
+    single_ids = clustering.singleton_ids(customers=customers, cells=cells, level=level, where=where)
     points = _points(single_ids)
     shown = len(points)
     groups = [[round(c[2], 5), round(c[3], 5), c[1]] for c in cells if c[1] > 1]
@@ -237,9 +251,9 @@ def clusters(request):
     )
 
 
-def _regions(customers, scope, zoom: int, area: mapmath.BBox) -> dict:
+def _regions(customers, scope, zoom: int, area: mapmath.BBox, where=None) -> dict:
     level = clustering.region_level_for_zoom(zoom)
-    counts = clustering.region_counts(customers=customers, scope=scope, level_name=level)
+    counts = clustering.region_counts(customers=customers, scope=scope, level_name=level, where=where)
     regions = Region.objects.filter(pk__in=list(counts), lat__isnull=False).only(
         "pk", "code", "name", "lat", "lng"
     )

@@ -94,6 +94,21 @@ class Address(models.Model):
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     # Morton cell of (lat, lng), kept by the write path; see geo/mapmath.py and addresses/clustering.py.
     map_key = models.BigIntegerField(_("map cell key"), null=True, blank=True, editable=False)
+    # Copies of the customer's stage, kind and owner, kept by customers/services.py and the
+    # address write path, so map filters on them read one covering index, not a join.
+    customer_stage = models.CharField(_("customer stage"), max_length=12, blank=True, default="", editable=False)
+    customer_kind = models.CharField(_("customer kind"), max_length=12, blank=True, default="", editable=False)
+    customer_owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("customer owner"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
 
     objects = AddressQuerySet.as_manager()
 
@@ -109,6 +124,7 @@ class Address(models.Model):
             models.Index(fields=["precision"], name="addresses_address_precision"),
             models.Index(fields=["lat", "lng"], name="addresses_address_latlng"),
             models.Index(fields=["map_key", "customer"], name="addresses_address_map_key"),
+            # Covering map indexes (PostgreSQL only): addresses/migrations/0004_customer_copies_for_map.py.
         ]
         constraints = [
             models.UniqueConstraint(

@@ -26,7 +26,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from addresses.choices import AddressKind, Channel
-from addresses.clustering import map_cells_track
+from addresses.clustering import address_customer_copies_fill, map_cells_track
 from addresses.models import Address, AddressCategory, AddressVersion
 from crm.bulk_insert import bulk_insert
 from customers.models import Customer
@@ -482,6 +482,7 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
 
     # Write rows.
     map_cells_track(created=[a for _i, a, _c in to_create], updated=[a for _i, a, _c, _b in to_update])
+    address_customer_copies_fill(created=[a for _i, a, _c in to_create])
     if to_create:
         bulk_insert(Address, [a for _i, a, _c in to_create], now=now)
     if to_update:

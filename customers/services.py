@@ -31,6 +31,8 @@ def customer_update(*, customer: Customer, actor=None, **changes) -> Customer:
         customer.external_id = None
     customer.full_clean()
     customer.save()
+    if MAP_COPIED_FIELDS.intersection(changes):
+        _addresses_copy_customer([customer.pk])
     return customer
 
 
@@ -45,11 +47,14 @@ def customers_reassign_owner(*, customer_ids: Sequence[int], owner, actor=None) 
     """Give many customers a new owner (a manager's action); returns how many changed."""
     from django.utils import timezone
 
-    return (
+    changed = (
         Customer.objects.filter(pk__in=list(customer_ids))
         .exclude(owner=owner)
         .update(owner=owner, updated_at=timezone.now())
     )
+    if changed:
+        _addresses_copy_customer(customer_ids)
+    return changed
 
 
 # Fields an import may set on a customer (owner as owner_id).
@@ -106,4 +111,16 @@ def customers_upsert(*, rows: Sequence[dict], fields: Sequence[str], actor=None)
         by_fields.setdefault(names, []).append(customer)
     for names, customers in by_fields.items():
         Customer.objects.bulk_update(customers, [*names, "updated_at"], batch_size=2000)
+    _addresses_copy_customer([c.pk for c, names in changed if MAP_COPIED_FIELDS.intersection(names)])
     return out
+
+
+# Customer fields copied onto addresses (for the map's filters): see Address.customer_stage.
+MAP_COPIED_FIELDS = {"stage", "kind", "owner", "owner_id"}
+
+
+def _addresses_copy_customer(customer_ids: Sequence[int]) -> None:
+    """Refresh the addresses' copies of these customers' stage, kind and owner (same transaction)."""
+    from addresses.clustering import address_customer_copies_refresh
+
+    address_customer_copies_refresh(customer_ids=customer_ids)
