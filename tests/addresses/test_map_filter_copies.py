@@ -15,7 +15,9 @@ BOX = mapmath.BBox(18.0, 73.0, 54.0, 135.0)
 
 def _copies(customer):
     return set(
-        Address.objects.filter(customer=customer).values_list("customer_stage", "customer_kind", "customer_owner")
+        Address.objects.filter(customer=customer).values_list(
+            "customer_stage", "customer_kind", "customer_owner"
+        )
     )
 
 
@@ -40,8 +42,9 @@ def test_customer_changes_reach_the_addresses_copies(make_customer, sales, other
 def test_filters_on_copies_give_the_same_cells_as_the_customer_semi_join(
     make_customer, sales, other_sales, make_territory
 ):
-    from customers.filtersets import CustomerFilterSet
     from django.http import QueryDict
+
+    from customers.filtersets import CustomerFilterSet
 
     make_territory(sales, "440000")
     spots = [(39.91, 116.40, "110101"), (22.53, 113.93, "440305"), (31.23, 121.47, "310101")]
@@ -53,7 +56,12 @@ def test_filters_on_copies_give_the_same_cells_as_the_customer_semi_join(
         if i % 4 == 0:  # a second address, in Guangdong: the whole customer is in sales1's territory
             address_create(customer=c, district_code="440305", lat=22.6, lng=114.0 + i * 0.01, kind="billing")
     for user in (sales, other_sales):
-        for query in ("", "stage=existing", "stage=existing&stage=new&kind=individual", f"owner={other_sales.pk}"):
+        for query in (
+            "",
+            "stage=existing",
+            "stage=existing&stage=new&kind=individual",
+            f"owner={other_sales.pk}",
+        ):
             fs = CustomerFilterSet(QueryDict(query), queryset=Customer.objects.visible_to(user))
             assert fs.is_valid()
             active = {k for k in QueryDict(query)}
@@ -64,7 +72,9 @@ def test_filters_on_copies_give_the_same_cells_as_the_customer_semi_join(
                 by_copies = clustering._grid_from_addresses(
                     clustering._filtered_addresses(fs.qs, where).filter(ranges), level
                 )
-                by_join = clustering._grid_from_addresses(clustering._filtered_addresses(fs.qs).filter(ranges), level)
+                by_join = clustering._grid_from_addresses(
+                    clustering._filtered_addresses(fs.qs).filter(ranges), level
+                )
                 assert sorted(c[:2] for c in by_copies) == sorted(c[:2] for c in by_join), (user, query)
 
 
