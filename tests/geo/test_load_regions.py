@@ -152,7 +152,13 @@ def test_centroid_fallback_is_marked_estimated(regions):
 
 
 def test_merged_districts_point_at_their_successor(regions):
-    for old, new in (("310108", "310106"), ("110103", "110101"), ("120107", "120116"), ("330104", "330102")):
+    for old, new in (
+        ("310108", "310106"),
+        ("110103", "110101"),
+        ("120107", "120116"),
+        ("330104", "330102"),
+        ("330204", "330212"),
+    ):
         unit = region(old)
         assert not unit.is_active
         assert unit.successor == region(new)
