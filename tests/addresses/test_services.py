@@ -118,7 +118,8 @@ def test_stale_edit_is_refused_and_nothing_is_overwritten(make_customer):
     with pytest.raises(StaleAddressError) as exc:
         address_update(address=address, expected_version=1, detail="second editor")
     assert exc.value.address.version == 2
-    assert "version" in str(exc.value)
+    assert exc.value.expected_version == 1
+    assert "1" in str(exc.value) and "2" in str(exc.value)  # both versions named, in any language
     assert Address.objects.get(pk=address.pk).detail == "first editor"
 
 
