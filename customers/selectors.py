@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.core.paginator import Page
 from django.db.models import Count, F, Prefetch, Q
 from django.db.models.functions import Coalesce
+from django.utils.html import format_html_join
 from django.utils.translation import get_language
 
 from addresses.models import Address, AddressCategory
@@ -64,6 +65,9 @@ def customer_list(*, user, params, per_page: int = 50, page_number=1) -> Custome
             "customer_id", "kind", "is_primary", "raw_text", "detail", "precision",
             *(f"{r}__{f}" for r in regions for f in ("code", "name")),
         )
+        # The model's ordering starts with the customer, which would join customers
+        # to sort by name; within a customer this is the same order.
+        .order_by("-is_primary", "kind", "pk")
         .prefetch_related(Prefetch("categories", queryset=AddressCategory.objects.only("name", "colour")))
     )
     if paginator.count:
@@ -71,18 +75,43 @@ def customer_list(*, user, params, per_page: int = 50, page_number=1) -> Custome
             Customer.objects.filter(pk__in=page.object_list)
             .order_by(*ordering)
             .select_related("owner")
+            .only(
+                "name", "kind", "stage", "phone", "external_id",
+                "owner__username", "owner__first_name", "owner__last_name",
+            )
             .prefetch_related(Prefetch("addresses", queryset=addresses, to_attr="address_list"))
         )
     else:
         page.object_list = []
     for customer in page.object_list:
-        customer.primary_address = customer.address_list[0] if customer.address_list else None
-        seen = {}
-        for address in customer.address_list:
-            for cat in address.categories.all():
-                seen.setdefault(cat.pk, cat)
-        customer.category_list = sorted(seen.values(), key=lambda c: c.name)
+        _prepare_row(customer)
     return CustomerListResult(filterset=filterset, paginator=paginator, page=page)
+
+
+def _prepare_row(customer: Customer) -> None:
+    """Precompute what a list row shows, so the template's row loop only prints values."""
+    # Imported here: the tag library itself imports this module.
+    from customers.templatetags.customer_list import css_colour, precision_class, precision_title, stage_class
+
+    customer.primary_address = address = customer.address_list[0] if customer.address_list else None
+    customer.more_addresses = max(len(customer.address_list) - 1, 0)
+    if address is not None:
+        address.precision_label = address.get_precision_display()
+        address.precision_css = precision_class(address.precision)
+        address.precision_hint = precision_title(address.precision)
+        address.line = address.one_line()
+    seen = {}
+    for a in customer.address_list:
+        for cat in a.categories.all():
+            seen.setdefault(cat.pk, cat)
+    customer.category_list = sorted(seen.values(), key=lambda c: c.name)
+    customer.category_badges = format_html_join(
+        "", '<span class="dz-cat" style="--dz-cat: {}">{}</span>',
+        ((css_colour(c.colour), c.name) for c in customer.category_list),
+    )
+    customer.stage_css = stage_class(customer.stage)
+    owner = customer.owner
+    customer.owner_label = (owner.get_full_name() or owner.username) if owner is not None else ""
 
 
 def region_chain(code: str | None) -> list[Region]:
