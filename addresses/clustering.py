@@ -15,7 +15,6 @@ Three paths, fastest first:
 
 import hashlib
 import math
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 from django.core.cache import cache
@@ -100,13 +99,17 @@ class _CellDeltas:
                         d[1] += slat
                         d[2] += slng
                 cells = coarser
-            out += [(level, x, y, n, slat, slng) for (x, y), (n, slat, slng) in cells.items() if n or slat or slng]
+            out += [
+                (level, x, y, n, slat, slng) for (x, y), (n, slat, slng) in cells.items() if n or slat or slng
+            ]
         out += [(level, region_id, 0, n, 0.0, 0.0) for (level, region_id), n in self.regions.items() if n]
         out.sort()
         return out
 
 
-def map_cells_delta(*, created: Sequence[Address], updated: Sequence[Address], old: dict | None = None) -> list[tuple]:
+def map_cells_delta(
+    *, created: Sequence[Address], updated: Sequence[Address], old: dict | None = None
+) -> list[tuple]:
     """Set `map_key` on addresses about to be written and return their MapCell changes.
 
     `old` maps an updated address's pk to its stored (lat, lng, province_id, city_id,
@@ -392,7 +395,37 @@ def grid(*, customers, scope: str | None, bbox: BBox, level: int, where: Q | Non
             cache.set(key, cells, CACHE_TTL)
         return [c for c in cells if bbox.contains(c[2], c[3])]
     ranges = mapmath.bbox_key_ranges(bbox)
-    return _grid_from_addresses(_filtered_addresses(customers, where).filter(_ranges_q(ranges)), level)
+    if connection.vendor != "postgresql" or len(ranges) == 1:
+        return _grid_from_addresses(_filtered_addresses(customers, where).filter(_ranges_q(ranges)), level)
+    return _grid_from_ranges(_filtered_addresses(customers, where), ranges, level)
+
+
+def _grid_from_ranges(addresses, ranges: Sequence[tuple[int, int]], level: int) -> list[tuple]:
+    """`_grid_from_addresses` as one UNION ALL of a GROUP BY per key range.
+
+    An OR of ranges makes PostgreSQL use a bitmap scan, which always reads the
+    table; one range per branch lets each be an index-only scan of the covering
+    map index. A cell cut by two ranges comes back twice and is merged here.
+    """
+    parts = [
+        addresses.filter(map_key__gte=lo, map_key__lt=hi)
+        .annotate(cell=F("map_key").bitrightshift(mapmath.key_shift(level)))
+        .values("cell")
+        .annotate(n=Count("pk"), lat=Avg("lat"), lng=Avg("lng"), one=Min("pk"))
+        .values_list("cell", "n", "lat", "lng", "one")
+        for lo, hi in ranges
+    ]
+    merged: dict[int, list] = {}
+    for code, n, lat, lng, one in parts[0].union(*parts[1:], all=True).order_by():
+        m = merged.get(code)
+        if m is None:
+            merged[code] = [n, float(lat) * n, float(lng) * n, one]
+        else:
+            m[0] += n
+            m[1] += float(lat) * n
+            m[2] += float(lng) * n
+            m[3] = min(m[3], one)
+    return [(code, n, slat / n, slng / n, one) for code, (n, slat, slng, one) in merged.items()]
 
 
 def singleton_ids(
@@ -484,9 +517,34 @@ def address_where(*, user, filters: dict) -> Q | None:
         visible = Q(customer_owner_id=user.pk)
         in_territory = territory_address_filter(user)
         if in_territory is not None:
-            # An address in a territory makes all of its customer's addresses visible.
-            visible |= in_territory | Q(
-                customer_id__in=Address.objects.filter(in_territory).order_by().values("customer_id")
-            )
+            # An address in a territory makes all of its customer's addresses visible: the
+            # few outside it are listed once (cached), so the test stays on the covering index.
+            elsewhere = _territory_customers_elsewhere(user, in_territory)
+            if connection.vendor == "postgresql":  # one array parameter, not thousands
+                from django.db.models import BooleanField
+                from django.db.models.expressions import RawSQL
+
+                table = Address._meta.db_table
+                visible |= in_territory | Q(
+                    RawSQL(f'"{table}"."id" = ANY(%s::bigint[])', (elsewhere,), output_field=BooleanField())
+                )
+            else:
+                visible |= in_territory | Q(pk__in=elsewhere)
         where &= visible
     return where
+
+
+def _territory_customers_elsewhere(user, in_territory: Q) -> list[int]:
+    """Ids of addresses outside the user's territories whose customer has one inside."""
+    key = f"map:elsewhere:{_data_version()}:{user.pk}"
+    ids = cache.get(key)
+    if ids is None:
+        inside = Address.objects.filter(in_territory).order_by().values("customer_id")
+        ids = list(
+            Address.objects.filter(customer_id__in=inside)
+            .exclude(in_territory)
+            .order_by()
+            .values_list("pk", flat=True)
+        )
+        cache.set(key, ids, CACHE_TTL)
+    return ids
