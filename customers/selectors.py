@@ -4,23 +4,28 @@ Every selector that returns customers or counts them takes `user` and starts fro
 `Customer.objects.visible_to(user)`.
 """
 
+import hashlib
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.core.paginator import Page
 from django.db.models import Count, F, Prefetch, Q
 from django.db.models.functions import Coalesce
 from django.utils.html import format_html_join
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext, ngettext
 
 from addresses.models import Address, AddressCategory
+from customers.choices import CustomerKind, RelationshipStage
 from customers.filtersets import CustomerFilterSet
 from customers.models import Customer
 from customers.pagination import CustomerPaginator
-from geo.choices import RegionLevel
+from geo.choices import GeocodePrecision, RegionLevel
 from geo.models import Region
 
 PAGE_SIZES = (25, 50, 100, 200)
 DEEP_OFFSET = 2_000  # rows skipped before a page counts as deep
+DEEP_SEEK_REACH = 10  # pages back a deep page looks for a remembered boundary
+DEEP_BOUNDARY_TTL = 300  # seconds a deep page's first row is remembered
 LEVELS = (RegionLevel.COUNTRY, RegionLevel.PROVINCE, RegionLevel.CITY, RegionLevel.DISTRICT)
 CHILD_LEVEL = dict(zip(LEVELS, LEVELS[1:]))
 
@@ -55,9 +60,15 @@ def customer_list(*, user, params, per_page: int = 50, page_number=1) -> Custome
         # A small result, already known by id: sort just those rows.
         ids = Customer.objects.filter(pk__in=paginator.matching_ids).order_by(*ordering).values_list("pk", flat=True)
         page.object_list = ids[page.start_index() - 1 : page.end_index()]
-    elif paginator.estimated and page.start_index() > DEEP_OFFSET and params.get("region"):
-        deep = CustomerFilterSet(params, queryset=Customer.objects.visible_to(user), deep_page=True)
-        page.object_list = deep.qs.values_list("pk", flat=True)[page.start_index() - 1 : page.end_index()]
+    deep_key = None
+    if paginator.estimated and page.start_index() > DEEP_OFFSET and not paginator.matching_ids:
+        deep_key = _deep_page_key(user=user, params=params, per_page=paginator.per_page)
+        seek = _seek_from_cached_boundary(qs, ordering, deep_key, page.number, paginator.per_page)
+        if seek is not None:
+            page.object_list = seek
+        elif params.get("region"):
+            deep = CustomerFilterSet(params, queryset=Customer.objects.visible_to(user), deep_page=True)
+            page.object_list = deep.qs.values_list("pk", flat=True)[page.start_index() - 1 : page.end_index()]
     regions = ("country", "province", "city", "district")
     addresses = (
         Address.objects.select_related(*regions)
@@ -76,42 +87,95 @@ def customer_list(*, user, params, per_page: int = 50, page_number=1) -> Custome
             .order_by(*ordering)
             .select_related("owner")
             .only(
-                "name", "kind", "stage", "phone", "external_id",
+                "name", "kind", "stage", "phone", "external_id", "created_at", "updated_at",
                 "owner__username", "owner__first_name", "owner__last_name",
             )
             .prefetch_related(Prefetch("addresses", queryset=addresses, to_attr="address_list"))
         )
     else:
         page.object_list = []
-    for customer in page.object_list:
-        _prepare_row(customer)
+    _prepare_rows(page.object_list)
+    if deep_key is not None and page.object_list:
+        first = page.object_list[0]
+        field = ordering[0].lstrip("-")
+        cache.set(f"{deep_key}:{page.number}", (getattr(first, field), first.pk), DEEP_BOUNDARY_TTL)
     return CustomerListResult(filterset=filterset, paginator=paginator, page=page)
 
 
-def _prepare_row(customer: Customer) -> None:
-    """Precompute what a list row shows, so the template's row loop only prints values."""
+def _deep_page_key(*, user, params, per_page: int) -> str:
+    """Cache key prefix for the page boundaries of one user's filtered, sorted list."""
+    query = params.copy()
+    query.pop("page", None)
+    digest = hashlib.sha1(f"{user.pk}|{per_page}|{query.urlencode()}".encode()).hexdigest()
+    return f"dz:list-seek:{digest}"
+
+
+def _seek_from_cached_boundary(qs, ordering, key: str, number: int, per_page: int):
+    """The page's ids by a keyset seek from the nearest remembered page at or before it.
+
+    Each deep page remembers its first row's sort key for a few minutes, so paging on
+    (next, back, reload) walks the index from there instead of skipping thousands of
+    rows; None when no page close enough is remembered.
+    """
+    keys = [f"{key}:{n}" for n in range(number, max(number - DEEP_SEEK_REACH, 0), -1)]
+    found = cache.get_many(keys)
+    for n in range(number, max(number - DEEP_SEEK_REACH, 0), -1):
+        if f"{key}:{n}" in found:
+            value, pk = found[f"{key}:{n}"]
+            break
+    else:
+        return None
+    field = ordering[0].lstrip("-")
+    if ordering[0].startswith("-"):
+        # The first condition alone bounds the index scan; the second breaks ties by id.
+        after = Q(**{f"{field}__lte": value}) & (Q(**{f"{field}__lt": value}) | Q(pk__lte=pk))
+    else:
+        after = Q(**{f"{field}__gte": value}) & (Q(**{f"{field}__gt": value}) | Q(pk__gte=pk))
+    skip = (number - n) * per_page
+    return qs.filter(after).values_list("pk", flat=True)[skip : skip + per_page]
+
+
+def _prepare_rows(customers: list[Customer]) -> None:
+    """Precompute what each list row shows, so the template's row loop only prints values.
+
+    Choice labels and row phrases are translated once per page, not once per row.
+    """
     # Imported here: the tag library itself imports this module.
     from customers.templatetags.customer_list import css_colour, precision_class, precision_title, stage_class
 
-    customer.primary_address = address = customer.address_list[0] if customer.address_list else None
-    customer.more_addresses = max(len(customer.address_list) - 1, 0)
-    if address is not None:
-        address.precision_label = address.get_precision_display()
-        address.precision_css = precision_class(address.precision)
-        address.precision_hint = precision_title(address.precision)
-        address.line = address.one_line()
-    seen = {}
-    for a in customer.address_list:
-        for cat in a.categories.all():
-            seen.setdefault(cat.pk, cat)
-    customer.category_list = sorted(seen.values(), key=lambda c: c.name)
-    customer.category_badges = format_html_join(
-        "", '<span class="dz-cat" style="--dz-cat: {}">{}</span>',
-        ((css_colour(c.colour), c.name) for c in customer.category_list),
-    )
-    customer.stage_css = stage_class(customer.stage)
-    owner = customer.owner
-    customer.owner_label = (owner.get_full_name() or owner.username) if owner is not None else ""
+    kinds = {value: str(label) for value, label in CustomerKind.choices}
+    stages = {value: str(label) for value, label in RelationshipStage.choices}
+    precisions = {
+        value: (str(label), precision_class(value), str(precision_title(value)))
+        for value, label in GeocodePrecision.choices
+    }
+    select = gettext("Select %(name)s")
+    for customer in customers:
+        customer.select_label = select % {"name": customer.name}
+        customer.kind_label = kinds.get(customer.kind, customer.kind)
+        customer.stage_label = stages.get(customer.stage, customer.stage)
+        customer.stage_css = stage_class(customer.stage)
+        customer.primary_address = address = customer.address_list[0] if customer.address_list else None
+        more = len(customer.address_list) - 1
+        customer.more_addresses = (
+            ngettext("+%(counter)s more", "+%(counter)s more", more) % {"counter": more} if more > 0 else ""
+        )
+        if address is not None:
+            address.precision_label, address.precision_css, address.precision_hint = precisions.get(
+                address.precision, (address.precision, precision_class(address.precision), "")
+            )
+            address.line = address.one_line()
+        seen = {}
+        for a in customer.address_list:
+            for cat in a.categories.all():
+                seen.setdefault(cat.pk, cat)
+        customer.category_list = sorted(seen.values(), key=lambda c: c.name)
+        customer.category_badges = format_html_join(
+            "", '<span class="dz-cat" style="--dz-cat: {}">{}</span>',
+            ((css_colour(c.colour), c.name) for c in customer.category_list),
+        )
+        owner = customer.owner
+        customer.owner_label = (owner.get_full_name() or owner.username) if owner is not None else ""
 
 
 def region_chain(code: str | None) -> list[Region]:

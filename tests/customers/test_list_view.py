@@ -274,3 +274,28 @@ def test_deep_page_form_of_the_region_filter_selects_the_same_customers(world, s
         plain = CustomerFilterSet({"region": region}, queryset=visible).qs
         deep = CustomerFilterSet({"region": region}, queryset=visible, deep_page=True).qs
         assert list(deep) == list(plain)
+
+
+@pytest.mark.parametrize("sort", ["name", "-name", "-created"])
+def test_deep_page_seek_from_a_remembered_boundary_gives_the_offset_page(sort, manager, make_customer):
+    from django.core.cache import cache
+    from django.http import QueryDict
+
+    from customers.filtersets import CustomerFilterSet
+    from customers.selectors import _deep_page_key, _seek_from_cached_boundary
+
+    for i in range(40):
+        make_customer(f"客户{i % 7}", owner=manager)  # repeated names: ties broken by id
+    qs = CustomerFilterSet({"sort": sort}, queryset=Customer.objects.visible_to(manager)).qs
+    ordering = qs.query.order_by
+    ids = list(qs.values_list("pk", flat=True))
+    key = _deep_page_key(user=manager, params=QueryDict(f"sort={sort}&page=2"), per_page=5)
+    first = Customer.objects.get(pk=ids[5])
+    cache.set(f"{key}:2", (getattr(first, ordering[0].lstrip("-")), first.pk))
+    try:
+        for number in (2, 3, 5):
+            seek = _seek_from_cached_boundary(qs, ordering, key, number, 5)
+            assert list(seek) == ids[(number - 1) * 5 : number * 5]
+        assert _seek_from_cached_boundary(qs, ordering, key, 1, 5) is None
+    finally:
+        cache.delete(f"{key}:2")
