@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from addresses.models import Address, AddressCategory
 from customers.choices import CustomerKind, RelationshipStage
 from customers.models import Customer
-from geo.choices import GeocodePrecision
+from geo.choices import GeocodePrecision, RegionLevel
 from geo.models import Region
 
 LOCATED_CHOICES = (
@@ -40,7 +40,8 @@ PHONE_SEPARATORS = str.maketrans("", "", " -()+")
 
 
 def _has_address(**lookups):
-    return Exists(Address.objects.filter(customer=OuterRef("pk"), **lookups))
+    lookups.setdefault("customer", OuterRef("pk"))
+    return Exists(Address.objects.filter(**lookups))
 
 
 def phone_digits(value: str) -> str | None:
@@ -110,6 +111,17 @@ class CustomerFilterSet(django_filters.FilterSet):
         region = Region.objects.filter(code=value.strip()).only("pk", "level").first()
         if region is None:
             return queryset.none()
+        categories = self.form.cleaned_data.get("category")
+        if region.level == RegionLevel.DISTRICT and categories and not self.deep_page:
+            # A district is small: start from its addresses and test the category on
+            # their customers' addresses there, so only the few matches are looked up
+            # among the customers (see filter_category, which then has nothing to do).
+            self._category_done = True
+            with_category = _has_address(customer=OuterRef("customer_id"), categories__in=[c.pk for c in categories])
+            in_district = (
+                Address.objects.filter(district_id=region.pk).filter(with_category).values("customer_id").distinct()
+            )
+            return queryset.filter(pk__in=in_district)
         in_region = _has_address(**{f"{region.level}_id": region.pk})
         if self.deep_page:
             # Wrapped, the EXISTS is not turned into a join, so PostgreSQL may run it
@@ -118,7 +130,7 @@ class CustomerFilterSet(django_filters.FilterSet):
         return queryset.filter(in_region)
 
     def filter_category(self, queryset, name, value):
-        if not value:
+        if not value or getattr(self, "_category_done", False):
             return queryset
         return queryset.filter(_has_address(categories__in=[c.pk for c in value]))
 

@@ -299,3 +299,15 @@ def test_deep_page_seek_from_a_remembered_boundary_gives_the_offset_page(sort, m
         assert _seek_from_cached_boundary(qs, ordering, key, 1, 5) is None
     finally:
         cache.delete(f"{key}:2")
+
+
+def test_district_and_category_match_a_customer_whose_category_is_on_another_address(world, sales_client, make_customer, sales):
+    split = make_customer("两处地址", owner=sales)
+    address_create(customer=split, district_code="440305", detail="无分类")
+    address_create(customer=split, district_code="110105", detail="仓库在北京", category_ids=[world["warehouse"].pk])
+    plain = make_customer("南山无分类", owner=sales)
+    address_create(customer=plain, district_code="440305", detail="无分类")
+    listed = set(names(sales_client.get(LIST, {"region": "440305", "category": world["warehouse"].pk})))
+    assert listed == {"深圳南山科技", "两处地址"}
+    both = {"region": "440305", "category": [world["warehouse"].pk, world["shop"].pk]}
+    assert set(names(sales_client.get(LIST, both))) == {"深圳南山科技", "两处地址"}
