@@ -370,6 +370,104 @@ class RegionIndex:
         self._key_max = [max(w for _, w, _ in entries) for entries in self._entries]
         self._key_items = [tuple((c, w) for c, w, _ in entries) for entries in self._entries]
         self._chain_sets = {code: frozenset(c for c in chain if c) for code, chain in self._levels.items()}
+        self._build_chains()
+
+    def _build_chains(self) -> None:
+        """Division names written one after another at the start, resolved once, in one automaton.
+
+        For every current Chinese unit, each sequence [province form] [city form] [unit form]
+        (upper levels optional; forms = current full, short and alias keys) whose text the
+        general path would read as exactly those names, and which its resolution consumes
+        whole, becomes a key "separator + names" of `_chain_automaton`. That automaton also
+        holds every name key and the separator, so one leftmost-longest pass over a batch
+        finds the chain at the start of each text and any name after it (which sends the
+        text to the slower paths, as before). A chain is left out when a longer name could
+        start inside it and run past its end (the general path would read that name
+        instead), or when a short name inside it could be a street (北京路).
+        """
+        key_text = self._key_text
+        key_short = self._key_short
+        forms: dict[str, list[int]] = {}
+        for key_id, entries in enumerate(self._entries):
+            if key_text[key_id][:2] in self._leading:
+                for code, _, historic in entries:
+                    if not historic and code in self.regions:
+                        forms.setdefault(code, []).append(key_id)
+        proper_prefixes = {key[:j] for key in key_text for j in range(1, len(key))}
+        key_ids = {key: key_id for key_id, key in enumerate(key_text)}
+        # Names that a longer name starts with (南山 → 南山区): a chain ending in one is kept
+        # only if the chains ending in each longer name are kept too.
+        longer: dict[int, list[int]] = {}
+        for key_id, key in enumerate(key_text):
+            for j in range(2, len(key)):
+                if key[:j] in key_ids:
+                    longer.setdefault(key_ids[key[:j]], []).append(key_id)
+        street_after = _STREET_AFTER_RE.match
+        street_tails = "路街道同店学号场厦园区院馆司行际村"
+        sequences: set[tuple[int, ...]] = set()
+        for code in self.regions:
+            if not code[:1].isdigit() or code not in forms:
+                continue
+            partial: list[tuple[int, ...]] = [()]
+            for upper in self._levels[code][1:]:
+                if upper and upper != code:
+                    opts = forms.get(upper, ())
+                    partial = partial + [p + (o,) for p in partial for o in opts]
+            # Short district names last (深圳南山) are left to the slower paths: they are rarer than
+            # full ones, and resolving their chains too would double the time to build the index.
+            last = [k for k in forms[code] if self._key_max[k] > 1.0]
+            sequences.update((*p, key_id) for p in partial for key_id in last)
+        candidates = []
+        for ids in sequences:
+            names = [key_text[k] for k in ids]
+            chain = "".join(names)
+            ok = True
+            pos = 0
+            for i, key_id in enumerate(ids[:-1]):
+                if key_id == ids[i + 1] or chain[pos:] in proper_prefixes:
+                    ok = False  # written twice, or a longer name could start here and run on
+                    break
+                pos += len(names[i])
+                if key_short[key_id]:
+                    rest = chain[pos:]
+                    # A street name here, or one that the text after the chain could complete.
+                    if street_after(rest) or (
+                        len(rest) <= 2 and any(street_after(rest + t) for t in street_tails)
+                    ):
+                        ok = False
+                        break
+            if ok:
+                candidates.append((chain, ids))
+        # Longest first: the chains a shorter one depends on (see `longer`) are decided before it.
+        candidates.sort(key=lambda c: -len(c[0]))
+        kept: dict[tuple[int, ...], _Resolution] = {}
+        automaton = self._automaton
+        street_after_bytes = _STREET_AFTER_BYTES_RE.match
+        for chain, ids in candidates:
+            if any(ids[:-1] + (k,) not in kept for k in longer.get(ids[-1], ())):
+                continue
+            # The general path's matches over the chain's own text must be exactly these names.
+            encoded = chain.encode().decode("latin-1")
+            matched = tuple(
+                key_id
+                for end, (key_id, _, short) in automaton.iter_long(encoded)
+                if not (short and street_after_bytes(encoded, end + 1))
+            )
+            if matched != ids:
+                continue
+            res = self._resolve(ids)
+            if res.all_consumed:
+                kept[ids] = res
+        chains = [("".join(key_text[k] for k in ids), ids, res) for ids, res in kept.items()]
+        self._chain_automaton = ahocorasick.Automaton()
+        for key_id, key in enumerate(key_text):
+            self._chain_automaton.add_word(key.encode().decode("latin-1"), (0, self._key_short[key_id]))
+        self._chain_automaton.add_word(_SEPARATOR, (1,))
+        for chain, ids, res in chains:
+            value = (2, res.fields, res.strip_names, len(chain), self._key_short[ids[-1]])
+            self._chain_automaton.add_word(f"{_SEPARATOR}{chain}".encode().decode("latin-1"), value)
+        self._chain_automaton.make_automaton()
+        self._chain_count = len(chains)
 
     @classmethod
     def from_records(cls, records: Iterable[RegionRecord]) -> "RegionIndex":
@@ -530,6 +628,67 @@ class RegionIndex:
         return "".join(names)
 
     def _parse_clean_many(self, texts: list[str]) -> list[ParsedAddress]:
+        """Parse normalised texts: a resolved chain of names at the start where it decides, else below.
+
+        One pass of `_chain_automaton` over the batch finds, at the start of each text, the
+        longest chain of division names resolved when the index was built, and any name
+        after it. Texts with a chain and nothing after it are built from the chain's
+        resolution; the others go through `_parse_leading_many`, whose results are the same.
+        """
+        n = len(texts)
+        joined = _SEPARATOR.join(texts)
+        if joined.count(_SEPARATOR) != n - 1 or n == 0:
+            return self._parse_leading_many(texts)
+        if _SIX_DIGITS_RE.search(joined) or len(joined) > _SCAN_CHARS and max(map(len, texts)) > _SCAN_CHARS:
+            # Maybe a postcode (taken out first) or a very long text: blank those out of the pass.
+            ends = list(accumulate(map(len, texts), lambda total, size: total + size + 1))
+            blank = {bisect_left(ends, m.start()) for m in _SIX_DIGITS_RE.finditer(joined)}
+            blank.update(i for i, text in enumerate(texts) if len(text) > _SCAN_CHARS)
+            joined = _SEPARATOR.join("" if i in blank else text for i, text in enumerate(texts))
+        data = f"{_SEPARATOR}{joined}".encode().decode("latin-1")
+        street_after = _STREET_AFTER_BYTES_RE.match
+        chains: list = [None] * n
+        j = -1
+        for end, value in self._chain_automaton.iter_long(data):
+            kind = value[0]
+            if kind == 0:
+                if chains[j] is not None and not (value[1] and street_after(data, end + 1)):
+                    chains[j] = None  # another name after the chain: the slower paths decide
+            elif kind == 1:
+                j += 1
+            else:
+                j += 1
+                # A short name last, before 路/街/…: the general path reads a street there.
+                if not (value[4] and street_after(data, end + 1)):
+                    chains[j] = value
+        out: list[ParsedAddress | None] = [None] * n
+        others: list[int] = []
+        new = _new
+        cls = ParsedAddress
+        setattr_ = object.__setattr__
+        edge = _DETAIL_EDGE
+        for i, (text, chain) in enumerate(zip(texts, chains)):
+            if chain is None:
+                others.append(i)
+                continue
+            _, fields, strip_names, size, _ = chain
+            detail = text[size:]
+            if detail and (" " in detail or detail[0] in edge or detail[-1] in edge):
+                detail = _clean_detail(detail)
+            for name in strip_names:
+                if name in detail:
+                    detail = _remove_all(detail, name)
+            fields = fields.copy()
+            fields["detail"] = detail
+            parsed = new(cls)
+            setattr_(parsed, "__dict__", fields)
+            out[i] = parsed
+        if others:
+            for i, parsed in zip(others, self._parse_leading_many([texts[i] for i in others])):
+                out[i] = parsed
+        return out
+
+    def _parse_leading_many(self, texts: list[str]) -> list[ParsedAddress]:
         """Parse normalised texts: Chinese by the fast path where it is sure, else by the automaton.
 
         Fast path: addresses nearly always start with their divisions, one after another.

@@ -112,7 +112,74 @@ def test_noise_is_normalised_before_the_fast_path(index):
 
 def test_resolution_cache_is_keyed_by_matched_names_and_cleared(index):
     index.clear_caches()
-    parse_addresses(["广东省深圳市南山区科技园", "广东省深圳市南山区高新南一道"], index)
+    # Short district names last are not in the chain table: they are resolved and cached.
+    parse_addresses(["深圳南山科技园", "深圳南山粤海街道"], index)
     assert len(index._cache) == 1
     index.clear_caches()
     assert not index._cache
+
+
+def _chains(index):
+    """The chain keys of `_chain_automaton`: (text, value)."""
+    return [
+        (key.encode("latin-1").decode()[1:], value)
+        for key, value in index._chain_automaton.items()
+        if value[0] == 2
+    ]
+
+
+def test_chain_table_holds_the_resolvers_results(index):
+    chains = _chains(index)
+    assert len(chains) > 20_000
+    for text, (_, fields, strip_names, size, _) in chains:
+        assert size == len(text)
+        index.clear_caches()
+        general = index._parse_han_general([text])[0]
+        assert {**fields, "detail": "", "postcode": ""} == general.__dict__, text
+        (resolution,) = index._cache.values()
+        assert strip_names == resolution.strip_names
+    index.clear_caches()
+
+
+def test_chains_followed_by_anything_give_the_general_paths_results(index):
+    """Chains glued to streets, suffixes, longer names and other names: where a chain could misread."""
+    rng = random.Random(3)
+    chains = [text for text, _ in _chains(index)]
+    names = index._key_text
+    tails = [
+        "路",
+        "东路",
+        "大街",
+        "街道",
+        "城东街",
+        "区",
+        "市",
+        "县",
+        "镇",
+        "村",
+        "门",
+        "号",
+        "12号",
+        "一号",
+        "大酒店",
+        "中学",
+        "新村",
+        "花园",
+        " ",
+        "，",
+        "-",
+        "",
+        "科技园",
+        "人民路8号",
+    ]
+    texts = []
+    for _ in range(4000):
+        text = rng.choice(chains)
+        for _ in range(rng.randint(1, 3)):
+            text += rng.choice(tails) if rng.random() < 0.7 else rng.choice(names)
+        texts.append(text)
+    clean = [t for t in normalize_address_texts(texts) if t and _HAN_RE.search(t)]
+    index.clear_caches()
+    fast = index._parse_clean_many(clean)
+    index.clear_caches()
+    assert fast == index._parse_han_general(clean)
