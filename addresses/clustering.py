@@ -179,11 +179,12 @@ def _upsert(rows: list[tuple], chunk: int = 1000) -> None:
     )
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # Arrays as text literals: psycopg's client-side quoting of long lists costs far more.
             cursor.execute(
                 f"INSERT INTO {table} (level, x, y, count, lat_sum, lng_sum) "  # noqa: S608
                 "SELECT * FROM unnest(%s::smallint[], %s::bigint[], %s::bigint[], %s::integer[], "
                 f"%s::float8[], %s::float8[]) {conflict}",
-                [list(column) for column in zip(*rows)],
+                ["{" + ",".join(map(repr, column)) + "}" for column in zip(*rows)],
             )
             return
         for i in range(0, len(rows), chunk):
@@ -517,34 +518,8 @@ def address_where(*, user, filters: dict) -> Q | None:
         visible = Q(customer_owner_id=user.pk)
         in_territory = territory_address_filter(user)
         if in_territory is not None:
-            # An address in a territory makes all of its customer's addresses visible: the
-            # few outside it are listed once (cached), so the test stays on the covering index.
-            elsewhere = _territory_customers_elsewhere(user, in_territory)
-            if connection.vendor == "postgresql":  # one array parameter, not thousands
-                from django.db.models import BooleanField
-                from django.db.models.expressions import RawSQL
-
-                table = Address._meta.db_table
-                visible |= in_territory | Q(
-                    RawSQL(f'"{table}"."id" = ANY(%s::bigint[])', (elsewhere,), output_field=BooleanField())
-                )
-            else:
-                visible |= in_territory | Q(pk__in=elsewhere)
+            # An address in a territory makes all of its customer's addresses visible: a
+            # customer-level test, left to the semi-join (see the report on issue 5).
+            return None
         where &= visible
     return where
-
-
-def _territory_customers_elsewhere(user, in_territory: Q) -> list[int]:
-    """Ids of addresses outside the user's territories whose customer has one inside."""
-    key = f"map:elsewhere:{_data_version()}:{user.pk}"
-    ids = cache.get(key)
-    if ids is None:
-        inside = Address.objects.filter(in_territory).order_by().values("customer_id")
-        ids = list(
-            Address.objects.filter(customer_id__in=inside)
-            .exclude(in_territory)
-            .order_by()
-            .values_list("pk", flat=True)
-        )
-        cache.set(key, ids, CACHE_TTL)
-    return ids

@@ -66,6 +66,9 @@ def test_filters_on_copies_give_the_same_cells_as_the_customer_semi_join(
             assert fs.is_valid()
             active = {k for k in QueryDict(query)}
             where = clustering.address_where(user=user, filters={k: fs.form.cleaned_data[k] for k in active})
+            if user == sales:  # territories: a customer-level test, left to the semi-join
+                assert where is None
+                continue
             assert where is not None
             for level in (6, 14):
                 ranges = clustering._ranges_q(mapmath.bbox_key_ranges(BOX))
