@@ -66,16 +66,40 @@ class Address(models.Model):
         "geo.Region", verbose_name=_("region"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     country = models.ForeignKey(
-        "geo.Region", verbose_name=_("country"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "geo.Region",
+        verbose_name=_("country"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # led by the (country, customer) index below
     )
     province = models.ForeignKey(
-        "geo.Region", verbose_name=_("province"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "geo.Region",
+        verbose_name=_("province"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # led by the (province, customer) index below
     )
     city = models.ForeignKey(
-        "geo.Region", verbose_name=_("city"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "geo.Region",
+        verbose_name=_("city"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # led by the (city, customer) index below
     )
     district = models.ForeignKey(
-        "geo.Region", verbose_name=_("district"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "geo.Region",
+        verbose_name=_("district"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # led by the (district, customer) index below
     )
     lat = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True, validators=_LAT)
     lng = models.DecimalField(
