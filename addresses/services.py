@@ -22,13 +22,14 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
+from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from addresses.choices import AddressKind, Channel
-from addresses.clustering import address_customer_copies_fill, map_cells_track
+from addresses.clustering import map_cells_apply, map_cells_delta
 from addresses.models import Address, AddressCategory, AddressVersion
-from crm.bulk_insert import bulk_insert
+from crm.bulk_insert import bulk_insert, bulk_insert_rows
 from customers.models import Customer
 from geo import geocoding, parsing
 from geo.choices import PRECISION_RANK, CoordinateSystem, GeocodePrecision, RegionLevel
@@ -104,7 +105,13 @@ class AddressInput:
     def structured_codes(self) -> list[str]:
         return [
             c
-            for c in (self.country_code, self.province_code, self.city_code, self.district_code, self.region_code)
+            for c in (
+                self.country_code,
+                self.province_code,
+                self.city_code,
+                self.district_code,
+                self.region_code,
+            )
             if c
         ]
 
@@ -312,13 +319,45 @@ def _region_record(region: Region, rows: _RegionRows):
     return r
 
 
+_REGION_FIELDS = (
+    ("region", "region_id", None),
+    ("country", "country_id", RegionLevel.COUNTRY),
+    ("province", "province_id", RegionLevel.PROVINCE),
+    ("city", "city_id", RegionLevel.CITY),
+    ("district", "district_id", RegionLevel.DISTRICT),
+)
+
+
 def _apply_regions(address: Address, region: Region | None, rows: _RegionRows):
+    # What `address.<fk> = region` does (id and cached object), minus the descriptor's
+    # per-call checks: five foreign keys per address add up in a bulk import.
     chain = rows.chain(region) if region is not None else {}
-    address.region = region
-    address.country = chain.get(RegionLevel.COUNTRY)
-    address.province = chain.get(RegionLevel.PROVINCE)
-    address.city = chain.get(RegionLevel.CITY)
-    address.district = chain.get(RegionLevel.DISTRICT)
+    values, cache = address.__dict__, address._state.fields_cache
+    for name, attname, level in _REGION_FIELDS:
+        r = region if level is None else chain.get(level)
+        values[attname] = r.pk if r is not None else None
+        cache[name] = r
+
+
+_ADDRESS_PROTOTYPE: dict | None = None
+
+
+def _new_address(customer_id: int, stage: str, kind: str, owner_id: int | None) -> Address:
+    """A new, unsaved Address with the model's defaults, as `Address(customer_id=...)` builds it.
+
+    Copies a prototype's field values instead of running Model.__init__ (about ten
+    times faster; models.Address has no init signals).
+    """
+    global _ADDRESS_PROTOTYPE
+    if _ADDRESS_PROTOTYPE is None:
+        _ADDRESS_PROTOTYPE = {k: v for k, v in Address().__dict__.items() if k != "_state"}
+    address = Address.__new__(Address)
+    values = dict(_ADDRESS_PROTOTYPE)
+    values["_state"] = ModelState()
+    values["customer_id"] = customer_id
+    values["customer_stage"], values["customer_kind"], values["customer_owner_id"] = stage, kind, owner_id
+    address.__dict__ = values
+    return address
 
 
 def _parse_texts(texts: dict[int, str]) -> dict[int, "parsing.ParsedAddress"]:
@@ -350,9 +389,13 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
 
     # Existing rows (updates), locked against concurrent edits.
     update_ids = [it.address_id for it in items if it.address_id]
-    existing = {
-        a.pk: a for a in Address.objects.select_for_update().filter(pk__in=update_ids).order_by("pk")
-    } if update_ids else {}
+    existing = (
+        {a.pk: a for a in Address.objects.select_for_update().filter(pk__in=update_ids).order_by("pk")}
+        if update_ids
+        else {}
+    )
+    # Stored map inputs of the rows to update, before this batch changes them.
+    old_points = {pk: (a.lat, a.lng, a.province_id, a.city_id, a.district_id) for pk, a in existing.items()}
     existing_categories: dict[int, list[int]] = {}
     if existing:
         for address_id, category_id in Address.categories.through.objects.filter(
@@ -361,7 +404,12 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
             existing_categories.setdefault(address_id, []).append(category_id)
 
     customer_ids = {it.customer_id for it in items if it.customer_id and not it.address_id}
-    known_customers = set(Customer.objects.filter(pk__in=customer_ids).values_list("pk", flat=True))
+    # Known customers, with the stage / kind / owner that new addresses copy (for the map's
+    # filters; see Address.customer_stage and clustering.address_customer_copies_refresh).
+    known_customers: dict[int, list] = {}
+    if customer_ids:
+        copied = Customer.objects.filter(pk__in=customer_ids).values_list("pk", "stage", "kind", "owner_id")
+        known_customers = {pk: rest for pk, *rest in copied}
     wanted_categories = {c for it in items if it.category_ids for c in it.category_ids}
     known_categories = (
         set(AddressCategory.objects.filter(pk__in=wanted_categories).values_list("pk", flat=True))
@@ -383,7 +431,7 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
     rows = _RegionRows(codes, ids=[a.region_id for a in existing.values() if a.region_id])
 
     to_create: list[tuple[int, Address, list[int]]] = []
-    to_update: list[tuple[int, Address, list[int], dict]] = []
+    to_update: list[tuple[int, Address, list[int], dict, dict]] = []
     primaries: set[tuple[int, str]] = set()
 
     for i, it in enumerate(items):
@@ -399,7 +447,7 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
             else:
                 if it.customer_id not in known_customers:
                     _fail("customer", _("Unknown customer."))
-                address = Address(customer_id=it.customer_id)
+                address = _new_address(it.customer_id, *known_customers[it.customer_id])
                 cats_before, before = [], None
 
             if it.kind is not None:
@@ -470,7 +518,7 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
                     result.statuses[i] = "unchanged"
                     result.unchanged += 1
                 else:
-                    to_update.append((i, address, cats, before))
+                    to_update.append((i, address, cats, before, after))
         except _ItemError as exc:
             result.errors[i] = exc.errors
         except StaleAddressError as exc:
@@ -480,21 +528,38 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
 
     _demote_other_primaries(to_create, to_update, actor=actor, channel=channel, now=now, rows=rows)
 
-    # Write rows.
-    map_cells_track(created=[a for _i, a, _c in to_create], updated=[a for _i, a, _c, _b in to_update])
-    address_customer_copies_fill(created=[a for _i, a, _c in to_create])
+    # Write rows. Map cell changes are computed now (this sets map_key) and applied last:
+    # the upsert locks the cells it touches until commit, so it should come right before it.
+    map_rows = map_cells_delta(
+        created=[a for _i, a, _c in to_create], updated=[a for _i, a, *_r in to_update], old=old_points
+    )
     if to_create:
         bulk_insert(Address, [a for _i, a, _c in to_create], now=now)
     if to_update:
-        for _i, a, _c, _b in to_update:
+        for _i, a, *_r in to_update:
             a.version += 1
             a.updated_at = now
         Address.objects.bulk_update(
-            [a for _i, a, _c, _b in to_update],
+            [a for _i, a, *_r in to_update],
             [
-                "kind", "is_primary", "raw_text", "detail", "postcode", "region", "country", "province",
-                "city", "district", "lat", "lng", "precision", "geocode_source", "verified_at", "version",
-                "updated_at", "map_key",
+                "kind",
+                "is_primary",
+                "raw_text",
+                "detail",
+                "postcode",
+                "region",
+                "country",
+                "province",
+                "city",
+                "district",
+                "lat",
+                "lng",
+                "precision",
+                "geocode_source",
+                "verified_at",
+                "version",
+                "updated_at",
+                "map_key",
             ],
         )
     _write_categories(to_create, to_update)
@@ -504,13 +569,14 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
         result.addresses[i] = a
         result.statuses[i] = "created"
         result.created += 1
-    for i, a, cats, before in to_update:
-        versions.append((a, before, _snapshot(a, cats, rows.by_id)))
+    for i, a, _cats, before, after in to_update:
+        versions.append((a, before, after))
         result.addresses[i] = a
         result.statuses[i] = "updated"
         result.updated += 1
     _write_versions(versions, actor=actor, channel=channel, now=now)
     _queue_refinement([a for a, _b, _a in versions if a.precision not in _PRECISE])
+    map_cells_apply(map_rows)
     return result
 
 
@@ -563,14 +629,9 @@ def _demote_other_primaries(to_create, to_update, *, actor, channel, now, rows):
 def _write_categories(to_create, to_update):
     Through = Address.categories.through
     if to_update:
-        Through.objects.filter(address_id__in=[a.pk for _i, a, _c, _b in to_update]).delete()
-    links = [
-        Through(address_id=a.pk, addresscategory_id=c)
-        for _i, a, cats, *_ in (*to_create, *to_update)
-        for c in cats
-    ]
-    if links:
-        bulk_insert(Through, links)
+        Through.objects.filter(address_id__in=[a.pk for _i, a, *_r in to_update]).delete()
+    links = [(a.pk, c) for _i, a, cats, *_ in (*to_create, *to_update) for c in cats]
+    bulk_insert_rows(Through, ("address_id", "addresscategory_id"), links)
 
 
 def _write_versions(entries, *, actor, channel, now):
@@ -588,8 +649,15 @@ def _write_versions(entries, *, actor, channel, now):
                 prev[address_id] = h
     actor_id = actor.pk if actor is not None and actor.is_authenticated else None
     rows = []
+    created_fields = None
     for address, before, after in entries:
-        changed = sorted(k for k in after if before is None or before.get(k) != after.get(k))
+        if before is None:
+            # A creation changes every field (snapshots share their keys).
+            if created_fields is None:
+                created_fields = sorted(after)
+            changed = created_fields
+        else:
+            changed = sorted(k for k in after if before.get(k) != after.get(k))
         prev_hash = prev.get(address.pk, "")
         h = version_hash(
             address_id=address.pk,
@@ -602,21 +670,36 @@ def _write_versions(entries, *, actor, channel, now):
             prev_hash=prev_hash,
         )
         rows.append(
-            AddressVersion(
-                address_id=address.pk,
-                customer_id=address.customer_id,
-                version=address.version,
-                actor_id=actor_id,
-                channel=channel,
-                created_at=now,
-                before=before,
-                after=after,
-                changed_fields=changed,
-                prev_hash=prev_hash,
-                hash=h,
+            (
+                address.pk,
+                address.customer_id,
+                address.version,
+                actor_id,
+                channel,
+                now,
+                before,
+                after,
+                changed,
+                prev_hash,
+                h,
             )
         )
-    bulk_insert(AddressVersion, rows)
+    bulk_insert_rows(AddressVersion, _VERSION_FIELDS, rows)
+
+
+_VERSION_FIELDS = (
+    "address_id",
+    "customer_id",
+    "version",
+    "actor_id",
+    "channel",
+    "created_at",
+    "before",
+    "after",
+    "changed_fields",
+    "prev_hash",
+    "hash",
+)
 
 
 def _single(result: AddressBatchResult) -> Address:
@@ -660,7 +743,11 @@ def address_history_verify(*, address: Address) -> list[int]:
 
 
 def addresses_categorize(
-    *, address_ids: Sequence[int], add: Sequence[int] = (), remove: Sequence[int] = (), actor=None,
+    *,
+    address_ids: Sequence[int],
+    add: Sequence[int] = (),
+    remove: Sequence[int] = (),
+    actor=None,
     channel: str = Channel.FORM,
 ) -> AddressBatchResult:
     """Add and/or remove categories on many addresses (one history row per changed address)."""

@@ -51,7 +51,7 @@ BIG_CITIES = {
 INTERNATIONAL = (("en_US", "US"), ("de_DE", "DE"), ("en_GB", "GB"), ("ja_JP", "JP"), ("fr_FR", "FR"))
 STREET_SUFFIX = ("路", "街", "大道", "大街")
 BUILDING = ("大厦", "广场", "中心", "花园", "小区", "科技园", "产业园")
-BATCH = 2000
+BATCH = 5000
 
 
 class Command(BaseCommand):
