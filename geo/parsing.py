@@ -378,10 +378,10 @@ class RegionIndex:
         For every current Chinese unit, each sequence [province form] [city form] [unit form]
         (upper levels optional; forms = current full, short and alias keys) whose text the
         general path would read as exactly those names, and which its resolution consumes
-        whole, becomes a key "separator + names" of `_chain_automaton`. That automaton also
-        holds every name key and the separator, so one leftmost-longest pass over a batch
-        finds the chain at the start of each text and any name after it (which sends the
-        text to the slower paths, as before). A chain is left out when a longer name could
+        whole, becomes a key "separator + names" of `_chain_automaton` (with the separator
+        alone), so one leftmost-longest pass over a batch finds the chain at the start of
+        each text; a pass of the name automaton over the rests then finds any name after it
+        (which sends the text to the slower paths, as before). A chain is left out when a longer name could
         start inside it and run past its end (the general path would read that name
         instead), or when a short name inside it could be a street (北京路).
         """
@@ -459,13 +459,13 @@ class RegionIndex:
             if res.all_consumed:
                 kept[ids] = res
         chains = [("".join(key_text[k] for k in ids), ids, res) for ids, res in kept.items()]
+        # Characters, not UTF-8 bytes as in `_automaton`: every key starts with the separator,
+        # so the root has one edge and the rest of a text is skipped at one test a character.
         self._chain_automaton = ahocorasick.Automaton()
-        for key_id, key in enumerate(key_text):
-            self._chain_automaton.add_word(key.encode().decode("latin-1"), (0, self._key_short[key_id]))
-        self._chain_automaton.add_word(_SEPARATOR, (1,))
+        self._chain_automaton.add_word(_SEPARATOR, None)
         for chain, ids, res in chains:
-            value = (2, res.fields, res.strip_names, len(chain), self._key_short[ids[-1]])
-            self._chain_automaton.add_word(f"{_SEPARATOR}{chain}".encode().decode("latin-1"), value)
+            value = (res.fields, res.strip_names, len(chain), self._key_short[ids[-1]])
+            self._chain_automaton.add_word(f"{_SEPARATOR}{chain}", value)
         self._chain_automaton.make_automaton()
         self._chain_count = len(chains)
 
@@ -631,9 +631,10 @@ class RegionIndex:
         """Parse normalised texts: a resolved chain of names at the start where it decides, else below.
 
         One pass of `_chain_automaton` over the batch finds, at the start of each text, the
-        longest chain of division names resolved when the index was built, and any name
-        after it. Texts with a chain and nothing after it are built from the chain's
-        resolution; the others go through `_parse_leading_many`, whose results are the same.
+        longest chain of division names resolved when the index was built; one pass of the
+        name automaton over what follows the chains finds any other name. Texts with a
+        chain and nothing after it are built from the chain's resolution; the others go
+        through `_parse_leading_many`, whose results are the same.
         """
         n = len(texts)
         joined = _SEPARATOR.join(texts)
@@ -645,22 +646,26 @@ class RegionIndex:
             blank = {bisect_left(ends, m.start()) for m in _SIX_DIGITS_RE.finditer(joined)}
             blank.update(i for i, text in enumerate(texts) if len(text) > _SCAN_CHARS)
             joined = _SEPARATOR.join("" if i in blank else text for i, text in enumerate(texts))
-        data = f"{_SEPARATOR}{joined}".encode().decode("latin-1")
-        street_after = _STREET_AFTER_BYTES_RE.match
+        data = f"{_SEPARATOR}{joined}"
+        street_after = _STREET_AFTER_RE.match
         chains: list = [None] * n
         j = -1
         for end, value in self._chain_automaton.iter_long(data):
-            kind = value[0]
-            if kind == 0:
-                if chains[j] is not None and not (value[1] and street_after(data, end + 1)):
-                    chains[j] = None  # another name after the chain: the slower paths decide
-            elif kind == 1:
+            j += 1
+            # A short name last, before 路/街/…: the general path reads a street there.
+            if value is not None and not (value[3] and street_after(data, end + 1)):
+                chains[j] = value
+        with_chain = [i for i, chain in enumerate(chains) if chain is not None]
+        rests = [texts[i][chains[i][2] :] for i in with_chain]
+        # Any name after the chain that the general path would keep: the slower paths decide.
+        data = f"{_SEPARATOR.join(rests)}{_SEPARATOR}".encode().decode("latin-1")
+        street_after_bytes = _STREET_AFTER_BYTES_RE.match
+        j = 0
+        for end, (key_id, _, short) in self._automaton.iter_long(data):
+            if key_id < 0:
                 j += 1
-            else:
-                j += 1
-                # A short name last, before 路/街/…: the general path reads a street there.
-                if not (value[4] and street_after(data, end + 1)):
-                    chains[j] = value
+            elif chains[with_chain[j]] is not None and not (short and street_after_bytes(data, end + 1)):
+                chains[with_chain[j]] = None
         out: list[ParsedAddress | None] = [None] * n
         others: list[int] = []
         new = _new
@@ -671,7 +676,7 @@ class RegionIndex:
             if chain is None:
                 others.append(i)
                 continue
-            _, fields, strip_names, size, _ = chain
+            fields, strip_names, size, _ = chain
             detail = text[size:]
             if detail and (" " in detail or detail[0] in edge or detail[-1] in edge):
                 detail = _clean_detail(detail)
