@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from addresses.choices import AddressKind, Channel
-from addresses.clustering import address_customer_copies_fill, map_cells_apply, map_cells_delta
+from addresses.clustering import map_cells_apply, map_cells_delta
 from addresses.models import Address, AddressCategory, AddressVersion
 from crm.bulk_insert import bulk_insert, bulk_insert_rows
 from customers.models import Customer
@@ -533,7 +533,9 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
     map_rows = map_cells_delta(
         created=[a for _i, a, _c in to_create], updated=[a for _i, a, *_r in to_update], old=old_points
     )
-    address_customer_copies_fill(created=[a for _i, a, _c in to_create])  # map filters read these copies
+    # The customer copies the map filters read (stage, kind, owner) are already on every new
+    # address: _new_address takes them from the known-customers query above, which is what
+    # clustering.address_customer_copies_fill would query again.
     if to_create:
         bulk_insert(Address, [a for _i, a, _c in to_create], now=now)
     if to_update:
