@@ -211,13 +211,53 @@ def normalize_address_texts(texts: list[str]) -> list[str]:
     if joined.count("\n") != len(texts) - 1:
         return [normalize_address_text(text) for text in texts]
     out = [text.strip() for text in texts]
-    starts = [m.start() for m in _scanners()[3].finditer(joined)]
-    starts.extend(m.start() for m in _PHONE_RUN_RE.finditer(joined))
-    if starts:
+    not_plain = [m.start() for m in _scanners()[3].finditer(joined)]
+    phones = [m.start() for m in _PHONE_RUN_RE.finditer(joined)]
+    if not_plain or phones:
         ends = list(accumulate(map(len, texts), lambda total, size: total + size + 1))
-        for i in {bisect_left(ends, start) for start in starts}:
+        busy = {bisect_left(ends, start) for start in not_plain}
+        for i in busy:
             out[i] = normalize_address_text(texts[i])
+        for i in {bisect_left(ends, start) for start in phones} - busy:
+            out[i] = _normalize_plain_with_phone(texts[i])
     return out
+
+
+# A phone number with the recipient name written before or after it, as `strip_phones`
+# reads them (a 2–4 character token between a separator or the start and the number, or
+# between the number and a separator or the end; not ending like a place).
+_NAME = "[\u4e00-\u9fff·]{2,4}"
+_NOT_PLACE = f"(?<![{''.join(sorted(_PLACE_ENDINGS))}])"
+_PHONE_WITH_NAMES_RE = re.compile(
+    f"(?:(?:^|(?<=[\\s,，;；:：|/])){_NAME}{_NOT_PLACE}[ ,，;；:：|/\t\r\n]*)?"
+    f"{_PHONE_RE.pattern}"
+    f"(?:[ ,，;；:：|/\t\r\n]*{_NAME}{_NOT_PLACE}(?=[\\s,，;；:：|/]|$))?"
+)
+
+
+# Every label starts with one of these (a superset of `_LABEL_GATE_RE`, scanned in C).
+_LABEL_CHARS_RE = re.compile("[收所详联通地手电座固签姓客名TtMmPp]")
+
+
+def _normalize_plain_with_phone(text: str) -> str:
+    """`normalize_address_text` of a plain text (see `_scanners`) with a phone-like run.
+
+    With no bracket and no label, one regex match takes out the number and the names next
+    to it; several numbers, labels or a long text take the full path.
+    """
+    if len(text) > HEAD_CHARS or "(" in text or _LABEL_CHARS_RE.search(text):
+        return normalize_address_text(text)
+    m = _PHONE_RE.search(text)
+    if m is not None:
+        end = m.end()
+        if _MAYBE_PHONE_RE.search(text, end) and _PHONE_RE.search(text, end):
+            return normalize_address_text(text)
+        # A name before the number ends where the separators before it start: searching
+        # from four characters earlier finds the same match as a search of the whole text.
+        start = len(text[: m.start()].rstrip(_NAME_EDGE))
+        m = _PHONE_WITH_NAMES_RE.search(text, max(0, start - 4))
+        text = f"{text[: m.start()]} {text[m.end() :]}"
+    return " ".join(collapse_repeats(text).split()).strip(_EDGES)
 
 
 def _normalize(text: str, simplify: bool, *, plain: bool) -> str:

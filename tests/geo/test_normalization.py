@@ -1,6 +1,12 @@
+import random
+
 from geo.normalization import (
+    _PHONE_RUN_RE,
+    _normalize_plain_with_phone,
+    _scanners,
     collapse_repeats,
     normalize_address_text,
+    normalize_address_texts,
     strip_phones,
     to_halfwidth,
     to_simplified,
@@ -91,3 +97,33 @@ def test_very_long_paste_keeps_its_tail_with_linear_clean_up_only():
     clean = normalize_address_text(text)
     assert clean.startswith("广东省深圳市南山区")
     assert clean.endswith("AB 13812345678")  # width and spaces fixed; no phone stripping past 400 chars
+
+
+def test_plain_texts_with_phone_numbers_take_one_substitution_with_the_same_result():
+    """The one-substitution route for plain texts gives `normalize_address_text`'s result."""
+    rng = random.Random(9)
+    names = ["王小明", "李娜", "张三市", "张·三", "欧阳娜娜", "广东", "收货人", "北京市朝阳区"]
+    phones = [
+        "13912345678",
+        "139 1234 5678",
+        "+86 13912345678",
+        "86-139-1234-5678",
+        "010-12345678",
+        "(010)12345678",
+        "4001234567",
+        "0755-1234567",
+        "12345678",
+        "1391234567",
+    ]
+    seps = [" ", "  ", ",", "，", "/", "", ":", "|"]
+    places = ["广东省深圳市南山区科技园", "北京市朝阳区建国路88号", "人民路1号", "深圳南山", "A座1201"]
+    texts = []
+    for _ in range(10_000):
+        pieces = [rng.choice(rng.choice((names, phones, places))) for _ in range(rng.randint(1, 5))]
+        texts.append("".join(p + rng.choice(seps) for p in pieces))
+    texts += ["王小明 13912345678 广东省深圳市南山区", "广东省深圳市南山区 李娜，13912345678"]
+    expected = [normalize_address_text(t) for t in texts]
+    assert normalize_address_texts(texts) == expected
+    for text, want in zip(texts, expected):
+        if _PHONE_RUN_RE.search(text) and not _scanners()[3].search(text):
+            assert _normalize_plain_with_phone(text) == want, text
