@@ -660,24 +660,22 @@ class RegionIndex:
         # Any name after the chain that the general path would keep: the slower paths decide.
         data = f"{_SEPARATOR.join(rests)}{_SEPARATOR}".encode().decode("latin-1")
         street_after_bytes = _STREET_AFTER_BYTES_RE.match
+        named: set[int] = set()
         j = 0
         for end, (key_id, _, short) in self._automaton.iter_long(data):
             if key_id < 0:
                 j += 1
-            elif chains[with_chain[j]] is not None and not (short and street_after_bytes(data, end + 1)):
-                chains[with_chain[j]] = None
+            elif not (short and street_after_bytes(data, end + 1)):
+                named.add(j)
         out: list[ParsedAddress | None] = [None] * n
-        others: list[int] = []
         new = _new
         cls = ParsedAddress
         setattr_ = object.__setattr__
         edge = _DETAIL_EDGE
-        for i, (text, chain) in enumerate(zip(texts, chains)):
-            if chain is None:
-                others.append(i)
+        for j, (i, detail) in enumerate(zip(with_chain, rests)):
+            if j in named:
                 continue
-            fields, strip_names, size, _ = chain
-            detail = text[size:]
+            fields, strip_names, _, _ = chains[i]
             if detail and (" " in detail or detail[0] in edge or detail[-1] in edge):
                 detail = _clean_detail(detail)
             for name in strip_names:
@@ -688,6 +686,7 @@ class RegionIndex:
             parsed = new(cls)
             setattr_(parsed, "__dict__", fields)
             out[i] = parsed
+        others = [i for i, parsed in enumerate(out) if parsed is None]
         if others:
             for i, parsed in zip(others, self._parse_leading_many([texts[i] for i in others])):
                 out[i] = parsed
