@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from addresses.choices import AddressKind, Channel
 from addresses.clustering import map_cells_apply, map_cells_delta
 from addresses.models import Address, AddressCategory, AddressVersion
+from crm.batch_lookup import in_values
 from crm.bulk_insert import bulk_insert, bulk_insert_rows
 from customers.models import Customer
 from geo import geocoding, parsing
@@ -161,7 +162,11 @@ class _RegionRows:
 
     def __init__(self, codes: Iterable[str], ids: Iterable[int] = ()):
         codes, ids = set(codes), set(ids)
-        rows = list(Region.objects.filter(Q(code__in=codes) | Q(pk__in=ids))) if codes or ids else []
+        rows = []
+        if codes or ids:
+            rows = list(
+                Region.objects.filter(Q(code__in=in_values(codes, db_type="text")) | Q(pk__in=in_values(ids)))
+            )
         successors = {r.successor_id for r in rows if not r.is_active and r.successor_id}
         if successors:
             rows += list(Region.objects.filter(pk__in=successors))
@@ -390,7 +395,10 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
     # Existing rows (updates), locked against concurrent edits.
     update_ids = [it.address_id for it in items if it.address_id]
     existing = (
-        {a.pk: a for a in Address.objects.select_for_update().filter(pk__in=update_ids).order_by("pk")}
+        {
+            a.pk: a
+            for a in Address.objects.select_for_update().filter(pk__in=in_values(update_ids)).order_by("pk")
+        }
         if update_ids
         else {}
     )
@@ -408,7 +416,9 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
     # filters; see Address.customer_stage and clustering.address_customer_copies_refresh).
     known_customers: dict[int, list] = {}
     if customer_ids:
-        copied = Customer.objects.filter(pk__in=customer_ids).values_list("pk", "stage", "kind", "owner_id")
+        copied = Customer.objects.filter(pk__in=in_values(customer_ids)).values_list(
+            "pk", "stage", "kind", "owner_id"
+        )
         known_customers = {pk: rest for pk, *rest in copied}
     wanted_categories = {c for it in items if it.category_ids for c in it.category_ids}
     known_categories = (
@@ -605,7 +615,7 @@ def _demote_other_primaries(to_create, to_update, *, actor, channel, now, rows):
     # One indexed IN over customers, then exact (customer, kind) pairs in Python:
     # a large OR of pairs is slow to plan and execute.
     candidates = Address.objects.select_for_update().filter(
-        customer_id__in={c for c, _k in keys}, is_primary=True
+        customer_id__in=in_values({c for c, _k in keys}), is_primary=True
     )
     others = [a for a in candidates if (a.customer_id, a.kind) in keys and a.pk not in keep]
     if not others:

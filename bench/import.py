@@ -127,9 +127,11 @@ def raw_copy(path: Path) -> float:
             for i, (ext, name, phone, _a) in enumerate(rows, 1):
                 copy.write_row((i, name, "enterprise", "potential", phone, "", ext, now, now))
         with cur.copy("copy addresses_address (id, customer_id, kind, is_primary, raw_text, detail, postcode, "
-                      "precision, geocode_source, version, created_at, updated_at) from stdin") as copy:
+                      "precision, geocode_source, version, created_at, updated_at, customer_stage, customer_kind) "
+                      "from stdin") as copy:
             for i, (_e, _n, _p, address) in enumerate(rows, 1):
-                copy.write_row((i, i, "delivery", True, address, address, "", "none", "", 1, now, now))
+                copy.write_row((i, i, "delivery", True, address, address, "", "none", "", 1, now, now, "potential",
+                                "enterprise"))
         with cur.copy("copy addresses_addressversion (address_id, customer_id, version, channel, created_at, "
                       "after, changed_fields, prev_hash, hash) from stdin") as copy:
             for i, (_e, _n, _p, address) in enumerate(rows, 1):

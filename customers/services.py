@@ -4,6 +4,7 @@ from collections.abc import Sequence
 
 from django.db import transaction
 
+from crm.batch_lookup import in_values
 from customers.models import Customer
 
 CUSTOMER_FIELDS = ("name", "kind", "stage", "owner", "phone", "email", "external_id")
@@ -76,7 +77,9 @@ def customers_upsert(*, rows: Sequence[dict], fields: Sequence[str], actor=None)
     ext_ids = [r["external_id"] for r in rows]
     existing = {
         row[0]: row[1:]
-        for row in Customer.objects.filter(external_id__in=ext_ids).values_list("external_id", "pk", *fields)
+        for row in Customer.objects.filter(external_id__in=in_values(ext_ids, db_type="text")).values_list(
+            "external_id", "pk", *fields
+        )
     }
     out: list[tuple[int, str] | None] = [None] * len(rows)
     new, changed = [], []
