@@ -15,7 +15,7 @@ var/bench-deps/, never into the project), and the CSV export of everything.
 
 import argparse
 import csv
-import io
+import json
 import os
 import random
 import resource
@@ -82,7 +82,7 @@ def empty_tables():
     with connection.cursor() as cur:
         cur.execute(
             "truncate addresses_addressversion, addresses_address_categories, addresses_address, "
-            "addresses_importcheckpoint, addresses_importjob, customers_customer restart identity cascade"
+            "addresses_importcheckpoint, addresses_importjob, addresses_mapcell, customers_customer restart identity cascade"
         )
     connection.close()
 
@@ -135,7 +135,7 @@ def raw_copy(path: Path) -> float:
         with cur.copy("copy addresses_addressversion (address_id, customer_id, version, channel, created_at, "
                       "after, changed_fields, prev_hash, hash) from stdin") as copy:
             for i, (_e, _n, _p, address) in enumerate(rows, 1):
-                copy.write_row((i, i, 1, "import", now, '{"raw_text":"%s"}' % address, "[]", "", "0" * 64))
+                copy.write_row((i, i, 1, "import", now, json.dumps({"raw_text": address}, ensure_ascii=False), "[]", "", "0" * 64))
     con.commit()
     return time.perf_counter() - started
 
