@@ -424,8 +424,8 @@ class RegionIndex:
             ok = True
             pos = 0
             for i, key_id in enumerate(ids[:-1]):
-                if key_id == ids[i + 1] or chain[pos:] in proper_prefixes:
-                    ok = False  # written twice, or a longer name could start here and run on
+                if chain[pos:] in proper_prefixes:
+                    ok = False  # a longer name could start here and run on past the chain
                     break
                 pos += len(names[i])
                 if key_short[key_id]:
@@ -455,8 +455,14 @@ class RegionIndex:
             )
             if matched != ids:
                 continue
-            res = self._resolve(ids)
-            if res.all_consumed:
+            # 北京市北京市…: the general path drops a name written twice in a row, and keeps it in
+            # the detail line unless it is a name stripped from there (上海上海 keeps 上海).
+            unique = tuple(k for i, k in enumerate(ids) if i == 0 or k != ids[i - 1])
+            res = self._resolve(unique)
+            if unique != ids and not set(key_text[k] for k in ids).issubset(res.strip_names):
+                continue
+            # Names that all stay in the detail line (an ambiguous 南山区) leave the text whole.
+            if res.all_consumed or not any(res.consumed):
                 kept[ids] = res
         chains = [("".join(key_text[k] for k in ids), ids, res) for ids, res in kept.items()]
         # Characters, not UTF-8 bytes as in `_automaton`: every key starts with the separator,
@@ -464,7 +470,8 @@ class RegionIndex:
         self._chain_automaton = ahocorasick.Automaton()
         self._chain_automaton.add_word(_SEPARATOR, None)
         for chain, ids, res in chains:
-            value = (res.fields, res.strip_names, len(chain), self._key_short[ids[-1]])
+            cut = len(chain) if res.all_consumed else 0
+            value = (res.fields, res.strip_names, len(chain), self._key_short[ids[-1]], cut)
             self._chain_automaton.add_word(f"{_SEPARATOR}{chain}", value)
         self._chain_automaton.make_automaton()
         self._chain_count = len(chains)
@@ -675,7 +682,9 @@ class RegionIndex:
         for j, (i, detail) in enumerate(zip(with_chain, rests)):
             if j in named:
                 continue
-            fields, strip_names, _, _ = chains[i]
+            fields, strip_names, _, _, cut = chains[i]
+            if not cut:
+                detail = texts[i]
             if detail and (" " in detail or detail[0] in edge or detail[-1] in edge):
                 detail = _clean_detail(detail)
             for name in strip_names:
