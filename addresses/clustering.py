@@ -259,10 +259,12 @@ def map_cells_rebuild(*, address_model=Address, cell_model=MapCell, batch: int =
             .values_list(field, "n")
         )
         rows += [(level, region_id, 0, n, 0.0, 0.0) for region_id, n in grouped]
-    cell_model.objects.bulk_create(
-        [cell_model(level=r[0], x=r[1], y=r[2], count=r[3], lat_sum=r[4], lng_sum=r[5]) for r in rows],
-        batch_size=5000,
-    )
+    from crm.bulk_insert import bulk_insert_rows
+
+    for i in range(0, len(rows), 100_000):
+        bulk_insert_rows(
+            cell_model, ("level", "x", "y", "count", "lat_sum", "lng_sum"), rows[i : i + 100_000]
+        )
     if cell_model is MapCell:
         map_data_changed()
     return len(rows)
