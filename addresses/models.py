@@ -215,7 +215,13 @@ class AddressVersion(models.Model):
     `prev_hash`), so editing or deleting a past row is detectable.
     """
 
-    address = models.ForeignKey(Address, verbose_name=_("address"), on_delete=models.CASCADE, related_name="versions")
+    address = models.ForeignKey(
+        Address,
+        verbose_name=_("address"),
+        on_delete=models.CASCADE,
+        related_name="versions",
+        db_index=False,  # leads the (address, version) unique index
+    )
     customer_id = models.BigIntegerField(_("customer id"), db_index=True)
     version = models.PositiveIntegerField(_("version"))
     actor = models.ForeignKey(
