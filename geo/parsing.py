@@ -471,7 +471,15 @@ class RegionIndex:
         self._chain_automaton.add_word(_SEPARATOR, None)
         for chain, ids, res in chains:
             cut = len(chain) if res.all_consumed else 0
-            value = (res.fields, res.strip_names, len(chain), self._key_short[ids[-1]], cut)
+            # Last: a stripped name not ending like a division, which `_USUAL_NAME_END_RE` misses.
+            value = (
+                res.fields,
+                res.strip_names,
+                len(chain),
+                self._key_short[ids[-1]],
+                cut,
+                not res.usual_names,
+            )
             self._chain_automaton.add_word(f"{_SEPARATOR}{chain}", value)
         self._chain_automaton.make_automaton()
         self._chain_count = len(chains)
@@ -674,23 +682,36 @@ class RegionIndex:
                 j += 1
             elif not (short and street_after_bytes(data, end + 1)):
                 named.add(j)
+        if named:
+            kept = [j for j in range(len(with_chain)) if j not in named]
+            with_chain = [with_chain[j] for j in kept]
+            rests = [rests[j] for j in kept]
+        values = [chains[i] for i in with_chain]
+        # The detail line: the rest, or the whole text when every name stays in it; tidied
+        # and cleared of stripped names only where one regex pass over all of them says so.
+        details = [rest if value[4] else texts[i] for i, rest, value in zip(with_chain, rests, values)]
+        joined = _SEPARATOR.join(details)
+        check: set[int] = set()
+        if _DETAIL_UNTIDY_RE.search(joined):
+            check.update(_line_numbers(details, joined, _DETAIL_UNTIDY_RE))
+        if _USUAL_NAME_END_RE.search(joined):
+            check.update(_line_numbers(details, joined, _USUAL_NAME_END_RE))
+        check.update(j for j, value in enumerate(values) if value[5])
+        edge = _DETAIL_EDGE
+        for j in check:
+            detail = details[j]
+            if detail and (" " in detail or detail[0] in edge or detail[-1] in edge):
+                detail = _clean_detail(detail)
+            for name in values[j][1]:
+                if name in detail:
+                    detail = _remove_all(detail, name)
+            details[j] = detail
         out: list[ParsedAddress | None] = [None] * n
         new = _new
         cls = ParsedAddress
         setattr_ = object.__setattr__
-        edge = _DETAIL_EDGE
-        for j, (i, detail) in enumerate(zip(with_chain, rests)):
-            if j in named:
-                continue
-            fields, strip_names, _, _, cut = chains[i]
-            if not cut:
-                detail = texts[i]
-            if detail and (" " in detail or detail[0] in edge or detail[-1] in edge):
-                detail = _clean_detail(detail)
-            for name in strip_names:
-                if name in detail:
-                    detail = _remove_all(detail, name)
-            fields = fields.copy()
+        for i, value, detail in zip(with_chain, values, details):
+            fields = value[0].copy()
             fields["detail"] = detail
             parsed = new(cls)
             setattr_(parsed, "__dict__", fields)
@@ -1077,6 +1098,12 @@ def _clean_detail(text: str) -> str:
         if not _LATIN_SPACE_RE.search(text):
             text = text.replace(" ", "")
     return text
+
+
+def _line_numbers(lines: list[str], joined: str, pattern: re.Pattern) -> set[int]:
+    """Which of `lines` (joined by the separator into `joined`) the pattern matches in."""
+    ends = list(accumulate(map(len, lines), lambda total, size: total + size + 1))
+    return {bisect_left(ends, m.start()) for m in pattern.finditer(joined)}
 
 
 def _one_character(encoded: str) -> bool:
