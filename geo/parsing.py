@@ -376,12 +376,13 @@ class RegionIndex:
         """Division names written one after another at the start, resolved once, in one automaton.
 
         For every current Chinese unit, each sequence [province form] [city form] [unit form]
-        (upper levels optional; forms = current full, short and alias keys) whose text the
-        general path would read as exactly those names, and which its resolution consumes
-        whole, becomes a key "separator + names" of `_chain_automaton` (with the separator
-        alone), so one leftmost-longest pass over a batch finds the chain at the start of
-        each text; a pass of the name automaton over the rests then finds any name after it
-        (which sends the text to the slower paths, as before). A chain is left out when a longer name could
+        (upper levels optional; forms = current full, short and alias keys; short district
+        names last are left out) whose text the general path would read as exactly those
+        names, and whose resolution consumes all of them or none, becomes a key
+        "separator + names" of `_chain_automaton` (with the separator alone), so one
+        leftmost-longest pass over a batch finds the chain at the start of each text; a pass
+        of the name automaton over the rests then finds any name after it (which sends the
+        text to the slower paths, as before). A chain is left out when a longer name could
         start inside it and run past its end (the general path would read that name
         instead), or when a short name inside it could be a street (北京路).
         """
