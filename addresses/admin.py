@@ -148,7 +148,17 @@ class AddressAdminForm(forms.ModelForm):
 @admin.register(Address)
 class AddressAdmin(admin.ModelAdmin):
     form = AddressAdminForm
-    list_display = ("customer", "kind", "is_primary", "province", "city", "district", "detail", "precision", "version")
+    list_display = (
+        "customer",
+        "kind",
+        "is_primary",
+        "province",
+        "city",
+        "district",
+        "detail",
+        "precision",
+        "version",
+    )
     list_filter = (ProvinceFilter, CityFilter, DistrictFilter, "kind", "precision", "categories")
     search_fields = ("=customer__name", "detail", "=postcode", "=customer__external_id")
     list_select_related = ("customer", "province", "city", "district")
@@ -160,7 +170,10 @@ class AddressAdmin(admin.ModelAdmin):
     show_full_result_count = False
     fieldsets = (
         (None, {"fields": ("customer", "kind", "is_primary", "raw_text", "seen_version")}),
-        (_("Structured"), {"fields": ("region", "country", "province", "city", "district", "detail", "postcode")}),
+        (
+            _("Structured"),
+            {"fields": ("region", "country", "province", "city", "district", "detail", "postcode")},
+        ),
         (_("Location"), {"fields": ("lat", "lng", "precision", "geocode_source", "verified_at")}),
         (_("Classification"), {"fields": ("categories", "version")}),
     )

@@ -21,7 +21,9 @@ def _check_parent(category: AddressCategory):
     parent = category.parent
     while parent is not None:
         if parent.pk == category.pk or parent.pk in seen:
-            raise ValidationError({"parent": [_("A category cannot be placed under itself or one of its children.")]})
+            raise ValidationError(
+                {"parent": [_("A category cannot be placed under itself or one of its children.")]}
+            )
         seen.add(parent.pk)
         parent = parent.parent
 

@@ -50,8 +50,21 @@ CONTENT_TYPES = {
     "geojson": "application/geo+json",
 }
 _ADDRESS_VALUES = (
-    "customer_id", "id", "kind", "raw_text", "detail", "postcode", "region__code", "country__name",
-    "province__name", "city__name", "district__name", "lng", "lat", "precision", "geocode_source",
+    "customer_id",
+    "id",
+    "kind",
+    "raw_text",
+    "detail",
+    "postcode",
+    "region__code",
+    "country__name",
+    "province__name",
+    "city__name",
+    "district__name",
+    "lng",
+    "lat",
+    "precision",
+    "geocode_source",
 )
 
 
@@ -93,14 +106,44 @@ def export_records(customers: QuerySet, *, chunk: int = CHUNK) -> Iterator[tuple
             if not addresses:
                 yield customer + [""] * 14, None
                 continue
-            for (_c, aid, akind, raw, detail, postcode, code, country, province, city, district, lng, lat,
-                 precision, source) in addresses:
+            for (
+                _c,
+                aid,
+                akind,
+                raw,
+                detail,
+                postcode,
+                code,
+                country,
+                province,
+                city,
+                district,
+                lng,
+                lat,
+                precision,
+                source,
+            ) in addresses:
                 point = (lng, lat) if lat is not None else None
-                yield customer + [
-                    akind, raw, country or "", province or "", city or "", district or "", detail, postcode,
-                    code or "", "" if lng is None else str(lng), "" if lat is None else str(lat), precision,
-                    source, "|".join(sorted(cats.get(aid, ()))),
-                ], point
+                yield (
+                    customer
+                    + [
+                        akind,
+                        raw,
+                        country or "",
+                        province or "",
+                        city or "",
+                        district or "",
+                        detail,
+                        postcode,
+                        code or "",
+                        "" if lng is None else str(lng),
+                        "" if lat is None else str(lat),
+                        precision,
+                        source,
+                        "|".join(sorted(cats.get(aid, ()))),
+                    ],
+                    point,
+                )
 
 
 class _Line:
@@ -110,7 +153,9 @@ class _Line:
         return value
 
 
-def csv_chunks(records: Iterable[tuple[list, tuple | None]], *, lines_per_chunk: int = 2000) -> Iterator[bytes]:
+def csv_chunks(
+    records: Iterable[tuple[list, tuple | None]], *, lines_per_chunk: int = 2000
+) -> Iterator[bytes]:
     """UTF-8 with BOM (so Excel reads Chinese), formula cells escaped, in ~chunks of lines."""
     writer = csv.writer(_Line())
     yield codecs.BOM_UTF8 + writer.writerow(HEADERS).encode()
@@ -134,7 +179,8 @@ def geojson_chunks(records: Iterable[tuple[list, tuple | None]], *, per_chunk: i
         geometry = {"type": "Point", "coordinates": [float(point[0]), float(point[1])]} if point else None
         feature = json.dumps(
             {"type": "Feature", "geometry": geometry, "properties": dict(zip(keys, values))},
-            ensure_ascii=False, separators=(",", ":"),
+            ensure_ascii=False,
+            separators=(",", ":"),
         )
         buf.append(feature if first else "," + feature)
         first = False
@@ -164,9 +210,7 @@ def xlsx_file(records: Iterable[tuple[list, tuple | None]]):
 
     numeric = {HEADERS.index("经度"), HEADERS.index("纬度")}
     for values, _point in records:
-        ws.append([
-            (float(v) if v else None) if i in numeric else text_cell(v) for i, v in enumerate(values)
-        ])
+        ws.append([(float(v) if v else None) if i in numeric else text_cell(v) for i, v in enumerate(values)])
     out = tempfile.NamedTemporaryFile(suffix=".xlsx")  # noqa: SIM115 (returned to the caller)
     wb.save(out)
     out.seek(0)

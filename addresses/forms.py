@@ -56,11 +56,14 @@ class AddressForm(forms.Form):
         help_text=_("The fields below are filled in as you type; correct them if needed."),
     )
     kind = forms.ChoiceField(
-        label=_("Kind"), choices=AddressKind.choices, initial=AddressKind.DELIVERY,
+        label=_("Kind"),
+        choices=AddressKind.choices,
+        initial=AddressKind.DELIVERY,
         widget=forms.Select(attrs={"class": "form-select"}),
     )
     is_primary = forms.BooleanField(
-        label=_("Primary address of this kind"), required=False,
+        label=_("Primary address of this kind"),
+        required=False,
         widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
     )
     country = forms.CharField(label=_("Country"), required=False, widget=RegionSelect("country"))
@@ -68,22 +71,31 @@ class AddressForm(forms.Form):
     city = forms.CharField(label=_("City"), required=False, widget=RegionSelect("city"))
     district = forms.CharField(label=_("District"), required=False, widget=RegionSelect("district"))
     detail = forms.CharField(
-        label=_("Detail line"), required=False, max_length=300,
-        widget=forms.TextInput(attrs={"class": "form-control", "placeholder": _("street, number, building, room")}),
+        label=_("Detail line"),
+        required=False,
+        max_length=300,
+        widget=forms.TextInput(
+            attrs={"class": "form-control", "placeholder": _("street, number, building, room")}
+        ),
     )
     postcode = forms.CharField(
-        label=_("Postcode"), required=False, max_length=20,
+        label=_("Postcode"),
+        required=False,
+        max_length=20,
         widget=forms.TextInput(attrs={"class": "form-control", "inputmode": "numeric"}),
     )
     lat = forms.DecimalField(required=False, max_digits=10, decimal_places=7, widget=forms.HiddenInput)
     lng = forms.DecimalField(required=False, max_digits=11, decimal_places=7, widget=forms.HiddenInput)
     pin_moved = forms.BooleanField(required=False, widget=forms.HiddenInput)
     verified = forms.BooleanField(
-        label=_("Verified with the customer"), required=False,
+        label=_("Verified with the customer"),
+        required=False,
         widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
     )
     categories = forms.ModelMultipleChoiceField(
-        label=_("Categories"), queryset=AddressCategory.objects.order_by("name"), required=False,
+        label=_("Categories"),
+        queryset=AddressCategory.objects.order_by("name"),
+        required=False,
         widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
     )
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
@@ -125,7 +137,13 @@ class AddressForm(forms.Form):
     def is_empty(self) -> bool:
         """Nothing typed about the address (used when it is optional, on the customer form)."""
         d = self.cleaned_data
-        return not (d.get("raw_text") or d.get("detail") or d.get("province") or d.get("postcode") or d.get("pin_moved"))
+        return not (
+            d.get("raw_text")
+            or d.get("detail")
+            or d.get("province")
+            or d.get("postcode")
+            or d.get("pin_moved")
+        )
 
     def service_fields(self, *, crs: str, current=None) -> dict:
         """Keyword arguments for address_create / address_update from the cleaned data."""

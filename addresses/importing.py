@@ -94,23 +94,53 @@ FIELD_HEADERS: dict[str, tuple[str, ...]] = {
 }
 FIELDS = tuple(FIELD_HEADERS)
 ADDRESS_FIELDS = ("address", "country", "province", "city", "district", "detail", "region_code")
-CUSTOMER_FIELDS = {"name": "name", "kind": "kind", "stage": "stage", "owner": "owner_id", "phone": "phone",
-                   "email": "email"}
+CUSTOMER_FIELDS = {
+    "name": "name",
+    "kind": "kind",
+    "stage": "stage",
+    "owner": "owner_id",
+    "phone": "phone",
+    "email": "email",
+}
 FIELD_LABELS = {f: h[0] for f, h in FIELD_HEADERS.items()}
 
 _CHOICE_SYNONYMS = {
-    "kind": {"个人": CustomerKind.INDIVIDUAL, "企业": CustomerKind.ENTERPRISE, "公司": CustomerKind.ENTERPRISE},
-    "stage": {"潜在": RelationshipStage.POTENTIAL, "潜在客户": RelationshipStage.POTENTIAL,
-              "新": RelationshipStage.NEW, "新客户": RelationshipStage.NEW, "现有": RelationshipStage.EXISTING,
-              "老客户": RelationshipStage.EXISTING, "现有客户": RelationshipStage.EXISTING,
-              "流失": RelationshipStage.CHURNED, "已流失": RelationshipStage.CHURNED},
-    "address_kind": {"注册地址": AddressKind.REGISTERED, "注册": AddressKind.REGISTERED,
-                     "账单地址": AddressKind.BILLING, "开票地址": AddressKind.BILLING, "账单": AddressKind.BILLING,
-                     "收货地址": AddressKind.DELIVERY, "送货地址": AddressKind.DELIVERY, "送货": AddressKind.DELIVERY,
-                     "家庭地址": AddressKind.HOME, "家庭": AddressKind.HOME, "其他": AddressKind.OTHER},
+    "kind": {
+        "个人": CustomerKind.INDIVIDUAL,
+        "企业": CustomerKind.ENTERPRISE,
+        "公司": CustomerKind.ENTERPRISE,
+    },
+    "stage": {
+        "潜在": RelationshipStage.POTENTIAL,
+        "潜在客户": RelationshipStage.POTENTIAL,
+        "新": RelationshipStage.NEW,
+        "新客户": RelationshipStage.NEW,
+        "现有": RelationshipStage.EXISTING,
+        "老客户": RelationshipStage.EXISTING,
+        "现有客户": RelationshipStage.EXISTING,
+        "流失": RelationshipStage.CHURNED,
+        "已流失": RelationshipStage.CHURNED,
+    },
+    "address_kind": {
+        "注册地址": AddressKind.REGISTERED,
+        "注册": AddressKind.REGISTERED,
+        "账单地址": AddressKind.BILLING,
+        "开票地址": AddressKind.BILLING,
+        "账单": AddressKind.BILLING,
+        "收货地址": AddressKind.DELIVERY,
+        "送货地址": AddressKind.DELIVERY,
+        "送货": AddressKind.DELIVERY,
+        "家庭地址": AddressKind.HOME,
+        "家庭": AddressKind.HOME,
+        "其他": AddressKind.OTHER,
+    },
 }
-_CHOICES = {"kind": CustomerKind, "stage": RelationshipStage, "address_kind": AddressKind,
-            "precision": GeocodePrecision}
+_CHOICES = {
+    "kind": CustomerKind,
+    "stage": RelationshipStage,
+    "address_kind": AddressKind,
+    "precision": GeocodePrecision,
+}
 _KIND_BIT = {k: 1 << i for i, k in enumerate(AddressKind.values)}
 
 
@@ -195,7 +225,11 @@ class Table:
                     return
                 except csv.Error as exc:
                     if "field larger" in str(exc):
-                        yield row_no, None, _("A cell is longer than %(n)s characters.") % {"n": MAX_CELL_CHARS}
+                        yield (
+                            row_no,
+                            None,
+                            _("A cell is longer than %(n)s characters.") % {"n": MAX_CELL_CHARS},
+                        )
                     else:
                         yield row_no, None, _("The row cannot be read as CSV (%(error)s).") % {"error": exc}
                     continue
@@ -204,18 +238,27 @@ class Table:
                 if not cells or not any(c.strip() for c in cells):
                     continue  # blank line
                 if any(_SURROGATE_RE.search(c) for c in cells):
-                    yield row_no, [_SURROGATE_RE.sub("\ufffd", c) for c in cells], _(
-                        "The row has bytes that are not valid %(encoding)s (the file mixes text encodings); "
-                        "save it again as UTF-8."
-                    ) % {"encoding": _encoding_label(self.encoding)}
+                    yield (
+                        row_no,
+                        [_SURROGATE_RE.sub("\ufffd", c) for c in cells],
+                        _(
+                            "The row has bytes that are not valid %(encoding)s (the file mixes text encodings); "
+                            "save it again as UTF-8."
+                        )
+                        % {"encoding": _encoding_label(self.encoding)},
+                    )
                     continue
                 if len(cells) != width:
                     extra = cells[width:]
                     if len(cells) > width and not any(c.strip() for c in extra):
                         cells = cells[:width]
                     else:
-                        yield row_no, cells, _("The row has %(n)s cells but the header has %(m)s.") % {
-                            "n": len(cells), "m": width}
+                        yield (
+                            row_no,
+                            cells,
+                            _("The row has %(n)s cells but the header has %(m)s.")
+                            % {"n": len(cells), "m": width},
+                        )
                         continue
                 yield row_no, cells, None
 
@@ -234,15 +277,22 @@ class Table:
                     continue
                 if len(cells) > width:
                     if any(c.strip() for c in cells[width:]):
-                        yield row_no, cells, _("The row has %(n)s cells but the header has %(m)s.") % {
-                            "n": len(cells), "m": width}
+                        yield (
+                            row_no,
+                            cells,
+                            _("The row has %(n)s cells but the header has %(m)s.")
+                            % {"n": len(cells), "m": width},
+                        )
                         continue
                     cells = cells[:width]
                 cells += [""] * (width - len(cells))
                 too_long = next((c for c in cells if len(c) > MAX_CELL_CHARS), None)
                 if too_long is not None:
-                    yield row_no, [c[:200] for c in cells], _("A cell is longer than %(n)s characters.") % {
-                        "n": MAX_CELL_CHARS}
+                    yield (
+                        row_no,
+                        [c[:200] for c in cells],
+                        _("A cell is longer than %(n)s characters.") % {"n": MAX_CELL_CHARS},
+                    )
                     continue
                 yield row_no, cells, None
         finally:
@@ -250,7 +300,9 @@ class Table:
 
 
 def _encoding_label(encoding: str | None) -> str:
-    return {"utf-8-sig": "UTF-8", "utf-8": "UTF-8", "gb18030": "GB18030/GBK"}.get(encoding or "", encoding or "")
+    return {"utf-8-sig": "UTF-8", "utf-8": "UTF-8", "gb18030": "GB18030/GBK"}.get(
+        encoding or "", encoding or ""
+    )
 
 
 def _xlsx_text(value) -> str:
@@ -327,8 +379,11 @@ def open_table(path: str | Path, *, max_rows: int | None = MAX_ROWS) -> Table:
 
 def _too_many(rows: int, max_rows: int) -> ImportFileError:
     return ImportFileError(
-        _("The file has %(rows)s rows; at most %(max)s rows are imported at once. Split it into smaller files "
-          "(or raise IMPORT_MAX_ROWS / --max-rows).") % {"rows": f"{rows:,}", "max": f"{max_rows:,}"}
+        _(
+            "The file has %(rows)s rows; at most %(max)s rows are imported at once. Split it into smaller files "
+            "(or raise IMPORT_MAX_ROWS / --max-rows)."
+        )
+        % {"rows": f"{rows:,}", "max": f"{max_rows:,}"}
     )
 
 
@@ -418,14 +473,20 @@ def map_columns(headers: list[str], overrides: dict[str, str] | None = None) -> 
     missing = [f for f in ("external_id", "name") if f not in index]
     if missing:
         raise ImportFileError(
-            _("Required columns are missing: %(missing)s. The header row has: %(headers)s. "
-              "Name them (e.g. 外部编号 / external_id, 客户名称 / name) or map them with --map COLUMN=FIELD.")
-            % {"missing": ", ".join(f"{FIELD_LABELS[m]} / {m}" for m in missing),
-               "headers": ", ".join(h for h in headers if h.strip()) or _("(nothing)")}
+            _(
+                "Required columns are missing: %(missing)s. The header row has: %(headers)s. "
+                "Name them (e.g. 外部编号 / external_id, 客户名称 / name) or map them with --map COLUMN=FIELD."
+            )
+            % {
+                "missing": ", ".join(f"{FIELD_LABELS[m]} / {m}" for m in missing),
+                "headers": ", ".join(h for h in headers if h.strip()) or _("(nothing)"),
+            }
         )
     if not any(f in index for f in ADDRESS_FIELDS):
         raise ImportFileError(
-            _("No address column: give 地址 / address (free text) or 省 / 市 / 区 (province / city / district).")
+            _(
+                "No address column: give 地址 / address (free text) or 省 / 市 / 区 (province / city / district)."
+            )
         )
     if ("lat" in index) != ("lng" in index):
         raise ImportFileError(_("Give both 经度 / lng and 纬度 / lat columns, or neither."))
@@ -535,14 +596,20 @@ class RowValidator:
             if f in v:
                 value = self._choice(f, v[f])
                 if value is None:
-                    err(f, _("Unknown value “%(value)s”; use one of: %(choices)s.")
-                        % {"value": v[f], "choices": ", ".join(_CHOICES[f].values)})
+                    err(
+                        f,
+                        _("Unknown value “%(value)s”; use one of: %(choices)s.")
+                        % {"value": v[f], "choices": ", ".join(_CHOICES[f].values)},
+                    )
                 customer[f] = value
         if "owner" in v:
             if v["owner"]:
                 owner = self.lookups.owners.get(v["owner"].casefold())
                 if owner is None:
-                    err("owner", _("Unknown owner “%(owner)s” (no user with this username).") % {"owner": v["owner"]})
+                    err(
+                        "owner",
+                        _("Unknown owner “%(owner)s” (no user with this username).") % {"owner": v["owner"]},
+                    )
                 customer["owner_id"] = owner
             else:
                 customer["owner_id"] = None
@@ -606,8 +673,11 @@ class RowValidator:
                     code = self.lookups.region(name, list(reversed(parents)))
                     self._region_cache[key] = code
                 if code is None:
-                    err(f, _("“%(name)s” is not a %(level)s in %(parent)s.")
-                        % {"name": name, "level": f, "parent": " ".join(p for p in parents if p)})
+                    err(
+                        f,
+                        _("“%(name)s” is not a %(level)s in %(parent)s.")
+                        % {"name": name, "level": f, "parent": " ".join(p for p in parents if p)},
+                    )
                     return out
                 out[f"{f}_code"] = code
                 parents.append(code)
@@ -619,7 +689,7 @@ class RowValidator:
             detail = text
             for name in (structured["province"], structured["city"], structured["district"]):
                 if name and detail.startswith(name):
-                    detail = detail[len(name):]
+                    detail = detail[len(name) :]
             out["detail"] = detail
         if "postcode" in v:
             out["postcode"] = v["postcode"]
@@ -661,15 +731,28 @@ class RowValidator:
             if not (la.is_finite() and ln.is_finite()):
                 raise InvalidOperation
         except InvalidOperation:
-            err("lat", _("Coordinates must be decimal degrees, got “%(lat)s”, “%(lng)s”.") % {"lat": lat, "lng": lng})
+            err(
+                "lat",
+                _("Coordinates must be decimal degrees, got “%(lat)s”, “%(lng)s”.")
+                % {"lat": lat, "lng": lng},
+            )
             return None
         if abs(la) > 90 or abs(ln) > 180:
             if abs(la) > 1000 or abs(ln) > 1000:
-                err("lat", _("“%(lat)s, %(lng)s” look like projected metres (e.g. Web Mercator), not degrees; "
-                             "give WGS-84, GCJ-02 or BD-09 degrees.") % {"lat": lat, "lng": lng})
+                err(
+                    "lat",
+                    _(
+                        "“%(lat)s, %(lng)s” look like projected metres (e.g. Web Mercator), not degrees; "
+                        "give WGS-84, GCJ-02 or BD-09 degrees."
+                    )
+                    % {"lat": lat, "lng": lng},
+                )
             elif abs(ln) <= 90 and abs(la) <= 180:
-                err("lat", _("Latitude %(lat)s is out of range (-90…90); latitude and longitude look swapped.")
-                    % {"lat": lat})
+                err(
+                    "lat",
+                    _("Latitude %(lat)s is out of range (-90…90); latitude and longitude look swapped.")
+                    % {"lat": lat},
+                )
             elif abs(la) > 90:
                 err("lat", _("Latitude %(lat)s is out of range (-90…90).") % {"lat": lat})
             else:
@@ -705,10 +788,14 @@ class DuplicateTracker:
         first, kinds, first_h = packed >> 40, (packed >> 32) & 0xFF, packed & 0xFFFFFFFF
         if kinds & bit:
             return _("Duplicate external id “%(id)s”: row %(first)s already has it (the first row wins).") % {
-                "id": row.external_id, "first": first}
+                "id": row.external_id,
+                "first": first,
+            }
         if first_h != h:
-            return _("External id “%(id)s” appears on row %(first)s with different customer details "
-                     "(the first row wins).") % {"id": row.external_id, "first": first}
+            return _(
+                "External id “%(id)s” appears on row %(first)s with different customer details "
+                "(the first row wins)."
+            ) % {"id": row.external_id, "first": first}
         self.seen[row.external_id] = packed | (bit << 32)
         return None
 
@@ -778,7 +865,9 @@ def write_batch(rows: list[ImportRow], *, customer_fields: list[str], actor=None
             customer_id = upserted[first[r.external_id]][0]
             address_id = current.get((customer_id, r.address_kind))
             if address_id:
-                items.append(AddressInput(address_id=address_id, kind=r.address_kind, is_primary=True, **r.address))
+                items.append(
+                    AddressInput(address_id=address_id, kind=r.address_kind, is_primary=True, **r.address)
+                )
             else:
                 items.append(
                     AddressInput(customer_id=customer_id, kind=r.address_kind, is_primary=True, **r.address)
@@ -820,8 +909,14 @@ def _report_line(row_no: int, cells: list[str] | None, errors: list[tuple[str, s
     buf = io.StringIO()
     columns = "; ".join(dict.fromkeys(c for c, _m in errors))
     reasons = "; ".join(f"{c}: {m}" if c else m for c, m in errors)
-    csv.writer(buf).writerow([row_no, formula_escape(columns), formula_escape(reasons),
-                              *(formula_escape(c[:MAX_CELL_CHARS]) for c in (cells or []))])
+    csv.writer(buf).writerow(
+        [
+            row_no,
+            formula_escape(columns),
+            formula_escape(reasons),
+            *(formula_escape(c[:MAX_CELL_CHARS]) for c in (cells or [])),
+        ]
+    )
     return buf.getvalue().encode("utf-8", "replace")
 
 
@@ -841,11 +936,18 @@ class ImportResult:
 
     def summary(self) -> str:
         c = self.counts
-        text = _("created %(created)s, updated %(updated)s, unchanged %(unchanged)s, rejected %(rejected)s — "
-                 "%(rows)s rows in %(seconds).1f s (%(rate)s rows/s)") % {
-            "created": f"{c.created:,}", "updated": f"{c.updated:,}", "unchanged": f"{c.unchanged:,}",
-            "rejected": f"{c.rejected:,}", "rows": f"{c.rows:,}", "seconds": self.seconds,
-            "rate": f"{self.rows_per_second:,.0f}"}
+        text = _(
+            "created %(created)s, updated %(updated)s, unchanged %(unchanged)s, rejected %(rejected)s — "
+            "%(rows)s rows in %(seconds).1f s (%(rate)s rows/s)"
+        ) % {
+            "created": f"{c.created:,}",
+            "updated": f"{c.updated:,}",
+            "unchanged": f"{c.unchanged:,}",
+            "rejected": f"{c.rejected:,}",
+            "rows": f"{c.rows:,}",
+            "seconds": self.seconds,
+            "rate": f"{self.rows_per_second:,.0f}",
+        }
         if self.job.dry_run:
             text = _("Dry run, nothing written: ") + text
         elif c.created == 0 and c.updated == 0 and c.rows:
@@ -861,7 +963,9 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def job_for_file(path: str | Path, *, options: dict, actor=None, dry_run=False, source_name=None) -> ImportJob:
+def job_for_file(
+    path: str | Path, *, options: dict, actor=None, dry_run=False, source_name=None
+) -> ImportJob:
     """The unfinished job of this same file and options (to resume), or a new one."""
     path = Path(path).resolve()
     digest = file_sha256(path)
@@ -915,11 +1019,19 @@ def run_import(
     resumed_from = ImportCheckpoint.objects.filter(job=job).aggregate(n=models_sum("rows_done"))["n"] or 0
     ImportJob.objects.filter(pk=job.pk).update(
         status=ImportStatus.VALIDATING if job.dry_run else ImportStatus.RUNNING,
-        total_rows=table.estimated_rows, report_path=str(report_path), error="",
+        total_rows=table.estimated_rows,
+        report_path=str(report_path),
+        error="",
     )
     workers = 1 if job.dry_run else max(1, workers)
-    ctx = dict(table=table, columns=columns, crs=crs, actor=actor, report_base=report_path,
-               batch_size=opts.get("batch_size") or BATCH_SIZE)
+    ctx = dict(
+        table=table,
+        columns=columns,
+        crs=crs,
+        actor=actor,
+        report_base=report_path,
+        batch_size=opts.get("batch_size") or BATCH_SIZE,
+    )
     if workers == 1:
         counts, first_errors = _run_worker(job, 0, 1, progress=progress, **ctx)
     else:
@@ -931,15 +1043,31 @@ def run_import(
     rows_done = counts.rows
     ImportJob.objects.filter(pk=job.pk).update(
         status=ImportStatus.VALIDATED if job.dry_run else ImportStatus.DONE,
-        rows_done=rows_done, total_rows=rows_done,
-        created=counts.created, updated=counts.updated, unchanged=counts.unchanged, rejected=counts.rejected,
-        report_path=str(report_path) if counts.rejected else "", seconds=seconds,
-        preview={"first_errors": first_errors, "ignored_columns": columns.ignored,
-                 "encoding": _encoding_label(table.encoding), "format": table.format},
+        rows_done=rows_done,
+        total_rows=rows_done,
+        created=counts.created,
+        updated=counts.updated,
+        unchanged=counts.unchanged,
+        rejected=counts.rejected,
+        report_path=str(report_path) if counts.rejected else "",
+        seconds=seconds,
+        preview={
+            "first_errors": first_errors,
+            "ignored_columns": columns.ignored,
+            "encoding": _encoding_label(table.encoding),
+            "format": table.format,
+        },
     )
     job.refresh_from_db()
-    return ImportResult(job, counts, seconds, str(report_path) if counts.rejected else None, resumed_from,
-                        columns.ignored, first_errors)
+    return ImportResult(
+        job,
+        counts,
+        seconds,
+        str(report_path) if counts.rejected else None,
+        resumed_from,
+        columns.ignored,
+        first_errors,
+    )
 
 
 def models_sum(name):
@@ -962,6 +1090,7 @@ def _merge_reports(report_path: Path, headers: list[str], workers: int) -> None:
     parts = [_part_path(report_path, w) for w in range(workers)]
     files = [open(p, "rb") for p in parts if p.exists()]
     try:
+
         def keyed(f):
             for line in _csv_records(f):
                 yield int(line.split(b",", 1)[0]), line
@@ -1021,7 +1150,9 @@ def _run_worker(job, worker, workers, *, table, columns, crs, actor, report_base
         nonlocal batch, pending, last_progress
         with transaction.atomic():
             if batch:
-                batch_counts, rejects = write_batch(batch, customer_fields=validator.customer_fields, actor=actor)
+                batch_counts, rejects = write_batch(
+                    batch, customer_fields=validator.customer_fields, actor=actor
+                )
                 pending.extend(rejects)
             else:
                 batch_counts = Counts()
@@ -1030,7 +1161,9 @@ def _run_worker(job, worker, workers, *, table, columns, crs, actor, report_base
             for row_no, cells, errors in pending:
                 report.write(_report_line(row_no, cells, errors))
                 if len(first_errors) < 20:
-                    first_errors.append({"row": row_no, "errors": [{"column": c, "reason": m} for c, m in errors]})
+                    first_errors.append(
+                        {"row": row_no, "errors": [{"column": c, "reason": m} for c, m in errors]}
+                    )
             report.flush()
             os.fsync(report.fileno())
             counts.add(batch_counts)

@@ -57,13 +57,20 @@ class Address(models.Model):
         on_delete=models.CASCADE,
         related_name="addresses",
     )
-    kind = models.CharField(_("kind"), max_length=12, choices=AddressKind.choices, default=AddressKind.DELIVERY)
+    kind = models.CharField(
+        _("kind"), max_length=12, choices=AddressKind.choices, default=AddressKind.DELIVERY
+    )
     is_primary = models.BooleanField(_("primary"), default=False)
     raw_text = models.TextField(_("address as entered"), blank=True)
     detail = models.CharField(_("detail line"), max_length=300, blank=True)
     postcode = models.CharField(_("postcode"), max_length=20, blank=True)
     region = models.ForeignKey(
-        "geo.Region", verbose_name=_("region"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "geo.Region",
+        verbose_name=_("region"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     country = models.ForeignKey(
         "geo.Region",
@@ -101,7 +108,9 @@ class Address(models.Model):
         related_name="+",
         db_index=False,  # led by the (district, customer) index below
     )
-    lat = models.DecimalField(_("latitude"), max_digits=9, decimal_places=6, null=True, blank=True, validators=_LAT)
+    lat = models.DecimalField(
+        _("latitude"), max_digits=9, decimal_places=6, null=True, blank=True, validators=_LAT
+    )
     lng = models.DecimalField(
         _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True, validators=_LNG
     )
@@ -120,8 +129,12 @@ class Address(models.Model):
     map_key = models.BigIntegerField(_("map cell key"), null=True, blank=True, editable=False)
     # Copies of the customer's stage, kind and owner, kept by customers/services.py and the
     # address write path, so map filters on them read one covering index, not a join.
-    customer_stage = models.CharField(_("customer stage"), max_length=12, blank=True, default="", editable=False)
-    customer_kind = models.CharField(_("customer kind"), max_length=12, blank=True, default="", editable=False)
+    customer_stage = models.CharField(
+        _("customer stage"), max_length=12, blank=True, default="", editable=False
+    )
+    customer_kind = models.CharField(
+        _("customer kind"), max_length=12, blank=True, default="", editable=False
+    )
     customer_owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("customer owner"),
@@ -225,7 +238,12 @@ class AddressVersion(models.Model):
     customer_id = models.BigIntegerField(_("customer id"), db_index=True)
     version = models.PositiveIntegerField(_("version"))
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("actor"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     channel = models.CharField(_("channel"), max_length=12, choices=Channel.choices)
     created_at = models.DateTimeField(_("time"))
@@ -240,7 +258,9 @@ class AddressVersion(models.Model):
         verbose_name_plural = _("address versions")
         ordering = ["address", "version"]
         constraints = [
-            models.UniqueConstraint(fields=["address", "version"], name="%(app_label)s_%(class)s_unique_version"),
+            models.UniqueConstraint(
+                fields=["address", "version"], name="%(app_label)s_%(class)s_unique_version"
+            ),
         ]
 
     def __str__(self):

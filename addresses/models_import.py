@@ -22,14 +22,20 @@ class ImportJob(models.Model):
     """
 
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     source_name = models.CharField(_("file name"), max_length=255)
     file_path = models.CharField(_("stored file"), max_length=500)
     file_sha256 = models.CharField(_("file SHA-256"), max_length=64, db_index=True)
     options = models.JSONField(_("options"), default=dict)
-    status = models.CharField(_("status"), max_length=12, choices=ImportStatus.choices, default=ImportStatus.PENDING)
+    status = models.CharField(
+        _("status"), max_length=12, choices=ImportStatus.choices, default=ImportStatus.PENDING
+    )
     dry_run = models.BooleanField(_("dry run"), default=False)
     total_rows = models.PositiveIntegerField(_("rows in file"), null=True, blank=True)
     rows_done = models.PositiveIntegerField(_("rows processed"), default=0)
@@ -66,7 +72,9 @@ class ImportCheckpoint(models.Model):
     right after it; `report_offset` is the size of the worker's report part at that point.
     """
 
-    job = models.ForeignKey(ImportJob, verbose_name=_("import job"), on_delete=models.CASCADE, related_name="checkpoints")
+    job = models.ForeignKey(
+        ImportJob, verbose_name=_("import job"), on_delete=models.CASCADE, related_name="checkpoints"
+    )
     worker = models.PositiveSmallIntegerField(_("worker"), default=0)
     last_row = models.PositiveIntegerField(_("last row"), default=0)
     rows_done = models.PositiveIntegerField(_("rows processed"), default=0)

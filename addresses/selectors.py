@@ -191,7 +191,10 @@ def _region_chains(codes: set[str]) -> dict[str, str]:
 
 
 def _snapshot_line(snapshot: dict, region_names: dict[str, str]) -> str:
-    parts = [region_names.get(snapshot.get("region") or "", snapshot.get("region_name") or ""), snapshot.get("detail")]
+    parts = [
+        region_names.get(snapshot.get("region") or "", snapshot.get("region_name") or ""),
+        snapshot.get("detail"),
+    ]
     return " ".join(p for p in parts if p)
 
 

@@ -55,7 +55,10 @@ class AddressCreateView(LoginRequiredMixin, View):
             else:
                 messages.success(request, _("Address added."))
                 return redirect(customer)
-        return self._render(customer, form, )
+        return self._render(
+            customer,
+            form,
+        )
 
     def _render(self, customer, form, status=200):
         return render(
@@ -106,8 +109,14 @@ class AddressEditView(LoginRequiredMixin, View):
         conflict = conflict_rows(form.cleaned_data, current)
         last = current.versions.select_related("actor").order_by("-version").first()
         return self._render(
-            current, retry, conflict={"rows": conflict, "current": current, "last": last,
-                                                  "expected": form.cleaned_data["version"]},
+            current,
+            retry,
+            conflict={
+                "rows": conflict,
+                "current": current,
+                "last": last,
+                "expected": form.cleaned_data["version"],
+            },
         )
 
     def _render(self, address, form, status=200, conflict=None):
@@ -136,8 +145,11 @@ def conflict_rows(mine: dict, current) -> list[dict]:
     current_categories = ", ".join(c.name for c in current.categories.all())
     yes, no = _("yes"), _("no")
     rows = [
-        (_("Kind"), dict(AddressForm.base_fields["kind"].choices).get(mine.get("kind"), ""),
-         current.get_kind_display()),
+        (
+            _("Kind"),
+            dict(AddressForm.base_fields["kind"].choices).get(mine.get("kind"), ""),
+            current.get_kind_display(),
+        ),
         (_("Primary"), yes if mine.get("is_primary") else no, yes if current.is_primary else no),
         (_("Region"), my_region, current_region),
         (_("Detail line"), mine.get("detail") or "", current.detail),
@@ -174,7 +186,9 @@ def address_parse(request):
         "postcode": parsed.postcode,
         "lat": point[0] if point else None,
         "lng": point[1] if point else None,
-        "zoom": {"country": 4, "province": 7, "city": 10, "district": 12}.get(deepest.level, 4) if deepest else 4,
+        "zoom": {"country": 4, "province": 7, "city": 10, "district": 12}.get(deepest.level, 4)
+        if deepest
+        else 4,
     }
     ambiguities = []
     for level, options in parsed.ambiguities:
@@ -210,9 +224,13 @@ def region_children(request):
         {
             "parent": parent,
             "children": [
-                {"code": r.code, "name": r.name, "level": r.level,
-                 "lat": float(r.lat) if r.lat is not None else None,
-                 "lng": float(r.lng) if r.lng is not None else None}
+                {
+                    "code": r.code,
+                    "name": r.name,
+                    "level": r.level,
+                    "lat": float(r.lat) if r.lat is not None else None,
+                    "lng": float(r.lng) if r.lng is not None else None,
+                }
                 for r in children
             ],
         }
@@ -294,7 +312,9 @@ def category_edit_view(request, pk):
         else:
             messages.success(request, _("Category saved."))
             return redirect("addresses:category_list")
-    return render(request, "addresses/category_form.html", {"form": form, "category": selectors.category_get(pk=pk)})
+    return render(
+        request, "addresses/category_form.html", {"form": form, "category": selectors.category_get(pk=pk)}
+    )
 
 
 @login_required

@@ -24,7 +24,9 @@ def export_customers(request):
     name = f"customers-{timezone.localtime():%Y%m%d-%H%M}.{fmt}"
     if fmt == "xlsx":
         return FileResponse(
-            exporting.xlsx_file(records), as_attachment=True, filename=name,
+            exporting.xlsx_file(records),
+            as_attachment=True,
+            filename=name,
             content_type=exporting.CONTENT_TYPES[fmt],
         )
     chunks = exporting.csv_chunks(records) if fmt == "csv" else exporting.geojson_chunks(records)

@@ -38,7 +38,8 @@ def import_upload(request):
             error = _("Choose a CSV or Excel file.")
         elif upload.size > MAX_UPLOAD_BYTES:
             error = _("The file is larger than %(mb)s MB; use manage.py import_customers.") % {
-                "mb": MAX_UPLOAD_BYTES // 1024**2}
+                "mb": MAX_UPLOAD_BYTES // 1024**2
+            }
         elif crs not in CoordinateSystem.values:
             error = _("Unknown coordinate system.")
         else:
@@ -48,14 +49,25 @@ def import_upload(request):
             with open(path, "wb") as out:
                 for chunk in upload.chunks():
                     out.write(chunk)
-            job = job_for_file(path, options={"map": {}, "crs": crs}, actor=request.user, dry_run=True,
-                               source_name=upload.name[:255])
+            job = job_for_file(
+                path,
+                options={"map": {}, "crs": crs},
+                actor=request.user,
+                dry_run=True,
+                source_name=upload.name[:255],
+            )
             import_job_validate.enqueue(job_id=job.pk)
             return redirect("addresses:import_job", pk=job.pk)
     jobs = ImportJob.objects.filter(dry_run=False).exclude(status=ImportStatus.PENDING)[:10]
-    return render(request, "addresses/import_upload.html", {
-        "error": error, "crs_choices": CoordinateSystem.choices, "jobs": jobs,
-    })
+    return render(
+        request,
+        "addresses/import_upload.html",
+        {
+            "error": error,
+            "crs_choices": CoordinateSystem.choices,
+            "jobs": jobs,
+        },
+    )
 
 
 @login_required
@@ -67,8 +79,15 @@ def import_job(request, pk):
     if request.method == "POST":
         if job.status == ImportStatus.VALIDATED and job.dry_run:
             ImportJob.objects.filter(pk=job.pk).update(
-                dry_run=False, status=ImportStatus.QUEUED, rows_done=0, created=0, updated=0, unchanged=0,
-                rejected=0, report_path="", seconds=None,
+                dry_run=False,
+                status=ImportStatus.QUEUED,
+                rows_done=0,
+                created=0,
+                updated=0,
+                unchanged=0,
+                rejected=0,
+                report_path="",
+                seconds=None,
             )
             import_job_run.enqueue(job_id=job.pk)
         return redirect("addresses:import_job", pk=job.pk)
@@ -86,5 +105,6 @@ def import_report(request, pk):
     if not job.report_path or not Path(job.report_path).exists():
         raise Http404
     name = f"{Path(job.source_name).stem}-{'validation' if job.dry_run else 'rejected'}.csv"
-    return FileResponse(open(job.report_path, "rb"), as_attachment=True, filename=name,
-                        content_type="text/csv; charset=utf-8")
+    return FileResponse(
+        open(job.report_path, "rb"), as_attachment=True, filename=name, content_type="text/csv; charset=utf-8"
+    )

@@ -72,8 +72,14 @@ def generate(path: Path, rows: int):
             detail = f"{rnd.choice(STREETS)}{rnd.choice(SUFFIX)}{rnd.randint(1, 999)}号"
             if rnd.random() < 0.5:
                 detail += f"{rnd.choice(STREETS)}{rnd.choice(BUILDINGS)}{rnd.randint(1, 30)}栋{rnd.randint(1, 30)}0{rnd.randint(1, 9)}室"
-            w.writerow([f"B{i:08d}", f"客户{i}", f"1{rnd.choice('3456789')}{rnd.randrange(10**9):09d}",
-                        rnd.choice(prefixes) + detail])
+            w.writerow(
+                [
+                    f"B{i:08d}",
+                    f"客户{i}",
+                    f"1{rnd.choice('3456789')}{rnd.randrange(10**9):09d}",
+                    rnd.choice(prefixes) + detail,
+                ]
+            )
 
 
 def empty_tables():
@@ -122,20 +128,54 @@ def raw_copy(path: Path) -> float:
         next(reader)
         rows = list(reader)
         now = "2026-01-01 00:00:00+00"
-        with cur.copy("copy customers_customer (id, name, kind, stage, phone, email, external_id, created_at, "
-                      "updated_at) from stdin") as copy:
+        with cur.copy(
+            "copy customers_customer (id, name, kind, stage, phone, email, external_id, created_at, "
+            "updated_at) from stdin"
+        ) as copy:
             for i, (ext, name, phone, _a) in enumerate(rows, 1):
                 copy.write_row((i, name, "enterprise", "potential", phone, "", ext, now, now))
-        with cur.copy("copy addresses_address (id, customer_id, kind, is_primary, raw_text, detail, postcode, "
-                      "precision, geocode_source, version, created_at, updated_at, customer_stage, customer_kind) "
-                      "from stdin") as copy:
+        with cur.copy(
+            "copy addresses_address (id, customer_id, kind, is_primary, raw_text, detail, postcode, "
+            "precision, geocode_source, version, created_at, updated_at, customer_stage, customer_kind) "
+            "from stdin"
+        ) as copy:
             for i, (_e, _n, _p, address) in enumerate(rows, 1):
-                copy.write_row((i, i, "delivery", True, address, address, "", "none", "", 1, now, now, "potential",
-                                "enterprise"))
-        with cur.copy("copy addresses_addressversion (address_id, customer_id, version, channel, created_at, "
-                      "after, changed_fields, prev_hash, hash) from stdin") as copy:
+                copy.write_row(
+                    (
+                        i,
+                        i,
+                        "delivery",
+                        True,
+                        address,
+                        address,
+                        "",
+                        "none",
+                        "",
+                        1,
+                        now,
+                        now,
+                        "potential",
+                        "enterprise",
+                    )
+                )
+        with cur.copy(
+            "copy addresses_addressversion (address_id, customer_id, version, channel, created_at, "
+            "after, changed_fields, prev_hash, hash) from stdin"
+        ) as copy:
             for i, (_e, _n, _p, address) in enumerate(rows, 1):
-                copy.write_row((i, i, 1, "import", now, json.dumps({"raw_text": address}, ensure_ascii=False), "[]", "", "0" * 64))
+                copy.write_row(
+                    (
+                        i,
+                        i,
+                        1,
+                        "import",
+                        now,
+                        json.dumps({"raw_text": address}, ensure_ascii=False),
+                        "[]",
+                        "",
+                        "0" * 64,
+                    )
+                )
     con.commit()
     return time.perf_counter() - started
 
@@ -143,10 +183,35 @@ def raw_copy(path: Path) -> float:
 def peer(path: Path, rows: int) -> tuple[float, int]:
     """django-import-export, default ModelResource for Customer (its own process, its own sys.path)."""
     if not (DEPS / "import_export").exists():
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--target", str(DEPS),
-                        "django-import-export", "--no-deps"], check=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--target", str(DEPS), "tablib", "diff-match-patch",
-                        "--no-deps"], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--target",
+                str(DEPS),
+                "django-import-export",
+                "--no-deps",
+            ],
+            check=True,
+        )
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--target",
+                str(DEPS),
+                "tablib",
+                "diff-match-patch",
+                "--no-deps",
+            ],
+            check=True,
+        )
     sample = path.with_name("peer.csv")
     with open(path, encoding="utf-8") as src, open(sample, "w", encoding="utf-8") as dst:
         dst.write("external_id,name,phone\n")
@@ -156,7 +221,7 @@ def peer(path: Path, rows: int) -> tuple[float, int]:
             dst.write(f"{ext},{name},{phone}\n")
     code = f"""
 import sys, time
-sys.path.insert(0, {str(DEPS)!r}); sys.path.insert(0, {str(ROOT / 'bench')!r})
+sys.path.insert(0, {str(DEPS)!r}); sys.path.insert(0, {str(ROOT / "bench")!r})
 import _django
 import tablib
 from import_export import resources
@@ -197,44 +262,69 @@ def main():
     if not path.exists():
         t = time.perf_counter()
         generate(path, args.rows)
-        print(f"generated {path.name}: {args.rows:,} rows, {path.stat().st_size / 1e6:.0f} MB "
-              f"in {time.perf_counter() - t:.0f} s")
+        print(
+            f"generated {path.name}: {args.rows:,} rows, {path.stat().st_size / 1e6:.0f} MB "
+            f"in {time.perf_counter() - t:.0f} s"
+        )
     with open(path, encoding="utf-8") as f:
         next(f)
         avg = sum(len(line.rsplit(",", 1)[1]) - 1 for _i, line in zip(range(10000), f)) / 10000
-    print(f"database: {connection.vendor} {connection.settings_dict['NAME']}; addresses ~{avg:.0f} characters")
+    print(
+        f"database: {connection.vendor} {connection.settings_dict['NAME']}; addresses ~{avg:.0f} characters"
+    )
 
     empty_tables()
-    cmd = [sys.executable, str(ROOT / "manage.py"), "import_customers", str(path), "--progress", "none",
-           "--workers", str(args.workers), "--report", str(work / "rejected.csv")]
+    cmd = [
+        sys.executable,
+        str(ROOT / "manage.py"),
+        "import_customers",
+        str(path),
+        "--progress",
+        "none",
+        "--workers",
+        str(args.workers),
+        "--report",
+        str(work / "rejected.csv"),
+    ]
     seconds, rss, out = timed_child(cmd)
     c = counts()
-    print(f"dizhi import_customers (--workers {args.workers}): {args.rows:,} rows in {seconds:.1f} s = "
-          f"{args.rows / seconds:,.0f} rows/s, peak RSS {rss:,.0f} MB (largest process)")
+    print(
+        f"dizhi import_customers (--workers {args.workers}): {args.rows:,} rows in {seconds:.1f} s = "
+        f"{args.rows / seconds:,.0f} rows/s, peak RSS {rss:,.0f} MB (largest process)"
+    )
     print(f"  rows: customers {c[0]:,}, addresses {c[1]:,}, history {c[2]:,}")
     print("  " + out.strip().replace("\n", "\n  "))
     seconds2, _rss, out2 = timed_child(cmd)
-    print(f"  re-run of the same file: {seconds2:.1f} s = {args.rows / seconds2:,.0f} rows/s: "
-          f"{out2.strip().splitlines()[-1]}")
+    print(
+        f"  re-run of the same file: {seconds2:.1f} s = {args.rows / seconds2:,.0f} rows/s: "
+        f"{out2.strip().splitlines()[-1]}"
+    )
 
     if "export" not in args.skip:
         out_file = work / "export.csv"
-        seconds, rss, _o = timed_child([sys.executable, str(ROOT / "manage.py"), "export_customers", "-o",
-                                        str(out_file)])
-        print(f"export_customers CSV: {c[1]:,} rows in {seconds:.1f} s = {c[1] / seconds:,.0f} rows/s, "
-              f"{out_file.stat().st_size / 1e6:.0f} MB")
+        seconds, rss, _o = timed_child(
+            [sys.executable, str(ROOT / "manage.py"), "export_customers", "-o", str(out_file)]
+        )
+        print(
+            f"export_customers CSV: {c[1]:,} rows in {seconds:.1f} s = {c[1] / seconds:,.0f} rows/s, "
+            f"{out_file.stat().st_size / 1e6:.0f} MB"
+        )
 
     if "copy" not in args.skip:
         empty_tables()
         seconds = raw_copy(path)
-        print(f"raw PostgreSQL COPY (customers + addresses + history, nothing parsed): {seconds:.1f} s = "
-              f"{args.rows / seconds:,.0f} rows/s")
+        print(
+            f"raw PostgreSQL COPY (customers + addresses + history, nothing parsed): {seconds:.1f} s = "
+            f"{args.rows / seconds:,.0f} rows/s"
+        )
 
     if "peer" not in args.skip:
         empty_tables()
         seconds, n = peer(path, args.peer_rows)
-        print(f"django-import-export default ModelResource (customers only, first {n:,} rows): "
-              f"{seconds:.1f} s = {n / seconds:,.0f} rows/s")
+        print(
+            f"django-import-export default ModelResource (customers only, first {n:,} rows): "
+            f"{seconds:.1f} s = {n / seconds:,.0f} rows/s"
+        )
     empty_tables()
 
 

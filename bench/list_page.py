@@ -45,7 +45,11 @@ def cases() -> list[tuple[str, str, bool]]:
     return [
         ("no filter", "/customers/", False),
         ("one province (广东省)", "/customers/?region=440000", False),
-        ("one district + one category (南山区, 仓库)", f"/customers/?region=440305&category={category.pk}", False),
+        (
+            "one district + one category (南山区, 仓库)",
+            f"/customers/?region=440305&category={category.pk}",
+            False,
+        ),
         (f"phone search ({phone})", f"/customers/?q={phone}", False),
         ("page 200 of a province (广东省)", "/customers/?region=440000&page=200", False),
         # Deep pages remember their first row for a keyset seek (customers.selectors);
@@ -93,13 +97,17 @@ def main():
     client = Client(HTTP_HOST="127.0.0.1", HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(get_user_model().objects.get(username=args.user))
     total = Customer.objects.count()
-    print(f"\ndatabase: {connection.vendor}, {total:,} customers, user {args.user}, {args.runs} requests each\n")
+    print(
+        f"\ndatabase: {connection.vendor}, {total:,} customers, user {args.user}, {args.runs} requests each\n"
+    )
     header = f"{'case':<48} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'queries':>8}  page says"
     print(header)
     print("-" * len(header))
     for name, url, cold in cases():
         r = measure(client, url, args.runs, cold)
-        print(f"{name:<48} {r['p50']:>8.1f} {r['p95']:>8.1f} {r['max']:>8.1f} {r['queries']:>8}  {r['shown']}")
+        print(
+            f"{name:<48} {r['p50']:>8.1f} {r['p95']:>8.1f} {r['max']:>8.1f} {r['queries']:>8}  {r['shown']}"
+        )
 
 
 if __name__ == "__main__":

@@ -19,7 +19,10 @@ class EstimatedCountPaginator(Paginator):
         query = getattr(qs, "query", None)
         if connection.vendor == "postgresql" and query is not None and not query.where:
             with connection.cursor() as cursor:
-                cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [qs.model._meta.db_table])
+                cursor.execute(
+                    "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+                    [qs.model._meta.db_table],
+                )
                 row = cursor.fetchone()
             if row and row[0] and row[0] > self.estimate_threshold:
                 return int(row[0])

@@ -16,9 +16,9 @@ class AddressProvinceFilter(admin.SimpleListFilter):
     parameter_name = "province"
 
     def lookups(self, request, model_admin):
-        return Region.objects.filter(level=RegionLevel.PROVINCE, parent__code="CN", is_active=True).values_list(
-            "pk", "name"
-        )
+        return Region.objects.filter(
+            level=RegionLevel.PROVINCE, parent__code="CN", is_active=True
+        ).values_list("pk", "name")
 
     def queryset(self, request, queryset):
         if self.value():

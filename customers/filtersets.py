@@ -67,11 +67,15 @@ class CustomerFilterSet(django_filters.FilterSet):
     category = django_filters.ModelMultipleChoiceFilter(
         queryset=AddressCategory.objects.all(), method="filter_category", label=_("Category")
     )
-    located = django_filters.ChoiceFilter(choices=LOCATED_CHOICES, method="filter_located", label=_("Location"))
+    located = django_filters.ChoiceFilter(
+        choices=LOCATED_CHOICES, method="filter_located", label=_("Location")
+    )
     created = django_filters.DateFromToRangeFilter(field_name="created_at", label=_("Created"))
     updated = django_filters.DateFromToRangeFilter(field_name="updated_at", label=_("Updated"))
     ids = django_filters.BaseInFilter(field_name="pk", label=_("Selected customers"))
-    sort = django_filters.ChoiceFilter(choices=SORT_CHOICES, method="filter_sort", label=_("Sort"), empty_label=None)
+    sort = django_filters.ChoiceFilter(
+        choices=SORT_CHOICES, method="filter_sort", label=_("Sort"), empty_label=None
+    )
 
     class Meta:
         model = Customer
@@ -102,8 +106,14 @@ class CustomerFilterSet(django_filters.FilterSet):
             return queryset.filter(email__iexact=value)
         # Names and address text are searched through pg_trgm GIN indexes on
         # PostgreSQL; the union of both id sets keeps each side on its index.
-        matching = Customer.objects.filter(Q(name__icontains=value) | Q(external_id=value)).values("pk").union(
-            Address.objects.filter(Q(raw_text__icontains=value) | Q(detail__icontains=value)).values("customer_id")
+        matching = (
+            Customer.objects.filter(Q(name__icontains=value) | Q(external_id=value))
+            .values("pk")
+            .union(
+                Address.objects.filter(Q(raw_text__icontains=value) | Q(detail__icontains=value)).values(
+                    "customer_id"
+                )
+            )
         )
         return queryset.filter(pk__in=matching)
 
@@ -117,9 +127,14 @@ class CustomerFilterSet(django_filters.FilterSet):
             # their customers' addresses there, so only the few matches are looked up
             # among the customers (see filter_category, which then has nothing to do).
             self._category_done = True
-            with_category = _has_address(customer=OuterRef("customer_id"), categories__in=[c.pk for c in categories])
+            with_category = _has_address(
+                customer=OuterRef("customer_id"), categories__in=[c.pk for c in categories]
+            )
             in_district = (
-                Address.objects.filter(district_id=region.pk).filter(with_category).values("customer_id").distinct()
+                Address.objects.filter(district_id=region.pk)
+                .filter(with_category)
+                .values("customer_id")
+                .distinct()
             )
             return queryset.filter(pk__in=in_district)
         in_region = _has_address(**{f"{region.level}_id": region.pk})

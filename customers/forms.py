@@ -40,9 +40,7 @@ class CustomerIdsField(forms.Field):
         if not value:
             raise forms.ValidationError(_("Select at least one customer."))
         if len(value) > MAX_BULK:
-            raise forms.ValidationError(
-                _("Select at most %(max)d customers at once.") % {"max": MAX_BULK}
-            )
+            raise forms.ValidationError(_("Select at most %(max)d customers at once.") % {"max": MAX_BULK})
 
 
 class BulkCategoryForm(forms.Form):
@@ -53,7 +51,9 @@ class BulkCategoryForm(forms.Form):
 
 class BulkOwnerForm(forms.Form):
     ids = CustomerIdsField()
-    owner = forms.ModelChoiceField(queryset=get_user_model().objects.filter(is_active=True), label=_("New owner"))
+    owner = forms.ModelChoiceField(
+        queryset=get_user_model().objects.filter(is_active=True), label=_("New owner")
+    )
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,9 @@ class Territory(models.Model):
         verbose_name_plural = _("territories")
         ordering = ["user", "region"]
         constraints = [
-            models.UniqueConstraint(fields=["user", "region"], name="%(app_label)s_%(class)s_unique_user_region"),
+            models.UniqueConstraint(
+                fields=["user", "region"], name="%(app_label)s_%(class)s_unique_user_region"
+            ),
         ]
 
     def __str__(self):

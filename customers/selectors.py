@@ -58,7 +58,11 @@ def customer_list(*, user, params, per_page: int = 50, page_number=1) -> Custome
     page = paginator.get_page(page_number)
     if paginator.matching_ids:
         # A small result, already known by id: sort just those rows.
-        ids = Customer.objects.filter(pk__in=paginator.matching_ids).order_by(*ordering).values_list("pk", flat=True)
+        ids = (
+            Customer.objects.filter(pk__in=paginator.matching_ids)
+            .order_by(*ordering)
+            .values_list("pk", flat=True)
+        )
         page.object_list = ids[page.start_index() - 1 : page.end_index()]
     deep_key = None
     if paginator.estimated and page.start_index() > DEEP_OFFSET and not paginator.matching_ids:
@@ -73,7 +77,12 @@ def customer_list(*, user, params, per_page: int = 50, page_number=1) -> Custome
     addresses = (
         Address.objects.select_related(*regions)
         .only(
-            "customer_id", "kind", "is_primary", "raw_text", "detail", "precision",
+            "customer_id",
+            "kind",
+            "is_primary",
+            "raw_text",
+            "detail",
+            "precision",
             *(f"{r}__{f}" for r in regions for f in ("code", "name")),
         )
         # The model's ordering starts with the customer, which would join customers
@@ -87,8 +96,16 @@ def customer_list(*, user, params, per_page: int = 50, page_number=1) -> Custome
             .order_by(*ordering)
             .select_related("owner")
             .only(
-                "name", "kind", "stage", "phone", "external_id", "created_at", "updated_at",
-                "owner__username", "owner__first_name", "owner__last_name",
+                "name",
+                "kind",
+                "stage",
+                "phone",
+                "external_id",
+                "created_at",
+                "updated_at",
+                "owner__username",
+                "owner__first_name",
+                "owner__last_name",
             )
             .prefetch_related(Prefetch("addresses", queryset=addresses, to_attr="address_list"))
         )
@@ -171,7 +188,8 @@ def _prepare_rows(customers: list[Customer]) -> None:
                 seen.setdefault(cat.pk, cat)
         customer.category_list = sorted(seen.values(), key=lambda c: c.name)
         customer.category_badges = format_html_join(
-            "", '<span class="dz-cat" style="--dz-cat: {}">{}</span>',
+            "",
+            '<span class="dz-cat" style="--dz-cat: {}">{}</span>',
             ((css_colour(c.colour), c.name) for c in customer.category_list),
         )
         owner = customer.owner

@@ -87,7 +87,9 @@ def customers_upsert(*, rows: Sequence[dict], fields: Sequence[str], actor=None)
     for i, row in enumerate(rows):
         current = existing.get(row["external_id"])
         if current is None:
-            new.append((i, Customer(external_id=row["external_id"], **{f: row[f] for f in fields if f in row})))
+            new.append(
+                (i, Customer(external_id=row["external_id"], **{f: row[f] for f in fields if f in row}))
+            )
             continue
         pk, values = current[0], current[1:]
         diff = {f: row[f] for f, old in zip(fields, values) if f in row and row[f] != old}

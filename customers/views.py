@@ -45,14 +45,19 @@ class CustomerListView(LoginRequiredMixin, TemplateView):
     partial_template_name = "customers/_list_page.html"
 
     def get_template_names(self):
-        if self.request.headers.get("HX-Request") and not self.request.headers.get("HX-History-Restore-Request"):
+        if self.request.headers.get("HX-Request") and not self.request.headers.get(
+            "HX-History-Restore-Request"
+        ):
             return [self.partial_template_name]
         return [self.template_name]
 
     def get_context_data(self, **kwargs):
         params = self.request.GET
         result = customer_list(
-            user=self.request.user, params=params, per_page=_per_page(self.request), page_number=params.get("page")
+            user=self.request.user,
+            params=params,
+            per_page=_per_page(self.request),
+            page_number=params.get("page"),
         )
         chain = region_chain(params.get("region"))
         categories = list(AddressCategory.objects.order_by("name"))
@@ -115,7 +120,9 @@ class BulkActionView(LoginRequiredMixin, View):
             return self.back()
         # Ids the user may not see are dropped here, never acted on.
         ids = list(
-            Customer.objects.visible_to(request.user).filter(pk__in=form.cleaned_data["ids"]).values_list("pk", flat=True)
+            Customer.objects.visible_to(request.user)
+            .filter(pk__in=form.cleaned_data["ids"])
+            .values_list("pk", flat=True)
         )
         self.act(form, ids)
         return self.back()
@@ -153,7 +160,9 @@ class CustomerBulkCategorizeView(BulkActionView):
                 "Category “%(category)s” removed from the addresses of %(count)d customers (%(changed)d changed).",
                 len(ids),
             )
-        messages.success(self.request, text % {"category": category.name, "count": len(ids), "changed": changed})
+        messages.success(
+            self.request, text % {"category": category.name, "count": len(ids), "changed": changed}
+        )
         if not address_ids:
             messages.warning(self.request, _("The selected customers have no addresses to categorise."))
 
@@ -172,7 +181,9 @@ class CustomerBulkReassignView(BulkActionView):
         messages.success(
             self.request,
             ngettext(
-                "%(count)d customer reassigned to %(owner)s.", "%(count)d customers reassigned to %(owner)s.", changed
+                "%(count)d customer reassigned to %(owner)s.",
+                "%(count)d customers reassigned to %(owner)s.",
+                changed,
             )
             % {"count": changed, "owner": owner.get_full_name() or owner.username},
         )
@@ -227,7 +238,8 @@ class RegionChildrenView(LoginRequiredMixin, View):
             {
                 "parent": code,
                 "regions": [
-                    {"code": r.code, "name": region_label(r), "level": r.level} for r in region_children(parent=parent)
+                    {"code": r.code, "name": region_label(r), "level": r.level}
+                    for r in region_children(parent=parent)
                 ],
             }
         )

@@ -109,7 +109,9 @@ class CustomerEditView(LoginRequiredMixin, View):
                 customer_update(customer=customer, actor=request.user, **form.cleaned_data)
             except ValidationError as exc:
                 add_service_errors(form, exc)
-                customer = selectors.customer_get(user=request.user, pk=pk)  # undo the failed in-memory changes
+                customer = selectors.customer_get(
+                    user=request.user, pk=pk
+                )  # undo the failed in-memory changes
             else:
                 messages.success(request, _("Customer saved."))
                 return redirect(customer)

@@ -7,7 +7,17 @@ from geo.models import Region
 
 @admin.register(Region)
 class RegionAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "name_en", "level", "parent", "lat", "lng", "centroid_estimated", "is_active")
+    list_display = (
+        "code",
+        "name",
+        "name_en",
+        "level",
+        "parent",
+        "lat",
+        "lng",
+        "centroid_estimated",
+        "is_active",
+    )
     list_filter = ("level", "is_active", "centroid_estimated")
     search_fields = ("code", "name", "name_en", "short_name", "aliases")
     list_select_related = ("parent",)

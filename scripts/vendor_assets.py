@@ -55,12 +55,16 @@ PACKAGES = {
 
 
 def fetch(spec: str, files: dict[str, str], workdir: Path) -> None:
-    out = subprocess.run(
-        ["npm", "pack", spec, "--silent", "--pack-destination", str(workdir)],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip().splitlines()[-1]
+    out = (
+        subprocess.run(
+            ["npm", "pack", spec, "--silent", "--pack-destination", str(workdir)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
     with tarfile.open(workdir / out) as tar:
         for src, dst in files.items():
             member = tar.extractfile(f"package/{src}")

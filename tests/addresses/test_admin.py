@@ -16,8 +16,17 @@ def admin_client(client, django_user_model):
     return client
 
 
-@pytest.mark.parametrize("model", ["geo/region", "customers/customer", "addresses/address", "addresses/addressversion",
-                                   "addresses/addresscategory", "customers/territory"])
+@pytest.mark.parametrize(
+    "model",
+    [
+        "geo/region",
+        "customers/customer",
+        "addresses/address",
+        "addresses/addressversion",
+        "addresses/addresscategory",
+        "customers/territory",
+    ],
+)
 def test_admin_lists_every_model(admin_client, make_customer, model):
     address_create(customer=make_customer("华为"), district_code="440305", detail="x")
     response = admin_client.get(f"/admin/{model}/")
@@ -29,7 +38,9 @@ def test_admin_address_filters_cascade_from_province_to_city(admin_client, make_
     city_link = f"city={_region_pk('440300')}"
     page = admin_client.get("/admin/addresses/address/").content.decode()
     assert f"province={_region_pk('440000')}" in page and city_link not in page
-    page = admin_client.get("/admin/addresses/address/?province=" + str(_region_pk("440000"))).content.decode()
+    page = admin_client.get(
+        "/admin/addresses/address/?province=" + str(_region_pk("440000"))
+    ).content.decode()
     assert city_link in page
 
 
@@ -43,8 +54,14 @@ def test_admin_add_address_goes_through_the_write_path(admin_client, make_custom
     customer = make_customer()
     response = admin_client.post(
         reverse("admin:addresses_address_add"),
-        {"customer": customer.pk, "kind": "delivery", "raw_text": "广东省深圳市南山区科技园", "precision": "none",
-         "versions-TOTAL_FORMS": 0, "versions-INITIAL_FORMS": 0},
+        {
+            "customer": customer.pk,
+            "kind": "delivery",
+            "raw_text": "广东省深圳市南山区科技园",
+            "precision": "none",
+            "versions-TOTAL_FORMS": 0,
+            "versions-INITIAL_FORMS": 0,
+        },
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     address = Address.objects.get(customer=customer)
@@ -59,9 +76,18 @@ def test_admin_stale_edit_is_refused_with_a_message(admin_client, make_customer)
     address_update(address=address, expected_version=1, detail="changed meanwhile")
     response = admin_client.post(
         url,
-        {"customer": address.customer_id, "kind": "delivery", "detail": "mine", "region": address.region_id,
-         "precision": address.precision, "lat": address.lat, "lng": address.lng, "seen_version": 1,
-         "versions-TOTAL_FORMS": 1, "versions-INITIAL_FORMS": 1},
+        {
+            "customer": address.customer_id,
+            "kind": "delivery",
+            "detail": "mine",
+            "region": address.region_id,
+            "precision": address.precision,
+            "lat": address.lat,
+            "lng": address.lng,
+            "seen_version": 1,
+            "versions-TOTAL_FORMS": 1,
+            "versions-INITIAL_FORMS": 1,
+        },
     )
     assert response.status_code == 200
     assert "version" in response.content.decode()
@@ -72,8 +98,15 @@ def test_admin_rejects_region_chain_violation_as_field_error(admin_client, make_
     customer = make_customer()
     response = admin_client.post(
         reverse("admin:addresses_address_add"),
-        {"customer": customer.pk, "kind": "delivery", "raw_text": "", "detail": "", "precision": "none",
-         "versions-TOTAL_FORMS": 0, "versions-INITIAL_FORMS": 0},
+        {
+            "customer": customer.pk,
+            "kind": "delivery",
+            "raw_text": "",
+            "detail": "",
+            "precision": "none",
+            "versions-TOTAL_FORMS": 0,
+            "versions-INITIAL_FORMS": 0,
+        },
     )
     assert response.status_code == 200
     assert not Address.objects.exists()

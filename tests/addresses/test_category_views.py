@@ -40,8 +40,13 @@ def test_sales_user_sees_no_management_actions(client, sales, category):
 def test_sales_user_cannot_manage_categories(client, sales, category):
     client.force_login(sales)
     assert client.get(reverse("addresses:category_create")).status_code == 403
-    assert client.post(reverse("addresses:category_create"), {"name": "x", "colour": "#000000"}).status_code == 403
-    assert client.post(reverse("addresses:category_edit", args=[category.pk]), {"name": "y"}).status_code == 403
+    assert (
+        client.post(reverse("addresses:category_create"), {"name": "x", "colour": "#000000"}).status_code
+        == 403
+    )
+    assert (
+        client.post(reverse("addresses:category_edit", args=[category.pk]), {"name": "y"}).status_code == 403
+    )
     assert client.post(reverse("addresses:category_delete", args=[category.pk])).status_code == 403
     assert AddressCategory.objects.filter(pk=category.pk, name="仓库").exists()
     assert AddressCategory.objects.count() == 1

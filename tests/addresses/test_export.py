@@ -12,6 +12,7 @@ from addresses.services import address_create
 
 pytestmark = pytest.mark.django_db
 
+
 @pytest.fixture(autouse=True)
 def english(settings):
     """Assertions read the English messages (the catalogue translates them to Chinese)."""
@@ -26,7 +27,7 @@ def data(make_customer, sales, other_sales):
     address_create(customer=mine, district_code="440305", detail="科技南十二路2号")
     theirs = make_customer("别人的客户", owner=other_sales, external_id="T1")
     address_create(customer=theirs, district_code="110105", detail="建国路88号")
-    evil = make_customer("=HYPERLINK(\"http://evil\")", owner=sales, external_id="E1", stage="churned")
+    evil = make_customer('=HYPERLINK("http://evil")', owner=sales, external_id="E1", stage="churned")
     address_create(customer=evil, district_code="310115", detail="@世纪大道")
     return mine, theirs, evil
 
@@ -45,7 +46,7 @@ def test_csv_export_is_scoped_to_the_user_and_escapes_formulas(client, sales, da
     ids = sorted(r[0] for r in rows[1:])
     assert ids == ["E1", "M1"]
     evil = next(r for r in rows if r[0] == "E1")
-    assert evil[1] == "'=HYPERLINK(\"http://evil\")" and evil[13] == "'@世纪大道"
+    assert evil[1] == '\'=HYPERLINK("http://evil")' and evil[13] == "'@世纪大道"
 
 
 def test_export_honours_the_list_filters_and_the_selection(client, manager, data):

@@ -19,12 +19,15 @@ from geo.coords import wgs84_to_gcj02
 
 pytestmark = pytest.mark.django_db
 
+
 @pytest.fixture(autouse=True)
 def english(settings):
     """Assertions read the English messages (the catalogue translates them to Chinese)."""
     settings.LANGUAGE_CODE = "en"
     with translation.override("en"):
         yield
+
+
 ROOT = Path(__file__).resolve().parents[2]
 
 HEADER = ["外部编号", "客户名称", "手机", "邮箱", "地址", "负责人", "分类"]
@@ -51,10 +54,21 @@ def read_report(path):
 
 
 def test_import_creates_customers_and_parsed_addresses(tmp_path, sales, category):
-    f = write_csv(tmp_path / "c.csv", [
-        ["C1", "深圳科技有限公司", "13800138000", "a@example.com", "广东省深圳市南山区科技南十二路2号", "sales1", "仓库"],
-        ["C2", "张三", "", "", "北京市朝阳区建国路88号", "", ""],
-    ])
+    f = write_csv(
+        tmp_path / "c.csv",
+        [
+            [
+                "C1",
+                "深圳科技有限公司",
+                "13800138000",
+                "a@example.com",
+                "广东省深圳市南山区科技南十二路2号",
+                "sales1",
+                "仓库",
+            ],
+            ["C2", "张三", "", "", "北京市朝阳区建国路88号", "", ""],
+        ],
+    )
     out = run(f)
     assert "created 2" in out and "rejected 0" in out
     c1 = Customer.objects.get(external_id="C1")
@@ -77,11 +91,21 @@ def test_rerun_of_the_same_file_changes_nothing_and_says_so(tmp_path):
 
 
 def test_changed_row_updates_and_records_a_history_version(tmp_path):
-    f = write_csv(tmp_path / "c.csv", [["C1", "张三", "", "", "北京市朝阳区建国路88号", "", ""],
-                                       ["C2", "李四", "", "", "上海市浦东新区世纪大道100号", "", ""]])
+    f = write_csv(
+        tmp_path / "c.csv",
+        [
+            ["C1", "张三", "", "", "北京市朝阳区建国路88号", "", ""],
+            ["C2", "李四", "", "", "上海市浦东新区世纪大道100号", "", ""],
+        ],
+    )
     run(f)
-    f2 = write_csv(tmp_path / "c2.csv", [["C1", "张三", "", "", "北京市海淀区中关村大街1号", "", ""],
-                                         ["C2", "李四丰", "", "", "上海市浦东新区世纪大道100号", "", ""]])
+    f2 = write_csv(
+        tmp_path / "c2.csv",
+        [
+            ["C1", "张三", "", "", "北京市海淀区中关村大街1号", "", ""],
+            ["C2", "李四丰", "", "", "上海市浦东新区世纪大道100号", "", ""],
+        ],
+    )
     out = run(f2)
     assert "updated 2" in out and "created 0" in out
     a = Address.objects.get(customer__external_id="C1")
@@ -92,8 +116,10 @@ def test_changed_row_updates_and_records_a_history_version(tmp_path):
 
 
 def test_dry_run_validates_and_writes_nothing(tmp_path):
-    f = write_csv(tmp_path / "c.csv", [["C1", "张三", "", "", "北京市朝阳区建国路88号", "", ""],
-                                       ["C2", "", "", "", "北京市", "", ""]])
+    f = write_csv(
+        tmp_path / "c.csv",
+        [["C1", "张三", "", "", "北京市朝阳区建国路88号", "", ""], ["C2", "", "", "", "北京市", "", ""]],
+    )
     out = run(f, "--dry-run")
     assert "Dry run" in out and "created 1" in out and "rejected 1" in out
     assert not Customer.objects.exists() and not Address.objects.exists()
@@ -101,7 +127,9 @@ def test_dry_run_validates_and_writes_nothing(tmp_path):
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030"])
 def test_encodings_are_detected(tmp_path, encoding):
-    f = write_csv(tmp_path / "c.csv", [["C1", "张三", "", "", "广州市天河区体育西路1号", "", ""]], encoding=encoding)
+    f = write_csv(
+        tmp_path / "c.csv", [["C1", "张三", "", "", "广州市天河区体育西路1号", "", ""]], encoding=encoding
+    )
     assert "created 1" in run(f)
     assert Customer.objects.get().name == "张三"
     assert Address.objects.get().district.name == "天河区"
@@ -109,8 +137,11 @@ def test_encodings_are_detected(tmp_path, encoding):
 
 def test_english_headers_structured_columns_and_map_override(tmp_path):
     header = ["Customer ID", "name", "province", "city", "district", "street", "postcode", "Kind"]
-    f = write_csv(tmp_path / "c.csv", [["E1", "ACME", "广东省", "深圳市", "南山区", "科技园1号", "518000", "个人"]],
-                  header=header)
+    f = write_csv(
+        tmp_path / "c.csv",
+        [["E1", "ACME", "广东省", "深圳市", "南山区", "科技园1号", "518000", "个人"]],
+        header=header,
+    )
     out = run(f, "--map", "Customer ID=external_id", "--map", "street=detail")
     assert "created 1" in out
     c = Customer.objects.get(external_id="E1")
@@ -121,8 +152,11 @@ def test_english_headers_structured_columns_and_map_override(tmp_path):
 
 def test_gcj02_coordinates_are_stored_as_wgs84(tmp_path):
     glat, glng = wgs84_to_gcj02(39.908722, 116.397496)
-    f = write_csv(tmp_path / "c.csv", [["G1", "故宫", "北京市东城区景山前街4号", f"{glat:.6f}", f"{glng:.6f}"]],
-                  header=["外部编号", "客户名称", "地址", "纬度", "经度"])
+    f = write_csv(
+        tmp_path / "c.csv",
+        [["G1", "故宫", "北京市东城区景山前街4号", f"{glat:.6f}", f"{glng:.6f}"]],
+        header=["外部编号", "客户名称", "地址", "纬度", "经度"],
+    )
     run(f, "--crs", "gcj02")
     a = Address.objects.get()
     assert abs(float(a.lat) - 39.908722) < 5e-6 and abs(float(a.lng) - 116.397496) < 5e-6
@@ -143,18 +177,25 @@ def test_xlsx_import(tmp_path):
 
 
 def test_second_address_kind_for_the_same_customer(tmp_path):
-    f = write_csv(tmp_path / "c.csv", [["K1", "张三", "北京市朝阳区建国路88号", "delivery"],
-                                       ["K1", "张三", "上海市浦东新区世纪大道100号", "billing"]],
-                  header=["外部编号", "客户名称", "地址", "地址类型"])
+    f = write_csv(
+        tmp_path / "c.csv",
+        [
+            ["K1", "张三", "北京市朝阳区建国路88号", "delivery"],
+            ["K1", "张三", "上海市浦东新区世纪大道100号", "billing"],
+        ],
+        header=["外部编号", "客户名称", "地址", "地址类型"],
+    )
     assert "created 2" in run(f)
     assert Customer.objects.count() == 1
     assert sorted(Address.objects.values_list("kind", flat=True)) == ["billing", "delivery"]
 
 
 def test_rows_rejected_by_the_write_path_leave_nothing_behind(tmp_path):
-    f = write_csv(tmp_path / "c.csv", [["P1", "好", "北京市朝阳区建国路88号", "100020"],
-                                       ["P2", "坏", "北京市朝阳区建国路89号", "12345"]],
-                  header=["外部编号", "客户名称", "地址", "邮编"])
+    f = write_csv(
+        tmp_path / "c.csv",
+        [["P1", "好", "北京市朝阳区建国路88号", "100020"], ["P2", "坏", "北京市朝阳区建国路89号", "12345"]],
+        header=["外部编号", "客户名称", "地址", "邮编"],
+    )
     out = run(f, "--report", str(tmp_path / "r.csv"))
     assert "created 1" in out and "rejected 1" in out
     assert list(Customer.objects.values_list("external_id", flat=True)) == ["P1"]
@@ -163,11 +204,22 @@ def test_rows_rejected_by_the_write_path_leave_nothing_behind(tmp_path):
 
 
 def test_export_then_import_changes_nothing(tmp_path, sales, category):
-    f = write_csv(tmp_path / "c.csv", [
-        ["R1", "=SUM(A1)", "+86 138", "a@example.com", "广东省深圳市南山区科技南十二路2号", "sales1", "仓库"],
-        ["R2", "李四", "", "", "北京市朝阳区建国路88号", "", ""],
-        ["R3", "Acme", "", "", "1600 Amphitheatre Pkwy, Mountain View, CA 94043, USA", "", ""],
-    ])
+    f = write_csv(
+        tmp_path / "c.csv",
+        [
+            [
+                "R1",
+                "=SUM(A1)",
+                "+86 138",
+                "a@example.com",
+                "广东省深圳市南山区科技南十二路2号",
+                "sales1",
+                "仓库",
+            ],
+            ["R2", "李四", "", "", "北京市朝阳区建国路88号", "", ""],
+            ["R3", "Acme", "", "", "1600 Amphitheatre Pkwy, Mountain View, CA 94043, USA", "", ""],
+        ],
+    )
     run(f)
     versions = AddressVersion.objects.count()
     for fmt in ("csv", "xlsx"):
@@ -182,7 +234,12 @@ def test_export_then_import_changes_nothing(tmp_path, sales, category):
 def test_kill_minus_9_and_rerun_imports_exactly_the_files_rows(tmp_path):
     """An import killed mid-way (SIGKILL) and run again ends with exactly the file's rows."""
     db = tmp_path / "kill.sqlite3"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "TASKS_BACKEND": "immediate", "LANGUAGE_CODE": "en"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{db}",
+        "TASKS_BACKEND": "immediate",
+        "LANGUAGE_CODE": "en",
+    }
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, cwd=ROOT)
     subprocess.run([*manage, "load_regions", "-v0"], env=env, check=True, cwd=ROOT)
@@ -198,7 +255,9 @@ def test_kill_minus_9_and_rerun_imports_exactly_the_files_rows(tmp_path):
         time.sleep(0.05)
         try:
             with sqlite3.connect(db, timeout=1) as con:
-                done = con.execute("select coalesce(max(rows_done), 0) from addresses_importcheckpoint").fetchone()[0]
+                done = con.execute(
+                    "select coalesce(max(rows_done), 0) from addresses_importcheckpoint"
+                ).fetchone()[0]
         except sqlite3.OperationalError:
             continue
         if done >= 300:
@@ -211,7 +270,9 @@ def test_kill_minus_9_and_rerun_imports_exactly_the_files_rows(tmp_path):
     assert again.returncode == 0, again.stderr[-3000:]
     assert "Resuming" in again.stdout
     with sqlite3.connect(db) as con:
-        customers = con.execute("select count(*), count(distinct external_id) from customers_customer").fetchone()
+        customers = con.execute(
+            "select count(*), count(distinct external_id) from customers_customer"
+        ).fetchone()
         addresses = con.execute("select count(*) from addresses_address").fetchone()[0]
         versions = con.execute("select count(*) from addresses_addressversion").fetchone()[0]
         status = con.execute("select status, rejected from addresses_importjob").fetchall()
@@ -229,7 +290,9 @@ def test_job_records_counts(tmp_path):
 
 
 def test_a_batch_large_enough_for_copy_keeps_history_intact(tmp_path, category):
-    rows = [[f"L{i:04d}", f"客户{i}", "", "", f"浙江省杭州市西湖区文三路{i}号", "", "仓库"] for i in range(450)]
+    rows = [
+        [f"L{i:04d}", f"客户{i}", "", "", f"浙江省杭州市西湖区文三路{i}号", "", "仓库"] for i in range(450)
+    ]
     f = write_csv(tmp_path / "c.csv", rows)
     assert "created 450" in run(f)
     assert Address.objects.count() == 450 and AddressVersion.objects.count() == 450

@@ -15,6 +15,7 @@ from customers.models import Customer
 
 pytestmark = pytest.mark.django_db
 
+
 @pytest.fixture(autouse=True)
 def english(settings):
     """Assertions read the English messages (the catalogue translates them to Chinese)."""
@@ -22,13 +23,16 @@ def english(settings):
     with translation.override("en"):
         yield
 
+
 HEADER = "外部编号,客户名称,地址\n"
 GOOD = "G1,好客户,北京市朝阳区建国路88号\n"
 
 
 def run(path, *args):
     out = io.StringIO()
-    call_command("import_customers", str(path), "--progress", "none", "--report", f"{path}.r.csv", *args, stdout=out)
+    call_command(
+        "import_customers", str(path), "--progress", "none", "--report", f"{path}.r.csv", *args, stdout=out
+    )
     return out.getvalue()
 
 
@@ -46,7 +50,11 @@ def refused(path, *args) -> str:
 
 def test_mixed_encoding_rejects_the_foreign_lines_and_keeps_the_rest(tmp_path):
     f = tmp_path / "mixed.csv"
-    f.write_bytes((HEADER + GOOD).encode() + "G2,坏编码,上海市浦东新区\n".encode("gbk") + "G3,第三,广州市天河区\n".encode())
+    f.write_bytes(
+        (HEADER + GOOD).encode()
+        + "G2,坏编码,上海市浦东新区\n".encode("gbk")
+        + "G3,第三,广州市天河区\n".encode()
+    )
     out = run(f)
     assert "created 2" in out and "rejected 1" in out
     (row,) = report(f)
@@ -87,7 +95,9 @@ def test_no_address_column(tmp_path):
 
 def test_ragged_rows_are_rejected_and_the_rest_kept(tmp_path):
     f = tmp_path / "ragged.csv"
-    f.write_text(HEADER + GOOD + "G2,短行\nG3,长行,上海市,多余\nG4,尾部空格,上海市浦东新区,,\n", encoding="utf-8")
+    f.write_text(
+        HEADER + GOOD + "G2,短行\nG3,长行,上海市,多余\nG4,尾部空格,上海市浦东新区,,\n", encoding="utf-8"
+    )
     out = run(f)
     assert "created 2" in out and "rejected 2" in out
     rows = report(f)
@@ -109,8 +119,10 @@ def test_a_50_mb_cell_is_rejected_and_the_rest_kept(tmp_path):
 
 def test_duplicate_external_ids_first_row_wins(tmp_path):
     f = tmp_path / "dup.csv"
-    f.write_text(HEADER + GOOD + "G1,又一个,上海市浦东新区\nG2,第二,广州市天河区\nG2,第二,广州市越秀区\n",
-                 encoding="utf-8")
+    f.write_text(
+        HEADER + GOOD + "G1,又一个,上海市浦东新区\nG2,第二,广州市天河区\nG2,第二,广州市越秀区\n",
+        encoding="utf-8",
+    )
     out = run(f)
     assert "created 2" in out and "rejected 2" in out
     assert Customer.objects.get(external_id="G1").name == "好客户"
@@ -163,12 +175,12 @@ def test_formula_cells_are_stored_as_text_and_escaped_in_report_and_export(tmp_p
     with open(f, "w", encoding="utf-8", newline="") as out:
         w = csv.writer(out)
         w.writerow(["外部编号", "客户名称", "手机", "地址", "负责人"])
-        w.writerow(["F1", "=HYPERLINK(\"http://x\",\"y\")", "+86 138 0013 8000", "@北京市朝阳区", ""])
+        w.writerow(["F1", '=HYPERLINK("http://x","y")', "+86 138 0013 8000", "@北京市朝阳区", ""])
         w.writerow(["F2", "-cmd|' /C calc'!A0", "", "北京市", "=evil()"])
     out = run(f)
     assert "created 1" in out and "rejected 1" in out
     c = Customer.objects.get(external_id="F1")
-    assert c.name == "=HYPERLINK(\"http://x\",\"y\")" and c.phone == "+86 138 0013 8000"
+    assert c.name == '=HYPERLINK("http://x","y")' and c.phone == "+86 138 0013 8000"
     (row,) = report(f)
     assert row[4] == "'-cmd|' /C calc'!A0" and row[7] == "'=evil()"
     text = Path(tmp_path / "e.csv")

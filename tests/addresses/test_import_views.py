@@ -8,12 +8,14 @@ from customers.models import Customer
 
 pytestmark = pytest.mark.django_db
 
+
 @pytest.fixture(autouse=True)
 def english(settings):
     """Assertions read the English messages (the catalogue translates them to Chinese)."""
     settings.LANGUAGE_CODE = "en"
     with translation.override("en"):
         yield
+
 
 CSV = "外部编号,客户名称,地址\nW1,好客户,北京市朝阳区建国路88号\nW2,,上海市\n".encode("utf-8-sig")
 
@@ -26,7 +28,9 @@ def test_sales_cannot_open_the_import_page(client, sales):
 def test_upload_preview_confirm_and_report(client, manager, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     client.force_login(manager)
-    response = client.post(reverse("addresses:import"), {"file": SimpleUploadedFile("c.csv", CSV), "crs": "wgs84"})
+    response = client.post(
+        reverse("addresses:import"), {"file": SimpleUploadedFile("c.csv", CSV), "crs": "wgs84"}
+    )
     job = ImportJob.objects.get()
     assert response.url == reverse("addresses:import_job", args=[job.pk])
     assert job.status == "validated" and job.dry_run and (job.created, job.rejected) == (1, 1)

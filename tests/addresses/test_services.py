@@ -125,7 +125,12 @@ def test_stale_edit_is_refused_and_nothing_is_overwritten(make_customer):
 
 def test_rooftop_point_is_not_replaced_by_a_centroid_on_unrelated_edit(make_customer):
     address = address_create(
-        customer=make_customer(), district_code="110105", detail="a", lat=39.92, lng=116.46, precision="rooftop"
+        customer=make_customer(),
+        district_code="110105",
+        detail="a",
+        lat=39.92,
+        lng=116.46,
+        precision="rooftop",
     )
     address = address_update(address=address, expected_version=1, postcode="100020", is_primary=True)
     assert address.precision == GeocodePrecision.ROOFTOP
@@ -139,8 +144,9 @@ def test_one_primary_per_customer_and_kind(make_customer):
     first.refresh_from_db()
     assert second.is_primary and not first.is_primary
     assert first.version == 2  # the demotion is a recorded change
-    billing = address_create(customer=customer, district_code="110105", detail="c", is_primary=True,
-                             kind=AddressKind.BILLING)
+    billing = address_create(
+        customer=customer, district_code="110105", detail="c", is_primary=True, kind=AddressKind.BILLING
+    )
     assert billing.is_primary
 
 
@@ -169,8 +175,9 @@ def test_historic_region_code_resolves_to_its_successor(make_customer):
 
 
 def test_categories_are_written_and_versioned(make_customer, category):
-    address = address_create(customer=make_customer(), district_code="110105", detail="a",
-                             category_ids=[category.pk])
+    address = address_create(
+        customer=make_customer(), district_code="110105", detail="a", category_ids=[category.pk]
+    )
     assert list(address.categories.all()) == [category]
     address = address_update(address=address, expected_version=1, category_ids=[])
     assert address.categories.count() == 0

@@ -78,5 +78,7 @@ def test_precise_point_survives_an_edit_that_does_not_move_the_address(make_cust
         customer=make_customer(), raw_text="北京市朝阳区建国路88号", lat=39.9087, lng=116.4605
     )
     assert address.precision == GeocodePrecision.ROOFTOP
-    address = address_update(address=address, expected_version=1, raw_text="北京市朝阳区建国路88号", postcode="100022")
+    address = address_update(
+        address=address, expected_version=1, raw_text="北京市朝阳区建国路88号", postcode="100022"
+    )
     assert address.precision == GeocodePrecision.ROOFTOP

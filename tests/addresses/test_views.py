@@ -99,7 +99,9 @@ def test_paste_only_is_parsed_by_the_write_path(client, sales, customer):
     client.force_login(sales)
     client.post(
         reverse("addresses:create", args=[customer.pk]),
-        form_data(raw_text="北京市朝阳区建国路88号", country="CN", province="", city="", district="", detail=""),
+        form_data(
+            raw_text="北京市朝阳区建国路88号", country="CN", province="", city="", district="", detail=""
+        ),
     )
     address = customer.addresses.get()
     assert address.district.name == "朝阳区" and address.detail == "建国路88号"
@@ -138,7 +140,9 @@ def test_edit_form_is_prefilled_with_the_current_version(client, sales, address)
 
 def test_edit_address(client, sales, address):
     client.force_login(sales)
-    response = client.post(reverse("addresses:edit", args=[address.pk]), form_data(address, detail="科苑路16号"))
+    response = client.post(
+        reverse("addresses:edit", args=[address.pk]), form_data(address, detail="科苑路16号")
+    )
     assert response.status_code == 302
     address.refresh_from_db()
     assert address.detail == "科苑路16号" and address.version == 2
@@ -197,7 +201,9 @@ def test_parse_endpoint_returns_fields_and_ambiguities(client, sales):
     client.force_login(sales)
     response = client.post(reverse("addresses:parse"), {"raw_text": "广东省深圳市南山区科苑路15号 518057"})
     assert response.status_code == 200
-    fill = json.loads(response.content.decode().split('<script type="application/json">')[1].split("</script>")[0])
+    fill = json.loads(
+        response.content.decode().split('<script type="application/json">')[1].split("</script>")[0]
+    )
     assert fill["province"] == "440000" and fill["city"] == "440300" and fill["district"] == "440305"
     assert fill["postcode"] == "518057" and fill["detail"] == "科苑路15号"
     assert fill["lat"] is not None

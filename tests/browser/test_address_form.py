@@ -22,7 +22,9 @@ def test_create_customer_by_pasting_an_address(page, login, live_server, sales):
     login(page, sales)
     page.goto(f"{live_server.url}/customers/new/")
     page.fill('input[name="name"]', "深圳湾科技有限公司")
-    page.locator('textarea[name="address-raw_text"]').press_sequentially("广东省深圳市南山区科技园科苑路15号 518057")
+    page.locator('textarea[name="address-raw_text"]').press_sequentially(
+        "广东省深圳市南山区科技园科苑路15号 518057"
+    )
 
     expect(page.locator("[data-parse-result]")).to_contain_text("南山区")
     expect(page.locator('select[name="address-province"]')).to_have_value("440000")
@@ -32,14 +34,20 @@ def test_create_customer_by_pasting_an_address(page, login, live_server, sales):
     expect(page.locator('input[name="address-postcode"]')).to_have_value("518057")
     page.screenshot(path="/tmp/address-paste.png", full_page=True)
 
-    page.get_by_role("button", name="创建客户").or_(page.get_by_role("button", name="Create customer")).click()
+    page.get_by_role("button", name="创建客户").or_(
+        page.get_by_role("button", name="Create customer")
+    ).click()
     page.wait_for_url("**/customers/*/")
     expect(page.locator(".address-card")).to_have_count(1)
     expect(page.locator(".address-card")).to_contain_text("南山区")
     customer = Customer.objects.get(name="深圳湾科技有限公司")
     assert customer.owner == sales
     address = customer.addresses.get()
-    assert (address.district.code, address.detail, address.postcode) == ("440305", "科技园科苑路15号", "518057")
+    assert (address.district.code, address.detail, address.postcode) == (
+        "440305",
+        "科技园科苑路15号",
+        "518057",
+    )
 
 
 def test_ambiguous_paste_offers_choices(page, login, live_server, sales, make_customer):

@@ -40,7 +40,9 @@ def test_create_assign_and_delete_a_category(page, login, live_server, manager, 
     assert list(Address.objects.get(pk=address.pk).categories.all()) == [category]
 
     page.goto(f"{live_server.url}/addresses/categories/")
-    expect(page.locator("#category-table tbody tr", has_text="重点客户").locator("[data-address-count]")).to_have_text("1")
+    expect(
+        page.locator("#category-table tbody tr", has_text="重点客户").locator("[data-address-count]")
+    ).to_have_text("1")
     page.screenshot(path="/tmp/category-list.png", full_page=True)
 
     # Delete it: a confirmation page first, then the address loses the category but stays.
@@ -56,7 +58,9 @@ def test_create_assign_and_delete_a_category(page, login, live_server, manager, 
 
 def test_remove_a_category_from_the_card(page, login, live_server, sales, make_customer, category):
     customer = make_customer("移除分类", owner=sales)
-    address = address_create(customer=customer, district_code="310115", detail="世纪大道1号", category_ids=[category.pk])
+    address = address_create(
+        customer=customer, district_code="310115", detail="世纪大道1号", category_ids=[category.pk]
+    )
     login(page, sales)
     page.goto(f"{live_server.url}/customers/{customer.pk}/")
     page.locator(f'#address-{address.pk} button[name="remove"][value="{category.pk}"]').click()

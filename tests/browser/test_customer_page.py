@@ -13,10 +13,18 @@ XSS = "<img src=x onerror=alert(1)>"
 def customer(make_customer, sales, category):
     customer = make_customer("华南贸易有限公司", owner=sales, phone="13800138000", email="hn@example.com")
     head = address_create(
-        customer=customer, actor=sales, kind="registered", is_primary=True, district_code="440305",
-        detail="科技园科苑路15号", postcode="518057", category_ids=[category.pk],
+        customer=customer,
+        actor=sales,
+        kind="registered",
+        is_primary=True,
+        district_code="440305",
+        detail="科技园科苑路15号",
+        postcode="518057",
+        category_ids=[category.pk],
     )
-    address_create(customer=customer, actor=sales, kind="delivery", district_code="440106", detail="天河路385号")
+    address_create(
+        customer=customer, actor=sales, kind="delivery", district_code="440106", detail="天河路385号"
+    )
     address_update(address=head, expected_version=1, actor=sales, lat="22.5405", lng="113.9345")
     return customer
 

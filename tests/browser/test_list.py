@@ -18,7 +18,10 @@ def customers(base_data, make_customer, sales, other_sales, category):
     for i, code in enumerate(["440305", "440304", "440106", "110105", "110101"]):
         customer = make_customer(f"测试客户{i}", owner=sales, phone=f"1380000000{i}")
         address_create(
-            customer=customer, district_code=code, detail=f"{i}号", category_ids=[category.pk] if i in (0, 3) else []
+            customer=customer,
+            district_code=code,
+            detail=f"{i}号",
+            category_ids=[category.pk] if i in (0, 3) else [],
         )
         made.append(customer)
     hidden = make_customer("别人的客户", owner=other_sales)
@@ -30,7 +33,9 @@ def rows(page):
     return page.locator("table.dz-table tbody tr [data-row-check]")
 
 
-def test_login_filter_by_province_then_category_then_clear_chips(page, login, live_server, sales, customers, category):
+def test_login_filter_by_province_then_category_then_clear_chips(
+    page, login, live_server, sales, customers, category
+):
     login(page, sales)
     page.goto(f"{live_server.url}/customers/")
     expect(rows(page)).to_have_count(5)
@@ -64,12 +69,16 @@ def test_login_filter_by_province_then_category_then_clear_chips(page, login, li
     expect(page.locator(".dz-chip")).to_have_count(0)
 
 
-def test_assign_a_category_to_20_selected_customers(page, login, live_server, sales, make_customer, base_data):
+def test_assign_a_category_to_20_selected_customers(
+    page, login, live_server, sales, make_customer, base_data
+):
     from addresses.models import AddressCategory
 
     shop = AddressCategory.objects.create(name="门店", colour="#22c55e")
     for i in range(24):
-        address_create(customer=make_customer(f"批量{i:02d}", owner=sales), district_code="440305", detail=f"{i}号")
+        address_create(
+            customer=make_customer(f"批量{i:02d}", owner=sales), district_code="440305", detail=f"{i}号"
+        )
     login(page, sales)
     page.goto(f"{live_server.url}/customers/")
     checks = rows(page)

@@ -20,7 +20,10 @@ def detail(customer):
 
 def test_customer_page_shows_details_addresses_and_history(client, sales, customer, category):
     address = address_create(
-        customer=customer, actor=sales, raw_text="广东省深圳市南山区科技园科苑路15号", is_primary=True,
+        customer=customer,
+        actor=sales,
+        raw_text="广东省深圳市南山区科技园科苑路15号",
+        is_primary=True,
         category_ids=[category.pk],
     )
     address_update(address=address, expected_version=1, actor=sales, postcode="518057")
@@ -45,7 +48,9 @@ def test_customer_page_shows_details_addresses_and_history(client, sales, custom
 
 def test_history_shows_region_chain_and_category_names(client, sales, customer, category):
     address = address_create(customer=customer, actor=sales, district_code="440305", detail="科技园")
-    address_update(address=address, expected_version=1, actor=sales, district_code="440304", category_ids=[category.pk])
+    address_update(
+        address=address, expected_version=1, actor=sales, district_code="440304", category_ids=[category.pk]
+    )
     client.force_login(sales)
     entry = client.get(detail(customer)).context["history"][0]
     changes = [(c.before, c.after) for c in entry.changes]
@@ -90,8 +95,16 @@ def test_sales_user_creates_customer_and_owns_it(client, sales, manager):
     client.force_login(sales)
     response = client.post(
         reverse("customers:create"),
-        {"name": "新客户", "kind": "enterprise", "stage": "new", "phone": "", "email": "", "external_id": "",
-         "owner": manager.pk, "address-kind": "delivery"},
+        {
+            "name": "新客户",
+            "kind": "enterprise",
+            "stage": "new",
+            "phone": "",
+            "email": "",
+            "external_id": "",
+            "owner": manager.pk,
+            "address-kind": "delivery",
+        },
     )
     customer = Customer.objects.get(name="新客户")
     assert response.status_code == 302 and response["Location"] == detail(customer)
@@ -104,8 +117,11 @@ def test_create_customer_with_pasted_address(client, sales):
     response = client.post(
         reverse("customers:create"),
         {
-            "name": "上海客户", "kind": "individual", "stage": "potential",
-            "address-raw_text": "上海市浦东新区世纪大道100号 200120", "address-kind": "registered",
+            "name": "上海客户",
+            "kind": "individual",
+            "stage": "potential",
+            "address-raw_text": "上海市浦东新区世纪大道100号 200120",
+            "address-kind": "registered",
             "address-is_primary": "on",
         },
     )
@@ -122,8 +138,14 @@ def test_bad_address_creates_no_customer(client, sales):
     client.force_login(sales)
     response = client.post(
         reverse("customers:create"),
-        {"name": "坏地址", "kind": "individual", "stage": "potential", "address-province": "440000",
-         "address-district": "110105", "address-kind": "delivery"},
+        {
+            "name": "坏地址",
+            "kind": "individual",
+            "stage": "potential",
+            "address-province": "440000",
+            "address-district": "110105",
+            "address-kind": "delivery",
+        },
     )
     assert response.status_code == 200
     assert not Customer.objects.filter(name="坏地址").exists()
@@ -134,7 +156,13 @@ def test_manager_chooses_the_owner(client, manager, sales):
     client.force_login(manager)
     client.post(
         reverse("customers:create"),
-        {"name": "分配客户", "kind": "enterprise", "stage": "new", "owner": sales.pk, "address-kind": "delivery"},
+        {
+            "name": "分配客户",
+            "kind": "enterprise",
+            "stage": "new",
+            "owner": sales.pk,
+            "address-kind": "delivery",
+        },
     )
     assert Customer.objects.get(name="分配客户").owner == sales
 
@@ -144,7 +172,13 @@ def test_customer_form_shows_inline_errors(client, sales, make_customer):
     client.force_login(sales)
     response = client.post(
         reverse("customers:create"),
-        {"name": "", "kind": "enterprise", "stage": "new", "email": "not-an-email", "address-kind": "delivery"},
+        {
+            "name": "",
+            "kind": "enterprise",
+            "stage": "new",
+            "email": "not-an-email",
+            "address-kind": "delivery",
+        },
     )
     assert response.status_code == 200
     form = response.context["form"]
@@ -152,7 +186,13 @@ def test_customer_form_shows_inline_errors(client, sales, make_customer):
     assert "is-invalid" in response.content.decode()
     response = client.post(
         reverse("customers:create"),
-        {"name": "重复", "kind": "enterprise", "stage": "new", "external_id": "X-1", "address-kind": "delivery"},
+        {
+            "name": "重复",
+            "kind": "enterprise",
+            "stage": "new",
+            "external_id": "X-1",
+            "address-kind": "delivery",
+        },
     )
     assert response.status_code == 200
     assert "external_id" in response.context["form"].errors

@@ -21,9 +21,15 @@ def names(response) -> list[str]:
 @pytest.fixture
 def world(make_customer, sales, other_sales, category):
     shop = AddressCategory.objects.create(name="门店", colour="#22c55e")
-    nanshan = make_customer("深圳南山科技", owner=sales, phone="13800001111", email="ns@example.com", external_id="EXT-1")
-    address_create(customer=nanshan, district_code="440305", detail="科技园南区8栋", category_ids=[category.pk])
-    futian = make_customer("福田贸易", owner=sales, kind=CustomerKind.INDIVIDUAL, stage=RelationshipStage.EXISTING)
+    nanshan = make_customer(
+        "深圳南山科技", owner=sales, phone="13800001111", email="ns@example.com", external_id="EXT-1"
+    )
+    address_create(
+        customer=nanshan, district_code="440305", detail="科技园南区8栋", category_ids=[category.pk]
+    )
+    futian = make_customer(
+        "福田贸易", owner=sales, kind=CustomerKind.INDIVIDUAL, stage=RelationshipStage.EXISTING
+    )
     address_create(customer=futian, district_code="440304", detail="深南大道1号", category_ids=[shop.pk])
     beijing = make_customer("北京朝阳", owner=sales, phone="13912345678")
     address_create(customer=beijing, district_code="110105", detail="建国路88号")
@@ -31,8 +37,13 @@ def world(make_customer, sales, other_sales, category):
     hidden = make_customer("别人的客户", owner=other_sales)
     address_create(customer=hidden, district_code="440305", detail="隐藏")
     return {
-        "nanshan": nanshan, "futian": futian, "beijing": beijing, "homeless": homeless, "hidden": hidden,
-        "shop": shop, "warehouse": category,
+        "nanshan": nanshan,
+        "futian": futian,
+        "beijing": beijing,
+        "homeless": homeless,
+        "hidden": hidden,
+        "shop": shop,
+        "warehouse": category,
     }
 
 
@@ -76,7 +87,9 @@ def test_default_sort_is_by_name_in_pinyin_order_on_postgresql(world, sales_clie
         ("隐藏", set()),
     ],
 )
-def test_free_text_search_covers_name_phone_email_external_id_and_address(world, sales_client, query, expected):
+def test_free_text_search_covers_name_phone_email_external_id_and_address(
+    world, sales_client, query, expected
+):
     assert set(names(sales_client.get(LIST, {"q": query}))) == expected
 
 
@@ -97,14 +110,20 @@ def test_category_kind_stage_and_located_filters(world, sales_client):
     assert set(names(both)) == {"深圳南山科技", "福田贸易"}
     assert names(sales_client.get(LIST, {"kind": "individual"})) == ["福田贸易"]
     assert names(sales_client.get(LIST, {"stage": ["existing"]})) == ["福田贸易"]
-    assert set(names(sales_client.get(LIST, {"located": "coarse"}))) == {"深圳南山科技", "福田贸易", "北京朝阳"}
+    assert set(names(sales_client.get(LIST, {"located": "coarse"}))) == {
+        "深圳南山科技",
+        "福田贸易",
+        "北京朝阳",
+    }
     assert names(sales_client.get(LIST, {"located": "precise"})) == []
 
 
 def test_owner_and_date_filters(world, sales_client, sales, other_sales):
     assert len(names(sales_client.get(LIST, {"owner": sales.pk}))) == 4
     assert names(sales_client.get(LIST, {"owner": other_sales.pk})) == []
-    assert names(sales_client.get(LIST, {"created_after": "2000-01-01", "created_before": "2000-12-31"})) == []
+    assert (
+        names(sales_client.get(LIST, {"created_after": "2000-01-01", "created_before": "2000-12-31"})) == []
+    )
     assert len(names(sales_client.get(LIST, {"updated_after": "2000-01-01"}))) == 4
 
 
@@ -115,7 +134,8 @@ def test_sort_newest_first(world, sales_client):
 
 def test_active_filters_are_chips_with_names_and_removal_links(world, sales_client):
     response = sales_client.get(
-        LIST, {"region": "440305", "category": world["warehouse"].pk, "stage": ["new", "existing"]},
+        LIST,
+        {"region": "440305", "category": world["warehouse"].pk, "stage": ["new", "existing"]},
         HTTP_ACCEPT_LANGUAGE="en",
     )
     chips = {chip.label: chip for chip in response.context["chips"]}
@@ -164,7 +184,9 @@ def test_list_runs_a_fixed_number_of_queries_whatever_the_page_size(
         customer = make_customer(f"客户{i:03d}", owner=manager)
         address_create(customer=customer, district_code="440305", detail=f"{i}号", category_ids=[category.pk])
         if i % 3 == 0:
-            address_create(customer=customer, kind="billing", is_primary=True, district_code="110105", detail="b")
+            address_create(
+                customer=customer, kind="billing", is_primary=True, district_code="110105", detail="b"
+            )
     client.force_login(manager)
     client.get(LIST)  # warm the session
     # session, user, roles, category filter validation, count, page, addresses,
@@ -191,7 +213,9 @@ def bulk_post(client, name, data):
 
 def test_bulk_assign_category_to_selected_customers_addresses(world, sales_client):
     ids = [world["nanshan"].pk, world["beijing"].pk]
-    response = bulk_post(sales_client, "bulk_categorize", {"ids": ids, "category": world["shop"].pk, "mode": "add"})
+    response = bulk_post(
+        sales_client, "bulk_categorize", {"ids": ids, "category": world["shop"].pk, "mode": "add"}
+    )
     assert response.status_code == 302
     assert response["Location"] == LIST + "?q=x"
     tagged = set(Address.objects.filter(categories=world["shop"]).values_list("customer__name", flat=True))
@@ -199,7 +223,11 @@ def test_bulk_assign_category_to_selected_customers_addresses(world, sales_clien
 
 
 def test_bulk_remove_category(world, sales_client):
-    bulk_post(sales_client, "bulk_categorize", {"ids": world["nanshan"].pk, "category": world["warehouse"].pk, "mode": "remove"})
+    bulk_post(
+        sales_client,
+        "bulk_categorize",
+        {"ids": world["nanshan"].pk, "category": world["warehouse"].pk, "mode": "remove"},
+    )
     assert not Address.objects.filter(categories=world["warehouse"]).exists()
 
 
@@ -212,8 +240,14 @@ def test_bulk_action_ignores_forged_ids_of_invisible_customers(world, sales_clie
 
 def test_bulk_action_refuses_an_offsite_next(world, sales_client):
     response = bulk_post(
-        sales_client, "bulk_categorize",
-        {"ids": world["nanshan"].pk, "category": world["shop"].pk, "mode": "add", "next": "https://evil.example/"},
+        sales_client,
+        "bulk_categorize",
+        {
+            "ids": world["nanshan"].pk,
+            "category": world["shop"].pk,
+            "mode": "add",
+            "next": "https://evil.example/",
+        },
     )
     assert response["Location"] == LIST
 
@@ -246,7 +280,9 @@ def test_manager_reassigns_owner(world, client, manager, other_sales):
     ids = [world["nanshan"].pk, world["futian"].pk]
     bulk_post(client, "bulk_reassign", {"ids": ids, "owner": other_sales.pk})
     assert set(Customer.objects.filter(owner=other_sales).values_list("name", flat=True)) == {
-        "深圳南山科技", "福田贸易", "别人的客户"
+        "深圳南山科技",
+        "福田贸易",
+        "别人的客户",
     }
 
 
@@ -301,10 +337,14 @@ def test_deep_page_seek_from_a_remembered_boundary_gives_the_offset_page(sort, m
         cache.delete(f"{key}:2")
 
 
-def test_district_and_category_match_a_customer_whose_category_is_on_another_address(world, sales_client, make_customer, sales):
+def test_district_and_category_match_a_customer_whose_category_is_on_another_address(
+    world, sales_client, make_customer, sales
+):
     split = make_customer("两处地址", owner=sales)
     address_create(customer=split, district_code="440305", detail="无分类")
-    address_create(customer=split, district_code="110105", detail="仓库在北京", category_ids=[world["warehouse"].pk])
+    address_create(
+        customer=split, district_code="110105", detail="仓库在北京", category_ids=[world["warehouse"].pk]
+    )
     plain = make_customer("南山无分类", owner=sales)
     address_create(customer=plain, district_code="440305", detail="无分类")
     listed = set(names(sales_client.get(LIST, {"region": "440305", "category": world["warehouse"].pk})))

@@ -16,7 +16,9 @@ def world(make_customer, sales, other_sales):
     hidden = make_customer("别人的", owner=other_sales)
     address_create(customer=hidden, district_code="440305", detail="x")
     xiantao = make_customer("仙桃客户", owner=sales)
-    address_create(customer=xiantao, district_code="429004", detail="y")  # a district directly under its province
+    address_create(
+        customer=xiantao, district_code="429004", detail="y"
+    )  # a district directly under its province
 
 
 def counts(response) -> dict[str, int]:
@@ -33,7 +35,11 @@ def test_top_level_counts_visible_customers_per_country(world, client, sales):
 
 def test_drill_down_province_city_district(world, client, sales):
     client.force_login(sales)
-    assert counts(client.get(reverse("customers:regions", args=["CN"]))) == {"440000": 4, "110000": 1, "420000": 1}
+    assert counts(client.get(reverse("customers:regions", args=["CN"]))) == {
+        "440000": 4,
+        "110000": 1,
+        "420000": 1,
+    }
     assert counts(client.get(reverse("customers:regions", args=["440000"]))) == {"440300": 3, "440100": 1}
     assert counts(client.get(reverse("customers:regions", args=["440300"]))) == {"440305": 2, "440304": 1}
     district = client.get(reverse("customers:regions", args=["440305"]))
@@ -60,8 +66,8 @@ def test_manager_counts_include_everyone(world, client, manager):
 def test_every_count_links_to_the_filtered_list(world, client, sales):
     client.force_login(sales)
     body = client.get(reverse("customers:regions", args=["440000"])).content.decode()
-    assert f'{reverse("customers:list")}?region=440300' in body
-    assert f'{reverse("customers:regions", args=["440300"])}' in body
+    assert f"{reverse('customers:list')}?region=440300" in body
+    assert f"{reverse('customers:regions', args=['440300'])}" in body
 
 
 def test_bar_chart_is_drawn(world, client, sales):

@@ -44,9 +44,22 @@ CATEGORIES = (
 # Prefecture-level cities that carry most of the demo's weight (the skew of a
 # real customer base); every other district still gets some customers.
 BIG_CITIES = {
-    "110100": 40, "310100": 40, "440100": 30, "440300": 35, "330100": 25, "320100": 15,
-    "510100": 20, "500100": 20, "420100": 15, "610100": 12, "120100": 12, "320500": 15,
-    "370200": 8, "350200": 8, "430100": 10, "410100": 10,
+    "110100": 40,
+    "310100": 40,
+    "440100": 30,
+    "440300": 35,
+    "330100": 25,
+    "320100": 15,
+    "510100": 20,
+    "500100": 20,
+    "420100": 15,
+    "610100": 12,
+    "120100": 12,
+    "320500": 15,
+    "370200": 8,
+    "350200": 8,
+    "430100": 10,
+    "410100": 10,
 }
 INTERNATIONAL = (("en_US", "US"), ("de_DE", "DE"), ("en_GB", "GB"), ("ja_JP", "JP"), ("fr_FR", "FR"))
 STREET_SUFFIX = ("路", "街", "大道", "大街")
@@ -60,7 +73,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--customers", type=int, default=2000, help="how many customers to add")
         parser.add_argument("--seed", type=int, default=2026, help="random seed (same seed, same data)")
-        parser.add_argument("--if-empty", action="store_true", help="only add customers if there are none yet")
+        parser.add_argument(
+            "--if-empty", action="store_true", help="only add customers if there are none yet"
+        )
 
     def handle(self, *args, customers, seed, if_empty, **options):
         started = time.perf_counter()
@@ -148,9 +163,7 @@ class Command(BaseCommand):
         codes = [d[0] for d in districts]
         prefixes = {d[0]: d[1] for d in districts}
         weights = list(itertools.accumulate(d[2] for d in districts))
-        centroids = dict(
-            Region.objects.filter(code__in=codes).values_list("code", "lat").iterator()
-        )
+        centroids = dict(Region.objects.filter(code__in=codes).values_list("code", "lat").iterator())
         lngs = dict(Region.objects.filter(code__in=codes).values_list("code", "lng").iterator())
         countries = {r.code: r for r in Region.objects.filter(code__in=[cc for _l, cc in INTERNATIONAL])}
         owners = [users["sales"], users["sales2"], users["manager"], None]
@@ -196,8 +209,21 @@ class Command(BaseCommand):
                 for customer, (cc, two) in zip(batch, plans):
                     for kind in (AddressKind.DELIVERY, AddressKind.BILLING)[: 2 if two else 1]:
                         items.append(
-                            self._address(rnd, customer, kind, cc, foreign, countries, codes, weights,
-                                          prefixes, centroids, lngs, streets, categories)
+                            self._address(
+                                rnd,
+                                customer,
+                                kind,
+                                cc,
+                                foreign,
+                                countries,
+                                codes,
+                                weights,
+                                prefixes,
+                                centroids,
+                                lngs,
+                                streets,
+                                categories,
+                            )
                         )
                 result = addresses_save(items=items, actor=None, channel=Channel.SYSTEM)
                 if result.errors:
@@ -207,8 +233,22 @@ class Command(BaseCommand):
             if self.verbosity > 1 or made % 20000 == 0 or made == n:
                 self.stdout.write(f"  {made:,} / {n:,} customers")
 
-    def _address(self, rnd, customer, kind, cc, foreign, countries, codes, weights, prefixes, centroids, lngs,
-                 streets, categories):
+    def _address(
+        self,
+        rnd,
+        customer,
+        kind,
+        cc,
+        foreign,
+        countries,
+        codes,
+        weights,
+        prefixes,
+        centroids,
+        lngs,
+        streets,
+        categories,
+    ):
         cats = [rnd.choice(categories).pk] if rnd.random() < 0.35 else []
         if cc:
             f = foreign[cc][0]

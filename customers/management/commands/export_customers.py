@@ -16,10 +16,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--format", default="csv", choices=exporting.FORMATS)
-        parser.add_argument("--output", "-o", help="file to write (default: standard output; required for xlsx)")
+        parser.add_argument(
+            "--output", "-o", help="file to write (default: standard output; required for xlsx)"
+        )
         parser.add_argument("--user", help="export what this user sees (default: everything)")
         parser.add_argument(
-            "--filter", action="append", default=[], metavar="NAME=VALUE",
+            "--filter",
+            action="append",
+            default=[],
+            metavar="NAME=VALUE",
             help="a customer list filter, as in its URL (e.g. region=440300, stage=new, q=科技)",
         )
 

@@ -19,22 +19,46 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("file", help="the .csv or .xlsx file")
         parser.add_argument(
-            "--map", action="append", default=[], metavar="COLUMN=FIELD",
+            "--map",
+            action="append",
+            default=[],
+            metavar="COLUMN=FIELD",
             help=f"read COLUMN as FIELD (fields: {', '.join(importing.FIELDS)}; FIELD '-' ignores the column)",
         )
-        parser.add_argument("--crs", default="wgs84", choices=CoordinateSystem.values,
-                            help="coordinate system of the lat/lng columns")
+        parser.add_argument(
+            "--crs",
+            default="wgs84",
+            choices=CoordinateSystem.values,
+            help="coordinate system of the lat/lng columns",
+        )
         parser.add_argument("--dry-run", action="store_true", help="validate everything, write nothing")
         parser.add_argument("--report", help="where to write rejected rows (default: FILE.rejected.csv)")
         parser.add_argument("--batch-size", type=int, default=importing.BATCH_SIZE)
         parser.add_argument("--workers", type=int, default=1, help="parallel writer processes")
-        parser.add_argument("--max-rows", type=int, default=importing.MAX_ROWS,
-                            help="refuse files with more rows (0: no limit)")
+        parser.add_argument(
+            "--max-rows",
+            type=int,
+            default=importing.MAX_ROWS,
+            help="refuse files with more rows (0: no limit)",
+        )
         parser.add_argument("--actor", help="username recorded in the address history")
         parser.add_argument("--progress", choices=("auto", "bar", "log", "none"), default="auto")
 
-    def handle(self, *args, file, map, crs, dry_run, report, batch_size, workers, max_rows, actor,
-               progress, **options):
+    def handle(
+        self,
+        *args,
+        file,
+        map,
+        crs,
+        dry_run,
+        report,
+        batch_size,
+        workers,
+        max_rows,
+        actor,
+        progress,
+        **options,
+    ):
         actor_user = None
         if actor:
             actor_user = get_user_model().objects.filter(username=actor).first()
@@ -85,8 +109,14 @@ class _Progress:
             if self.bar is None:
                 from tqdm import tqdm
 
-                self.bar = tqdm(total=total, unit=" rows", unit_scale=True, desc=self.label, file=sys.stderr,
-                                smoothing=0.1)
+                self.bar = tqdm(
+                    total=total,
+                    unit=" rows",
+                    unit_scale=True,
+                    desc=self.label,
+                    file=sys.stderr,
+                    smoothing=0.1,
+                )
             self.bar.update(done - self.bar.n)
             return
         now = time.perf_counter()
@@ -97,7 +127,9 @@ class _Progress:
         rate = done / elapsed if elapsed else 0
         eta = (total - done) / rate if rate and total else 0
         pct = f"{100 * done / total:.0f}%" if total else "?"
-        self.stream.write(f"{self.label}: {done:,}/{total or 0:,} rows ({pct}), {rate:,.0f} rows/s, ETA {eta:.0f} s")
+        self.stream.write(
+            f"{self.label}: {done:,}/{total or 0:,} rows ({pct}), {rate:,.0f} rows/s, ETA {eta:.0f} s"
+        )
 
     def close(self):
         if self.bar is not None:
