@@ -15,7 +15,7 @@ Three paths, fastest first:
 
 import hashlib
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from django.core.cache import cache
 from django.db import connection, transaction
@@ -302,64 +302,6 @@ def _filtered_addresses(customers, where: Q | None = None):
     if customers is not None:
         qs = qs.filter(customer_id__in=customers.order_by().values("pk"))
     return qs
-
-
-def address_customer_copies_fill(*, created: Sequence[Address]) -> None:
-    """Give new addresses their customer's stage, kind and owner (one query per batch).
-
-    Called by addresses_save before the rows are written.
-    """
-    from customers.models import Customer
-
-    ids = {a.customer_id for a in created if a.customer_id}
-    if not ids:
-        return
-    copies = {
-        pk: rest
-        for pk, *rest in Customer.objects.filter(pk__in=ids).values_list("pk", "stage", "kind", "owner_id")
-    }
-    for a in created:
-        stage, kind, owner_id = copies.get(a.customer_id, ("", "", None))
-        a.customer_stage, a.customer_kind, a.customer_owner_id = stage, kind, owner_id
-
-
-def address_customer_copies_refresh(*, customer_ids: Iterable[int]) -> int:
-    """Copy stage, kind and owner from customers onto their addresses; returns rows changed.
-
-    Called by customers/services.py in the same transaction as the customer change.
-    """
-    from django.db.models import OuterRef, Subquery
-
-    from customers.models import Customer
-
-    ids = list(customer_ids)
-    if not ids:
-        return 0
-    changed = 0
-    for i in range(0, len(ids), 5000):
-        part = ids[i : i + 5000]
-        if connection.vendor == "postgresql":
-            table = Address._meta.db_table
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"UPDATE {table} a SET customer_stage = c.stage, customer_kind = c.kind, "  # noqa: S608
-                    "customer_owner_id = c.owner_id FROM customers_customer c "
-                    "WHERE c.id = a.customer_id AND a.customer_id = ANY(%s) AND "
-                    "(a.customer_stage, a.customer_kind, a.customer_owner_id) "
-                    "IS DISTINCT FROM (c.stage, c.kind, c.owner_id)",
-                    [part],
-                )
-                changed += cursor.rowcount
-        else:
-            customer = Customer.objects.filter(pk=OuterRef("customer_id"))
-            changed += Address.objects.filter(customer_id__in=part).update(
-                customer_stage=Subquery(customer.values("stage")[:1]),
-                customer_kind=Subquery(customer.values("kind")[:1]),
-                customer_owner_id=Subquery(customer.values("owner_id")[:1]),
-            )
-    if changed:
-        map_data_changed()
-    return changed
 
 
 def _grid_from_addresses(addresses, level: int) -> list[tuple[int, int, float, float, int]]:

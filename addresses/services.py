@@ -20,14 +20,14 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import OuterRef, Q, Subquery
 from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from addresses.choices import AddressKind, Channel
-from addresses.clustering import map_cells_apply, map_cells_delta
+from addresses.clustering import map_cells_apply, map_cells_delta, map_data_changed
 from addresses.models import Address, AddressCategory, AddressVersion
 from crm.batch_lookup import in_values
 from crm.bulk_insert import bulk_insert, bulk_insert_rows
@@ -413,7 +413,7 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
 
     customer_ids = {it.customer_id for it in items if it.customer_id and not it.address_id}
     # Known customers, with the stage / kind / owner that new addresses copy (for the map's
-    # filters; see Address.customer_stage and clustering.address_customer_copies_refresh).
+    # filters; see Address.customer_stage and addresses_customer_copies_refresh).
     known_customers: dict[int, list] = {}
     if customer_ids:
         copied = Customer.objects.filter(pk__in=in_values(customer_ids)).values_list(
@@ -545,7 +545,7 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
     )
     # The customer copies the map filters read (stage, kind, owner) are already on every new
     # address: _new_address takes them from the known-customers query above, which is what
-    # clustering.address_customer_copies_fill would query again.
+    # a separate per-batch customer query would repeat it.
     if to_create:
         bulk_insert(Address, [a for _i, a, _c in to_create], now=now)
     if to_update:
@@ -779,3 +779,38 @@ def addresses_categorize(
     if not items:
         return AddressBatchResult()
     return addresses_save(items=items, actor=actor, channel=channel)
+
+
+def addresses_customer_copies_refresh(*, customer_ids: Iterable[int]) -> int:
+    """Copy stage, kind and owner from customers onto their addresses; returns rows changed.
+
+    Called by customers/services.py in the same transaction as the customer change.
+    """
+    ids = list(customer_ids)
+    if not ids:
+        return 0
+    changed = 0
+    for i in range(0, len(ids), 5000):
+        part = ids[i : i + 5000]
+        if connection.vendor == "postgresql":
+            table = Address._meta.db_table
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {table} a SET customer_stage = c.stage, customer_kind = c.kind, "  # noqa: S608
+                    "customer_owner_id = c.owner_id FROM customers_customer c "
+                    "WHERE c.id = a.customer_id AND a.customer_id = ANY(%s) AND "
+                    "(a.customer_stage, a.customer_kind, a.customer_owner_id) "
+                    "IS DISTINCT FROM (c.stage, c.kind, c.owner_id)",
+                    [part],
+                )
+                changed += cursor.rowcount
+        else:
+            customer = Customer.objects.filter(pk=OuterRef("customer_id"))
+            changed += Address.objects.filter(customer_id__in=part).update(
+                customer_stage=Subquery(customer.values("stage")[:1]),
+                customer_kind=Subquery(customer.values("kind")[:1]),
+                customer_owner_id=Subquery(customer.values("owner_id")[:1]),
+            )
+    if changed:
+        map_data_changed()
+    return changed

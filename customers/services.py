@@ -128,6 +128,6 @@ MAP_COPIED_FIELDS = {"stage", "kind", "owner", "owner_id"}
 
 def _addresses_copy_customer(customer_ids: Sequence[int]) -> None:
     """Refresh the addresses' copies of these customers' stage, kind and owner (same transaction)."""
-    from addresses.clustering import address_customer_copies_refresh
+    from addresses.services import addresses_customer_copies_refresh
 
-    address_customer_copies_refresh(customer_ids=customer_ids)
+    addresses_customer_copies_refresh(customer_ids=customer_ids)
