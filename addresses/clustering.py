@@ -22,12 +22,14 @@ from django.db import connection, transaction
 from django.db.models import Avg, Count, F, Min, Q
 
 from addresses.models import Address, MapCell
+from crm.batch_lookup import in_values
 from geo import mapmath
 from geo.mapmath import BBox
 
 CELL_ZOOM_OFFSET = 2  # cluster cells are 64 px: level = zoom + 2
 HEAT_ZOOM_OFFSET = 3  # heat cells are 32 px
 AGG_LEVELS = range(3, 16)  # grid levels kept in MapCell (clusters up to zoom 13, heat up to 12)
+SCOPED_LEVELS = AGG_LEVELS  # grid levels also kept per filter scope (see address_scopes)
 REGION_LEVELS = {"province": 101, "city": 102, "district": 103}
 COARSE_CACHE_MAX_LEVEL = 11  # filtered grids cached whole up to zoom 9
 POINTS_ZOOM = 17  # from here on, small viewports come back as individual points
@@ -40,6 +42,28 @@ VERSION_KEY = "map:data-version"
 
 _FINE_LEVEL = AGG_LEVELS[-1]
 _FINE_SHIFT = mapmath.KEY_LEVEL - _FINE_LEVEL
+_SCOPED_FINE = SCOPED_LEVELS[-1]
+_SCOPED_SHIFT = _FINE_LEVEL - _SCOPED_FINE
+# Address columns the scoped cells depend on (besides the point): regions and customer copies.
+_SCOPE_COLUMNS = (
+    "customer_id", "lat", "lng", "country_id", "province_id", "city_id", "district_id",
+    "customer_stage", "customer_kind", "customer_owner_id",
+)  # fmt: skip
+
+
+def address_scopes(stage: str, kind: str, owner_id: int | None, regions) -> list[str]:
+    """The filter scopes an address counts in: its customer's stage, kind and owner, and
+    for every region its customer has an address in, that region alone and with the owner."""
+    owner = owner_id or 0
+    out = [f"s:{stage}", f"k:{kind}", f"o:{owner}"]
+    for r in regions:
+        out += [f"r:{r}", f"r:{r}:{owner}"]
+    return out
+
+
+def _customer_regions(rows) -> set[int]:
+    """Every region (country, province, city, district) any of a customer's addresses lies in."""
+    return {r for row in rows for r in row[3:7] if r}
 
 
 class _CellDeltas:
@@ -47,10 +71,12 @@ class _CellDeltas:
 
     Coarser levels are derived from the finer one (x >> 1, y >> 1), so the work per
     address is one Mercator projection and one dict update, whatever the number of levels.
+    Scoped cells (per filter value) are summed the same way from SCOPED_LEVELS' finest level.
     """
 
     def __init__(self):
         self.fine: dict[tuple[int, int], list] = {}
+        self.scoped: dict[tuple[str, int, int], list] = {}
         self.regions: dict[tuple[int, int], int] = {}
         self._points: dict[tuple, tuple[int, int, int]] = {}
 
@@ -83,28 +109,61 @@ class _CellDeltas:
         if district_id:
             regions[103, district_id] = regions.get((103, district_id), 0) + sign
 
-    def rows(self) -> list[tuple[int, int, int, int, float, float]]:
-        """(level, x, y, count, lat_sum, lng_sum) per changed cell, sorted (a fixed lock order)."""
-        out = []
-        cells = self.fine
-        for level in reversed(AGG_LEVELS):
-            if level != _FINE_LEVEL:
-                coarser: dict[tuple[int, int], list] = {}
-                for (x, y), (n, slat, slng) in cells.items():
-                    d = coarser.get((x >> 1, y >> 1))
-                    if d is None:
-                        coarser[x >> 1, y >> 1] = [n, slat, slng]
-                    else:
-                        d[0] += n
-                        d[1] += slat
-                        d[2] += slng
-                cells = coarser
-            out += [
-                (level, x, y, n, slat, slng) for (x, y), (n, slat, slng) in cells.items() if n or slat or slng
-            ]
-        out += [(level, region_id, 0, n, 0.0, 0.0) for (level, region_id), n in self.regions.items() if n]
+    def add_customer(self, rows, sign: int) -> None:
+        """Count one customer's addresses (tuples in `_SCOPE_COLUMNS` order) in their scopes."""
+        regions = _customer_regions(rows)
+        scoped = self.scoped
+        for _c, lat, lng, _co, _p, _ci, _d, stage, kind, owner in rows:
+            k = self.key(lat, lng)
+            if k is None:
+                continue
+            x, y = k[1] >> _SCOPED_SHIFT, k[2] >> _SCOPED_SHIFT
+            flat, flng = sign * float(lat), sign * float(lng)
+            for scope in address_scopes(stage, kind, owner, regions):
+                d = scoped.get((scope, x, y))
+                if d is None:
+                    scoped[scope, x, y] = [sign, flat, flng]
+                else:
+                    d[0] += sign
+                    d[1] += flat
+                    d[2] += flng
+
+    def rows(self) -> list[tuple[str, int, int, int, int, float, float]]:
+        """(scope, level, x, y, count, lat_sum, lng_sum) per changed cell, sorted (a fixed lock order)."""
+        out = [
+            ("", level, x, y, n, slat, slng)
+            for level, cells in _roll_up(self.fine, AGG_LEVELS, lambda k: (), lambda k: k)
+            for (x, y), (n, slat, slng) in cells.items()
+            if n or slat or slng
+        ]
+        out += [
+            (scope, level, x, y, n, slat, slng)
+            for level, cells in _roll_up(self.scoped, SCOPED_LEVELS, lambda k: k[:1], lambda k: k[1:])
+            for (scope, x, y), (n, slat, slng) in cells.items()
+            if n or abs(slat) > 1e-9 or abs(slng) > 1e-9
+        ]
+        out += [("", level, region_id, 0, n, 0.0, 0.0) for (level, region_id), n in self.regions.items() if n]
         out.sort()
         return out
+
+
+def _roll_up(cells: dict, levels: range, head, xy):
+    """Yield (level, cells) from the finest of `levels` to the coarsest, halving x and y."""
+    for level in reversed(levels):
+        if level != levels[-1]:
+            coarser: dict[tuple, list] = {}
+            for k, (n, slat, slng) in cells.items():
+                x, y = xy(k)
+                ck = (*head(k), x >> 1, y >> 1)
+                d = coarser.get(ck)
+                if d is None:
+                    coarser[ck] = [n, slat, slng]
+                else:
+                    d[0] += n
+                    d[1] += slat
+                    d[2] += slng
+            cells = coarser
+        yield level, cells
 
 
 def map_cells_delta(
@@ -118,10 +177,12 @@ def map_cells_delta(
     it locks the cells it touches until commit.
     """
     deltas = _CellDeltas()
-    for a in created:
+    touched: dict[int, dict] = {}  # customer id -> {address pk or new index: columns after}
+    for i, a in enumerate(created):
         k = deltas.key(a.lat, a.lng)
         a.map_key = k[0] if k is not None else None
         deltas.add(a.lat, a.lng, a.province_id, a.city_id, a.district_id, 1)
+        touched.setdefault(a.customer_id, {})[("new", i)] = _scope_row(a)
     if updated:
         if old is None:
             old = {
@@ -139,6 +200,64 @@ def map_cells_delta(
                 continue
             deltas.add(*before, -1)
             deltas.add(*after, 1)
+            touched.setdefault(a.customer_id, {})[a.pk] = _scope_row(a)
+    if touched:
+        _scoped_delta(deltas, touched)
+    return deltas.rows()
+
+
+def _scope_row(a: Address) -> tuple:
+    return tuple(getattr(a, c) for c in _SCOPE_COLUMNS)
+
+
+def _scoped_delta(deltas: _CellDeltas, changes: dict[int, dict]) -> None:
+    """Move the scoped counts of customers whose addresses change: each customer's stored
+    addresses leave their scopes and come back with the changes applied (the customer's
+    regions, and so every address's region scopes, may change with one address)."""
+    stored: dict[int, dict] = {}
+    rows = (
+        Address.objects.filter(customer_id__in=in_values(changes))
+        .order_by()
+        .values_list("pk", *_SCOPE_COLUMNS)
+    )
+    for pk, *columns in rows:
+        stored.setdefault(columns[0], {})[pk] = tuple(columns)
+    for customer_id, changed in changes.items():
+        before = stored.get(customer_id, {})
+        after = {**before, **changed}
+        if before:
+            deltas.add_customer(list(before.values()), -1)
+        deltas.add_customer(list(after.values()), 1)
+
+
+def map_cells_copies_delta(*, customer_ids: Sequence[int]) -> list[tuple]:
+    """MapCell changes for customers whose stage / kind / owner are about to be copied onto
+    their addresses (call before the copies are written; apply with `map_cells_apply`)."""
+    table = Address._meta.db_table
+    if connection.vendor == "postgresql":
+        wanted, params = "= ANY(%s::bigint[])", [list(customer_ids)]
+    else:
+        wanted, params = "IN ({})".format(",".join(["%s"] * len(customer_ids))), list(customer_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT a.id, {', '.join('a.' + c for c in _SCOPE_COLUMNS)}, c.stage, c.kind, c.owner_id "  # noqa: S608
+            f"FROM {table} a JOIN customers_customer c ON c.id = a.customer_id "
+            f"WHERE a.customer_id IN (SELECT a2.customer_id FROM {table} a2 "
+            f"JOIN customers_customer c2 ON c2.id = a2.customer_id WHERE a2.customer_id {wanted} AND "
+            "(a2.customer_stage <> c2.stage OR a2.customer_kind <> c2.kind OR "
+            "a2.customer_owner_id IS DISTINCT FROM c2.owner_id))",
+            params,
+        )
+        fetched = cursor.fetchall()
+    if not fetched:
+        return []
+    by_customer: dict[int, list] = {}
+    for row in fetched:
+        by_customer.setdefault(row[1], []).append(row[1:])
+    deltas = _CellDeltas()
+    for rows in by_customer.values():
+        deltas.add_customer([r[:10] for r in rows], -1)
+        deltas.add_customer([(*r[:7], *r[10:]) for r in rows], 1)
     return deltas.rows()
 
 
@@ -165,34 +284,40 @@ def _same(before, after) -> bool:
     return (f(before[0]), f(before[1]), *before[2:]) == (f(after[0]), f(after[1]), *after[2:])
 
 
+_CELL_COLUMNS = ("scope", "level", "x", "y", "count", "lat_sum", "lng_sum")
+
+
 def _upsert(rows: list[tuple], chunk: int = 1000) -> None:
     """Add counts and sums to cells, creating them as needed (sorted: no deadlocks).
 
-    PostgreSQL gets the whole batch as six arrays in one statement; other databases
+    PostgreSQL gets the whole batch as seven arrays in one statement; other databases
     multi-row VALUES.
     """
     rows.sort()
     table = MapCell._meta.db_table
     conflict = (
-        f"ON CONFLICT (level, x, y) DO UPDATE SET count = {table}.count + excluded.count, "
+        f"ON CONFLICT (scope, level, x, y) DO UPDATE SET count = {table}.count + excluded.count, "
         f"lat_sum = {table}.lat_sum + excluded.lat_sum, lng_sum = {table}.lng_sum + excluded.lng_sum"
     )
+    columns = ", ".join(_CELL_COLUMNS)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # Arrays as text literals: psycopg's client-side quoting of long lists costs far more.
+            scopes, *numbers = zip(*rows)
             cursor.execute(
-                f"INSERT INTO {table} (level, x, y, count, lat_sum, lng_sum) "  # noqa: S608
-                "SELECT * FROM unnest(%s::smallint[], %s::bigint[], %s::bigint[], %s::integer[], "
+                f"INSERT INTO {table} ({columns}) "  # noqa: S608
+                "SELECT * FROM unnest(%s::text[], %s::smallint[], %s::bigint[], %s::bigint[], %s::integer[], "
                 f"%s::float8[], %s::float8[]) {conflict}",
-                ["{" + ",".join(map(repr, column)) + "}" for column in zip(*rows)],
+                ["{" + ",".join(f'"{s}"' for s in scopes) + "}"]
+                + ["{" + ",".join(map(repr, column)) + "}" for column in numbers],
             )
             return
         for i in range(0, len(rows), chunk):
             part = rows[i : i + chunk]
-            values = ",".join(["(%s,%s,%s,%s,%s,%s)"] * len(part))
+            values = ",".join(["(%s,%s,%s,%s,%s,%s,%s)"] * len(part))
             params = [v for row in part for v in row]
             cursor.execute(
-                f"INSERT INTO {table} (level, x, y, count, lat_sum, lng_sum) VALUES {values} {conflict}",  # noqa: S608
+                f"INSERT INTO {table} ({columns}) VALUES {values} {conflict}",  # noqa: S608
                 params,
             )
 
@@ -249,7 +374,7 @@ def map_cells_rebuild(*, address_model=Address, cell_model=MapCell, batch: int =
         )
         for code, n, lat, lng in grouped:
             x, y = mapmath.unmorton(code)
-            rows.append((level, x, y, n, float(lat) * n, float(lng) * n))
+            rows.append(("", level, x, y, n, float(lat) * n, float(lng) * n))
     for field, level in REGION_LEVELS.items():
         grouped = (
             address_model.objects.filter(**{f"{field}__isnull": False})
@@ -258,16 +383,64 @@ def map_cells_rebuild(*, address_model=Address, cell_model=MapCell, batch: int =
             .annotate(n=Count("pk"))
             .values_list(field, "n")
         )
-        rows += [(level, region_id, 0, n, 0.0, 0.0) for region_id, n in grouped]
+        rows += [("", level, region_id, 0, n, 0.0, 0.0) for region_id, n in grouped]
+    columns = _CELL_COLUMNS
+    if any(f.name == "scope" for f in cell_model._meta.get_fields()):
+        rows += _scoped_rebuild_rows(address_model._meta.db_table)
+    else:  # an old migration state, before cells had scopes
+        rows, columns = [row[1:] for row in rows], _CELL_COLUMNS[1:]
     from crm.bulk_insert import bulk_insert_rows
 
     for i in range(0, len(rows), 100_000):
-        bulk_insert_rows(
-            cell_model, ("level", "x", "y", "count", "lat_sum", "lng_sum"), rows[i : i + 100_000]
-        )
+        bulk_insert_rows(cell_model, columns, rows[i : i + 100_000])
     if cell_model is MapCell:
         map_data_changed()
     return len(rows)
+
+
+def _scoped_rebuild_rows(table: str) -> list[tuple]:
+    """Every scoped cell, grouped by the database at SCOPED_LEVELS' finest level, rolled up here."""
+    shift = mapmath.key_shift(_SCOPED_FINE)
+    fine: dict[tuple, list] = {}
+    located = f"FROM {table} a WHERE a.map_key IS NOT NULL"
+    # A customer's regions: every region any of its addresses lies in (UNION drops repeats).
+    customer_regions = " UNION ".join(
+        f"SELECT customer_id, {c} AS region_id FROM {table} WHERE {c} IS NOT NULL"  # noqa: S608
+        for c in ("country_id", "province_id", "city_id", "district_id")
+    )
+    queries = [
+        ("'s:' || a.customer_stage", located),
+        ("'k:' || a.customer_kind", located),
+        ("'o:' || COALESCE(a.customer_owner_id, 0)", located),
+        (
+            "'r:' || cr.region_id || ':' || COALESCE(a.customer_owner_id, 0)",
+            f"FROM {table} a JOIN ({customer_regions}) cr ON cr.customer_id = a.customer_id "
+            "WHERE a.map_key IS NOT NULL",
+        ),
+    ]
+    with connection.cursor() as cursor:
+        for scope, source in queries:
+            cursor.execute(
+                f"SELECT {scope}, a.map_key >> {shift}, COUNT(*), SUM(a.lat), SUM(a.lng) {source} "  # noqa: S608
+                "GROUP BY 1, 2"
+            )
+            for name, code, n, slat, slng in cursor.fetchall():
+                x, y = mapmath.unmorton(code)
+                fine[name, x, y] = [n, float(slat), float(slng)]
+                if name.startswith("r:"):  # the region alone: the sum over its owners
+                    alone = (name[: name.rindex(":")], x, y)
+                    d = fine.get(alone)
+                    if d is None:
+                        fine[alone] = [n, float(slat), float(slng)]
+                    else:
+                        d[0] += n
+                        d[1] += float(slat)
+                        d[2] += float(slng)
+    return [
+        (scope, level, x, y, n, slat, slng)
+        for level, cells in _roll_up(fine, SCOPED_LEVELS, lambda k: k[:1], lambda k: k[1:])
+        for (scope, x, y), (n, slat, slng) in cells.items()
+    ]
 
 
 # --- reads ----------------------------------------------------------------------------------
@@ -315,23 +488,52 @@ def _grid_from_addresses(addresses, level: int) -> list[tuple[int, int, float, f
     return [(c, n, float(la), float(ln), one) for c, n, la, ln, one in rows]
 
 
-def _grid_from_cells(bbox: BBox, level: int) -> list[tuple[int, int, float, float, None]]:
+def _grid_from_cells(
+    bbox: BBox, level: int, terms: Sequence[tuple[str, int]] = (("", 1),)
+) -> list[tuple[int, int, float, float, None]]:
+    """Cells of `level` inside `bbox` from MapCell: the signed sum of the scopes in `terms`."""
     x0, y0 = mapmath.cell_xy(bbox.north, bbox.west, level)
     x1, y1 = mapmath.cell_xy(bbox.south, bbox.east, level)
-    rows = MapCell.objects.filter(
-        level=level, x__gte=x0, x__lte=x1, y__gte=y0, y__lte=y1, count__gt=0
-    ).values_list("x", "y", "count", "lat_sum", "lng_sum")
-    return [(mapmath.morton(x, y), n, slat / n, slng / n, None) for x, y, n, slat, slng in rows]
+    box = MapCell.objects.filter(level=level, x__gte=x0, x__lte=x1, y__gte=y0, y__lte=y1)
+    if len(terms) == 1 and terms[0][1] == 1:
+        rows = box.filter(scope=terms[0][0], count__gt=0).values_list("x", "y", "count", "lat_sum", "lng_sum")
+        return [(mapmath.morton(x, y), n, slat / n, slng / n, None) for x, y, n, slat, slng in rows]
+    signs = dict(terms)
+    summed: dict[tuple[int, int], list] = {}
+    for scope, x, y, n, slat, slng in box.filter(scope__in=list(signs)).values_list(
+        "scope", "x", "y", "count", "lat_sum", "lng_sum"
+    ):
+        sign = signs[scope]
+        d = summed.setdefault((x, y), [0, 0.0, 0.0])
+        d[0] += sign * n
+        d[1] += sign * slat
+        d[2] += sign * slng
+    return [
+        (mapmath.morton(x, y), n, slat / n, slng / n, None)
+        for (x, y), (n, slat, slng) in summed.items()
+        if n > 0
+    ]
 
 
-def grid(*, customers, scope: str | None, bbox: BBox, level: int, where: Q | None = None) -> list[tuple]:
+def grid(
+    *,
+    customers,
+    scope: str | None,
+    bbox: BBox,
+    level: int,
+    where: Q | None = None,
+    terms: Sequence[tuple[str, int]] | None = None,
+) -> list[tuple]:
     """Cells of `level` inside `bbox`: (code, count, lat, lng, address id or None).
 
     `customers` None with `scope` None means "every address" (the MapCell path);
-    otherwise `scope` names the filter for caching.
+    otherwise `scope` names the filter for caching, and `terms` (see `map_scope_terms`),
+    when given, say the same as a signed sum of scoped MapCell rows.
     """
     if customers is None and level in AGG_LEVELS:
         return _grid_from_cells(bbox, level)
+    if terms is not None and level in SCOPED_LEVELS:
+        return _grid_from_cells(bbox, level, terms)
     if level <= COARSE_CACHE_MAX_LEVEL:
         key = _scope_key(scope or "all", level, "grid")
         cells = cache.get(key)
@@ -467,3 +669,42 @@ def address_where(*, user, filters: dict) -> Q | None:
             return None
         where &= visible
     return where
+
+
+def map_scope_terms(*, user, filters: dict) -> list[tuple[str, int]] | None:
+    """The map's customer filter as a signed sum of MapCell scopes, or None when no sum of
+    scopes says it (several filters at once, search, category, dates, overlapping territories).
+
+    `filters` is the CustomerFilterSet's cleaned data (active filters only); the user's
+    scope is `Customer.objects.visible_to(user)` restated: own customers plus customers
+    with an address in the territory, less those counted twice.
+    """
+    from crm.roles import is_manager
+    from customers.models import Territory
+    from geo.models import Region
+
+    active = {k: v for k, v in filters.items() if v not in (None, "", [], ())}
+    if is_manager(user):
+        if len(active) != 1:
+            return None
+        ((name, value),) = active.items()
+        if name == "stage":
+            return [(f"s:{v}", 1) for v in sorted(set(value))]
+        if name == "kind":
+            return [(f"k:{value}", 1)]
+        if name == "owner":
+            return [(f"o:{int(value)}", 1)]
+        if name == "region":
+            region = Region.objects.filter(code=value.strip()).values_list("pk", flat=True).first()
+            return [] if region is None else [(f"r:{region}", 1)]
+        return None
+    if active:
+        return None
+    paths = dict(Territory.objects.filter(user=user).values_list("region_id", "region__path"))
+    # A region inside another territory adds nobody (its customers are in the outer one).
+    outer = [r for r, p in paths.items() if not any(p != q and p.startswith(q) for q in paths.values())]
+    if not outer:
+        return [(f"o:{user.pk}", 1)]
+    if len(outer) > 1:
+        return None  # a customer in two territories would count twice
+    return [(f"o:{user.pk}", 1), (f"r:{outer[0]}", 1), (f"r:{outer[0]}:{user.pk}", -1)]

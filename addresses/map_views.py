@@ -49,27 +49,28 @@ def _filter_query(request) -> str:
 
 def _customers(request):
     """(customers queryset or None for "every customer", cache scope) for this request."""
-    customers, scope, _where = _map_filter(request)
+    customers, scope, _where, _terms = _map_filter(request)
     return customers, scope
 
 
 def _map_filter(request):
-    """(customers or None, cache scope, the same as a condition on address columns or None)."""
+    """(customers or None, cache scope, the same as a condition on address columns or None,
+    the same as a signed sum of MapCell scopes or None)."""
     user = request.user
     active = {k for k in FILTER_PARAMS if any(v.strip() for v in request.GET.getlist(k))}
     if is_manager(user) and not active:
-        return None, None, None
+        return None, None, None, None
     filterset = CustomerFilterSet(request.GET, queryset=Customer.objects.visible_to(user))
     valid = filterset.is_valid()
     customers = filterset.qs if valid else Customer.objects.none()
     who = "m" if is_manager(user) else f"u{user.pk}"
     params = sorted((k, v) for k in FILTER_PARAMS for v in request.GET.getlist(k) if v.strip())
-    where = None
+    where = terms = None
     if valid and user.is_active:
-        where = clustering.address_where(
-            user=user, filters={k: filterset.form.cleaned_data.get(k) for k in active}
-        )
-    return customers, f"{who}|{params}", where
+        filters = {k: filterset.form.cleaned_data.get(k) for k in active}
+        where = clustering.address_where(user=user, filters=filters)
+        terms = clustering.map_scope_terms(user=user, filters=filters)
+    return customers, f"{who}|{params}", where, terms
 
 
 def _int(value, default: int, lo: int, hi: int) -> int:
@@ -212,13 +213,15 @@ def clusters(request):
         return HttpResponseBadRequest(_("Give bbox=west,south,east,north."))
     zoom = _int(request.GET.get("zoom"), 4, 0, 20)
     layer = request.GET.get("layer", "clusters")
-    customers, scope, where = _map_filter(request)
+    customers, scope, where, terms = _map_filter(request)
     area = bbox.padded(0.15)
     if layer == "regions":
         return JsonResponse(_regions(customers, scope, zoom, area, where))
     if layer == "heat":
         level = min(zoom + clustering.HEAT_ZOOM_OFFSET, mapmath.KEY_LEVEL)
-        cells = clustering.grid(customers=customers, scope=scope, bbox=area, level=level, where=where)
+        cells = clustering.grid(
+            customers=customers, scope=scope, bbox=area, level=level, where=where, terms=terms
+        )
         return JsonResponse(
             {
                 "zoom": zoom,
@@ -234,7 +237,9 @@ def clusters(request):
             points = _points(ids)
             return JsonResponse({"zoom": zoom, "total": len(points), "clusters": [], "points": points})
     level = clustering.cluster_level(zoom)
-    cells = clustering.grid(customers=customers, scope=scope, bbox=area, level=level, where=where)
+    cells = clustering.grid(
+        customers=customers, scope=scope, bbox=area, level=level, where=where, terms=terms
+    )
     single_ids = clustering.singleton_ids(customers=customers, cells=cells, level=level, where=where)
     points = _points(single_ids)
     shown = len(points)

@@ -9,8 +9,11 @@ class MapCell(models.Model):
     every address without scanning them; region rows (`level` 101/102/103 for
     province/city/district, `x` = region id, `y` = 0) feed the region shading.
     Sums of lat/lng give each cell's centroid. Rebuilt by `manage.py map_rebuild`.
+    `scope` "" counts every address; coarse grid levels are also kept per filter
+    value (see `addresses.clustering.address_scopes`).
     """
 
+    scope = models.CharField(_("scope"), max_length=32, default="", blank=True)
     level = models.PositiveSmallIntegerField(_("level"))
     x = models.BigIntegerField(_("x"))
     y = models.BigIntegerField(_("y"))
@@ -21,10 +24,12 @@ class MapCell(models.Model):
     class Meta:
         verbose_name = _("map cell")
         verbose_name_plural = _("map cells")
-        ordering = ["level", "x", "y"]
+        ordering = ["scope", "level", "x", "y"]
         constraints = [
-            models.UniqueConstraint(fields=["level", "x", "y"], name="%(app_label)s_%(class)s_unique_cell"),
+            models.UniqueConstraint(
+                fields=["scope", "level", "x", "y"], name="%(app_label)s_%(class)s_unique_scoped_cell"
+            ),
         ]
 
     def __str__(self):
-        return f"{self.level}/{self.x}/{self.y}: {self.count}"
+        return f"{self.scope}@{self.level}/{self.x}/{self.y}: {self.count}"

@@ -1,0 +1,109 @@
+"""Map cells per filter scope (stage, kind, owner, customer region): kept by the write path
+equal to a rebuild, and summed into the same clusters as the customer semi-join."""
+
+import pytest
+from django.http import QueryDict
+
+from addresses import clustering
+from addresses.models import MapCell
+from addresses.services import address_create, address_update
+from customers.filtersets import CustomerFilterSet
+from customers.models import Customer
+from customers.services import customer_update, customers_reassign_owner
+from geo import mapmath
+
+pytestmark = pytest.mark.django_db
+CHINA = mapmath.BBox(15.0, 70.0, 55.0, 140.0)
+SPOTS = [(39.91, 116.40, "110101"), (22.53, 113.93, "440305"), (31.23, 121.47, "310101")]
+
+
+def _cells():
+    return {
+        (m.scope, m.level, m.x, m.y): (m.count, round(m.lat_sum, 6), round(m.lng_sum, 6))
+        for m in MapCell.objects.exclude(count=0)
+    }
+
+
+@pytest.fixture
+def spread(make_customer, sales, other_sales):
+    """Customers of three owners over Beijing, Shenzhen and Shanghai; some with a second
+    address in Guangdong, one with an address that has no point."""
+    customers = []
+    for i in range(18):
+        owner = (sales, other_sales, None)[i % 3]
+        c = make_customer(f"丁{i}", owner=owner, stage=("potential", "existing")[i % 2], kind="individual")
+        lat, lng, code = SPOTS[(i // 3) % 3]
+        address_create(customer=c, district_code=code, lat=lat + i * 0.01, lng=lng)
+        if i % 4 == 0:
+            address_create(customer=c, district_code="440305", lat=22.6, lng=114.0 + i * 0.01, kind="billing")
+        customers.append(c)
+    address_create(customer=customers[5], district_code="440305", kind="home")  # no point: region only
+    return customers
+
+
+def test_scoped_cells_stay_equal_to_a_rebuild_through_writes(spread, sales, other_sales):
+    a = spread[1].addresses.order_by("pk").first()
+    # A move to another province changes the customer's regions, so its other addresses' scopes.
+    address_update(address=a, expected_version=a.version, district_code="440305", lat=22.55, lng=113.95)
+    customer_update(customer=spread[2], stage="churned", kind="enterprise")
+    customers_reassign_owner(customer_ids=[spread[3].pk, spread[4].pk], owner=other_sales)
+    kept = _cells()
+    assert any(scope.startswith("r:") for scope, *_rest in kept)
+    clustering.map_cells_rebuild()
+    assert _cells() == kept
+
+
+def _semi_join_grid(customers, level):
+    ranges = clustering._ranges_q(mapmath.bbox_key_ranges(CHINA))
+    addresses = clustering._filtered_addresses(customers).filter(ranges)
+    return sorted((c[0], c[1]) for c in clustering._grid_from_addresses(addresses, level))
+
+
+def _terms_grid(user, query, level):
+    fs = CustomerFilterSet(QueryDict(query), queryset=Customer.objects.visible_to(user))
+    assert fs.is_valid()
+    filters = {k: fs.form.cleaned_data[k] for k in QueryDict(query)}
+    terms = clustering.map_scope_terms(user=user, filters=filters)
+    assert terms is not None
+    cells = clustering.grid(customers=fs.qs, scope=query, bbox=CHINA, level=level, terms=terms)
+    return sorted((c[0], c[1]) for c in cells), fs.qs
+
+
+@pytest.mark.parametrize("level", [4, 8, 11])
+def test_scoped_sums_equal_the_semi_join_for_filters_and_territories(
+    spread, manager, sales, other_sales, make_territory, level
+):
+    make_territory(sales, "440000")
+    make_territory(sales, "440300")  # inside Guangdong: adds nobody
+    cases = [
+        (manager, "stage=existing"),
+        (manager, "stage=existing&stage=potential"),
+        (manager, "kind=individual"),
+        (manager, f"owner={other_sales.pk}"),
+        (manager, "region=440000"),
+        (manager, "region=110101"),
+        (sales, ""),
+        (other_sales, ""),
+    ]
+    for user, query in cases:
+        by_terms, customers = _terms_grid(user, query, level)
+        assert by_terms == _semi_join_grid(customers, level), (user.username, query)
+        assert sum(n for _c, n in by_terms) > 0
+
+
+def test_sales_user_sees_only_their_scope_from_the_scoped_cells(spread, sales, make_territory):
+    make_territory(sales, "440000")
+    by_terms, customers = _terms_grid(sales, "", 6)
+    # Own customers (every third) plus customers with an address in Guangdong, each address once.
+    visible = clustering._filtered_addresses(customers).count()
+    assert sum(n for _c, n in by_terms) == visible
+    assert visible < clustering._filtered_addresses(Customer.objects.all()).count()
+
+
+def test_filters_no_sum_of_scopes_says_fall_back(sales, other_sales, make_territory, manager):
+    make_territory(sales, "440000")
+    make_territory(sales, "310000")
+    assert clustering.map_scope_terms(user=sales, filters={}) is None  # two territories
+    assert clustering.map_scope_terms(user=other_sales, filters={"stage": ["new"]}) is None
+    assert clustering.map_scope_terms(user=manager, filters={"stage": ["new"], "kind": "individual"}) is None
+    assert clustering.map_scope_terms(user=manager, filters={"q": "张"}) is None
