@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from addresses.choices import AddressKind, Channel
-from addresses.clustering import map_cells_apply, map_cells_delta, map_data_changed
+from addresses.clustering import map_cells_apply, map_cells_copies_delta, map_cells_delta, map_data_changed
 from addresses.models import Address, AddressCategory, AddressVersion
 from crm.batch_lookup import in_values
 from crm.bulk_insert import bulk_insert, bulk_insert_rows
@@ -792,6 +792,7 @@ def addresses_customer_copies_refresh(*, customer_ids: Iterable[int]) -> int:
     changed = 0
     for i in range(0, len(ids), 5000):
         part = ids[i : i + 5000]
+        map_cells_apply(map_cells_copies_delta(customer_ids=part))  # scoped cells, before the copies change
         if connection.vendor == "postgresql":
             table = Address._meta.db_table
             with connection.cursor() as cursor:
