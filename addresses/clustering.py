@@ -19,7 +19,8 @@ from collections.abc import Sequence
 
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Avg, Count, F, Min, Q
+from django.db.models import Avg, Count, Exists, F, Min, OuterRef, Q
+from django.db.models.expressions import RawSQL
 
 from addresses.models import Address, MapCell
 from crm.batch_lookup import in_values
@@ -51,19 +52,25 @@ _SCOPE_COLUMNS = (
 )  # fmt: skip
 
 
-def address_scopes(stage: str, kind: str, owner_id: int | None, regions) -> list[str]:
-    """The filter scopes an address counts in: its customer's stage, kind and owner, and
-    for every region its customer has an address in, that region alone and with the owner."""
+def address_scopes(stage: str, kind: str, owner_id: int | None, regions, categories=()) -> list[str]:
+    """The filter scopes an address counts in: its customer's stage, kind and owner; for
+    every region its customer has an address in, that region alone and with the owner; and
+    every category any of its customer's addresses has (the list's filters are per customer)."""
     owner = owner_id or 0
     out = [f"s:{stage}", f"k:{kind}", f"o:{owner}"]
     for r in regions:
         out += [f"r:{r}", f"r:{r}:{owner}"]
+    out += [f"c:{c}" for c in categories]
     return out
 
 
 def _customer_regions(rows) -> set[int]:
     """Every region (country, province, city, district) any of a customer's addresses lies in."""
     return {r for row in rows for r in row[3:7] if r}
+
+
+def _customer_categories(rows) -> set[int]:
+    return {c for row in rows for c in row[10]}
 
 
 class _CellDeltas:
@@ -110,16 +117,18 @@ class _CellDeltas:
             regions[103, district_id] = regions.get((103, district_id), 0) + sign
 
     def add_customer(self, rows, sign: int) -> None:
-        """Count one customer's addresses (tuples in `_SCOPE_COLUMNS` order) in their scopes."""
+        """Count one customer's addresses (tuples in `_SCOPE_COLUMNS` order plus the address's
+        category ids) in their scopes."""
         regions = _customer_regions(rows)
+        categories = _customer_categories(rows)
         scoped = self.scoped
-        for _c, lat, lng, _co, _p, _ci, _d, stage, kind, owner in rows:
+        for _c, lat, lng, _co, _p, _ci, _d, stage, kind, owner, _cats in rows:
             k = self.key(lat, lng)
             if k is None:
                 continue
             x, y = k[1] >> _SCOPED_SHIFT, k[2] >> _SCOPED_SHIFT
             flat, flng = sign * float(lat), sign * float(lng)
-            for scope in address_scopes(stage, kind, owner, regions):
+            for scope in address_scopes(stage, kind, owner, regions, categories):
                 d = scoped.get((scope, x, y))
                 if d is None:
                     scoped[scope, x, y] = [sign, flat, flng]
@@ -167,22 +176,29 @@ def _roll_up(cells: dict, levels: range, head, xy):
 
 
 def map_cells_delta(
-    *, created: Sequence[Address], updated: Sequence[Address], old: dict | None = None
+    *,
+    created: Sequence[Address],
+    updated: Sequence[Address],
+    old: dict | None = None,
+    categories: Sequence[Sequence[int]] | None = None,
 ) -> list[tuple]:
     """Set `map_key` on addresses about to be written and return their MapCell changes.
 
     `old` maps an updated address's pk to its stored (lat, lng, province_id, city_id,
     district_id); without it they are read in one query (the rows must not be written yet).
+    `categories` gives the category ids each address (created, then updated) will have;
+    without it new addresses have none and updated ones keep theirs.
     Apply the result with `map_cells_apply`, best as the transaction's last statement:
     it locks the cells it touches until commit.
     """
     deltas = _CellDeltas()
     touched: dict[int, dict] = {}  # customer id -> {address pk or new index: columns after}
+    cats = list(categories) if categories is not None else [()] * len(created) + [None] * len(updated)
     for i, a in enumerate(created):
         k = deltas.key(a.lat, a.lng)
         a.map_key = k[0] if k is not None else None
         deltas.add(a.lat, a.lng, a.province_id, a.city_id, a.district_id, 1)
-        touched.setdefault(a.customer_id, {})[("new", i)] = _scope_row(a)
+        touched.setdefault(a.customer_id, {})[("new", i)] = (*_scope_row(a), frozenset(cats[i]))
     if updated:
         if old is None:
             old = {
@@ -191,16 +207,19 @@ def map_cells_delta(
                     "pk", "lat", "lng", "province_id", "city_id", "district_id"
                 )
             }
-        for a in updated:
+        for j, a in enumerate(updated):
             before = old.get(a.pk)
             after = (a.lat, a.lng, a.province_id, a.city_id, a.district_id)
             k = deltas.key(a.lat, a.lng)
             a.map_key = k[0] if k is not None else None
-            if before is None or _same(before, after):
-                continue
-            deltas.add(*before, -1)
-            deltas.add(*after, 1)
-            touched.setdefault(a.customer_id, {})[a.pk] = _scope_row(a)
+            new_cats = cats[len(created) + j]
+            if before is not None and not _same(before, after):
+                deltas.add(*before, -1)
+                deltas.add(*after, 1)
+            elif new_cats is None:
+                continue  # neither the point, the regions nor the categories change
+            row = (*_scope_row(a), None if new_cats is None else frozenset(new_cats))
+            touched.setdefault(a.customer_id, {})[a.pk] = row
     if touched:
         _scoped_delta(deltas, touched)
     return deltas.rows()
@@ -220,11 +239,17 @@ def _scoped_delta(deltas: _CellDeltas, changes: dict[int, dict]) -> None:
         .order_by()
         .values_list("pk", *_SCOPE_COLUMNS)
     )
+    rows = list(rows)
+    categories = _address_categories([pk for pk, *_columns in rows])
     for pk, *columns in rows:
-        stored.setdefault(columns[0], {})[pk] = tuple(columns)
+        stored.setdefault(columns[0], {})[pk] = (*columns, frozenset(categories.get(pk, ())))
     for customer_id, changed in changes.items():
         before = stored.get(customer_id, {})
-        after = {**before, **changed}
+        after = dict(before)
+        for key, row in changed.items():
+            if row[10] is None:  # categories unchanged
+                row = (*row[:10], before[key][10] if key in before else frozenset())
+            after[key] = row
         if before:
             deltas.add_customer(list(before.values()), -1)
         deltas.add_customer(list(after.values()), 1)
@@ -251,14 +276,25 @@ def map_cells_copies_delta(*, customer_ids: Sequence[int]) -> list[tuple]:
         fetched = cursor.fetchall()
     if not fetched:
         return []
+    categories = _address_categories([row[0] for row in fetched])
     by_customer: dict[int, list] = {}
     for row in fetched:
-        by_customer.setdefault(row[1], []).append(row[1:])
+        by_customer.setdefault(row[1], []).append((*row[1:], frozenset(categories.get(row[0], ()))))
     deltas = _CellDeltas()
     for rows in by_customer.values():
-        deltas.add_customer([r[:10] for r in rows], -1)
+        deltas.add_customer([(*r[:10], r[13]) for r in rows], -1)
         deltas.add_customer([(*r[:7], *r[10:]) for r in rows], 1)
     return deltas.rows()
+
+
+def _address_categories(address_ids: Sequence[int]) -> dict[int, list[int]]:
+    """{address id: category ids} of stored addresses."""
+    out: dict[int, list[int]] = {}
+    if address_ids:
+        through = Address.categories.through.objects.filter(address_id__in=in_values(address_ids))
+        for address_id, category_id in through.values_list("address_id", "addresscategory_id"):
+            out.setdefault(address_id, []).append(category_id)
+    return out
 
 
 def map_cells_apply(rows: list[tuple]) -> None:
@@ -386,7 +422,10 @@ def map_cells_rebuild(*, address_model=Address, cell_model=MapCell, batch: int =
         rows += [("", level, region_id, 0, n, 0.0, 0.0) for region_id, n in grouped]
     columns = _CELL_COLUMNS
     if any(f.name == "scope" for f in cell_model._meta.get_fields()):
-        rows += _scoped_rebuild_rows(address_model._meta.db_table)
+        rows += _scoped_rebuild_rows(
+            address_model._meta.db_table,
+            address_model._meta.get_field("categories").remote_field.through._meta.db_table,
+        )
     else:  # an old migration state, before cells had scopes
         rows, columns = [row[1:] for row in rows], _CELL_COLUMNS[1:]
     from crm.bulk_insert import bulk_insert_rows
@@ -398,7 +437,7 @@ def map_cells_rebuild(*, address_model=Address, cell_model=MapCell, batch: int =
     return len(rows)
 
 
-def _scoped_rebuild_rows(table: str) -> list[tuple]:
+def _scoped_rebuild_rows(table: str, through: str) -> list[tuple]:
     """Every scoped cell, grouped by the database at SCOPED_LEVELS' finest level, rolled up here."""
     shift = mapmath.key_shift(_SCOPED_FINE)
     fine: dict[tuple, list] = {}
@@ -415,6 +454,12 @@ def _scoped_rebuild_rows(table: str) -> list[tuple]:
         (
             "'r:' || cr.region_id || ':' || COALESCE(a.customer_owner_id, 0)",
             f"FROM {table} a JOIN ({customer_regions}) cr ON cr.customer_id = a.customer_id "
+            "WHERE a.map_key IS NOT NULL",
+        ),
+        (
+            "'c:' || cc.category_id",
+            f"FROM {table} a JOIN (SELECT DISTINCT b.customer_id, t.addresscategory_id AS category_id "  # noqa: S608
+            f"FROM {through} t JOIN {table} b ON b.id = t.address_id) cc ON cc.customer_id = a.customer_id "
             "WHERE a.map_key IS NOT NULL",
         ),
     ]
@@ -581,15 +626,17 @@ def singleton_ids(
     """Address ids of cells holding one address (resolving MapCell rows, which carry no id)."""
     ids = [c[4] for c in cells if c[1] == 1 and c[4] is not None]
     unknown = [c[0] for c in cells if c[1] == 1 and c[4] is None][:limit]
-    if unknown and customers is None and connection.vendor == "postgresql":
+    if unknown and (customers is None or where is not None) and connection.vendor == "postgresql":
         # One index range probe per cell (a join to the ranges), not a planner-heavy OR of hundreds.
         ranges = [mapmath.cell_key_range(code, level) for code in unknown]
-        table = Address._meta.db_table
+        probe = Address.objects.filter(map_key__gte=RawSQL("r.lo", []), map_key__lt=RawSQL("r.hi", []))
+        if where is not None:
+            probe = probe.filter(where)
+        sql, params = probe.order_by("map_key").values("pk")[:1].query.sql_with_params()
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT (SELECT a.id FROM {table} a WHERE a.map_key >= r.lo AND a.map_key < r.hi "  # noqa: S608
-                f"ORDER BY a.map_key LIMIT 1) FROM unnest(%s::bigint[], %s::bigint[]) AS r(lo, hi)",
-                [[lo for lo, _hi in ranges], [hi for _lo, hi in ranges]],
+                f"SELECT ({sql}) FROM unnest(%s::bigint[], %s::bigint[]) AS r(lo, hi)",  # noqa: S608
+                [*params, [lo for lo, _hi in ranges], [hi for _lo, hi in ranges]],
             )
             ids += [row[0] for row in cursor.fetchall() if row[0] is not None]
     elif unknown:
@@ -694,6 +741,9 @@ def map_scope_terms(*, user, filters: dict) -> list[tuple[str, int]] | None:
             return [(f"k:{value}", 1)]
         if name == "owner":
             return [(f"o:{int(value)}", 1)]
+        if name == "category":
+            # One category: customers with two of several would count twice.
+            return [(f"c:{value[0].pk}", 1)] if len(value) == 1 else None
         if name == "region":
             region = Region.objects.filter(code=value.strip()).values_list("pk", flat=True).first()
             return [] if region is None else [(f"r:{region}", 1)]
@@ -708,3 +758,34 @@ def map_scope_terms(*, user, filters: dict) -> list[tuple[str, int]] | None:
     if len(outer) > 1:
         return None  # a customer in two territories would count twice
     return [(f"o:{user.pk}", 1), (f"r:{outer[0]}", 1), (f"r:{outer[0]}:{user.pk}", -1)]
+
+
+def scope_terms_where(terms: Sequence[tuple[str, int]]) -> Q:
+    """The rows a sum of scopes counts, as a condition on Address: any positive term holds
+    (the negative terms only take back what two positive ones both count)."""
+    from geo.models import Region
+
+    regions = [int(scope.split(":")[1]) for scope, sign in terms if sign > 0 and scope.startswith("r:")]
+    levels = dict(Region.objects.filter(pk__in=regions).values_list("pk", "level")) if regions else {}
+    where = Q(pk__in=[])
+    for scope, sign in terms:
+        if sign < 0:
+            continue
+        kind, value = scope.split(":", 1)
+        if kind == "s":
+            where |= Q(customer_stage=value)
+        elif kind == "k":
+            where |= Q(customer_kind=value)
+        elif kind == "o":
+            where |= Q(customer_owner_id=int(value) or None)
+        elif kind == "c":
+            where |= Exists(
+                Address.objects.filter(customer_id=OuterRef("customer_id"), categories=int(value))
+            )
+        elif kind == "r" and int(value) in levels:
+            column = f"{levels[int(value)]}_id"
+            # The address's own region first: most rows pass without the customer probe.
+            where |= Q(**{column: int(value)}) | Exists(
+                Address.objects.filter(customer_id=OuterRef("customer_id"), **{column: int(value)})
+            )
+    return where

@@ -70,6 +70,8 @@ def _map_filter(request):
         filters = {k: filterset.form.cleaned_data.get(k) for k in active}
         where = clustering.address_where(user=user, filters=filters)
         terms = clustering.map_scope_terms(user=user, filters=filters)
+        if where is None and terms is not None:
+            where = clustering.scope_terms_where(terms)
     return customers, f"{who}|{params}", where, terms
 
 

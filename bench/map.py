@@ -63,7 +63,7 @@ def pct(values, p):
     return values[k]
 
 
-def bench_clusters(n_viewports):
+def bench_clusters(n_viewports, only=()):
     User = get_user_model()
     manager = User.objects.get(username="manager")
     sales = User.objects.get(username="sales")
@@ -78,8 +78,11 @@ def bench_clusters(n_viewports):
         ("manager, no filter", manager, {}),
         ("manager, stage=existing", manager, {"stage": "existing"}),
         (f"manager, category={category.pk}", manager, {"category": category.pk}),
+        ("manager, region=440000 (Guangdong)", manager, {"region": "440000"}),
         ("sales (own + Guangdong)", sales, {}),
     ]
+    if only:
+        scenarios = [s for s in scenarios if any(o in s[0] for o in only)]
     print(
         f"addresses: {Address.objects.count():,}  located: {Address.objects.filter(map_key__isnull=False).count():,}"
         f"  map cells: {MapCell.objects.count():,}  database: {connection.vendor}"
@@ -90,7 +93,7 @@ def bench_clusters(n_viewports):
         client = Client()
         client.force_login(user)
         cache.clear()
-        print(f"\n{label}")
+        print(f"\n{label}   (load average {' '.join(f'{v:.2f}' for v in os.getloadavg())})")
         print(" zoom   p50 ms   p95 ms   max ms   p95 KB gz   max KB gz   clusters+points (median)")
         for zoom in range(3, 19):
             times, sizes, items = [], [], []
@@ -222,8 +225,9 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--viewports", type=int, default=40)
     parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument("--only", nargs="*", default=(), help="scenarios whose label contains one of these")
     args = parser.parse_args()
-    bench_clusters(args.viewports)
+    bench_clusters(args.viewports, args.only)
     page_weight()
     if not args.no_browser:
         first_clusters()

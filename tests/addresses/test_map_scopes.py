@@ -5,8 +5,8 @@ import pytest
 from django.http import QueryDict
 
 from addresses import clustering
-from addresses.models import MapCell
-from addresses.services import address_create, address_update
+from addresses.models import AddressCategory, MapCell
+from addresses.services import address_create, address_update, addresses_categorize
 from customers.filtersets import CustomerFilterSet
 from customers.models import Customer
 from customers.services import customer_update, customers_reassign_owner
@@ -25,9 +25,14 @@ def _cells():
 
 
 @pytest.fixture
-def spread(make_customer, sales, other_sales):
+def shop():
+    return AddressCategory.objects.create(name="门店", colour="#22c55e")
+
+
+@pytest.fixture
+def spread(make_customer, sales, other_sales, shop):
     """Customers of three owners over Beijing, Shenzhen and Shanghai; some with a second
-    address in Guangdong, one with an address that has no point."""
+    address in Guangdong, one with an address that has no point; some in a category."""
     customers = []
     for i in range(18):
         owner = (sales, other_sales, None)[i % 3]
@@ -35,19 +40,31 @@ def spread(make_customer, sales, other_sales):
         lat, lng, code = SPOTS[(i // 3) % 3]
         address_create(customer=c, district_code=code, lat=lat + i * 0.01, lng=lng)
         if i % 4 == 0:
-            address_create(customer=c, district_code="440305", lat=22.6, lng=114.0 + i * 0.01, kind="billing")
+            # The second address carries the category: the customer's first one counts in it too.
+            cats = [shop.pk] if i % 8 == 0 else []
+            address_create(
+                customer=c,
+                district_code="440305",
+                lat=22.6,
+                lng=114.0 + i * 0.01,
+                kind="billing",
+                category_ids=cats,
+            )
         customers.append(c)
     address_create(customer=customers[5], district_code="440305", kind="home")  # no point: region only
     return customers
 
 
-def test_scoped_cells_stay_equal_to_a_rebuild_through_writes(spread, sales, other_sales):
+def test_scoped_cells_stay_equal_to_a_rebuild_through_writes(spread, sales, other_sales, shop):
     a = spread[1].addresses.order_by("pk").first()
     # A move to another province changes the customer's regions, so its other addresses' scopes.
     address_update(address=a, expected_version=a.version, district_code="440305", lat=22.55, lng=113.95)
     customer_update(customer=spread[2], stage="churned", kind="enterprise")
     customers_reassign_owner(customer_ids=[spread[3].pk, spread[4].pk], owner=other_sales)
+    addresses_categorize(address_ids=list(spread[6].addresses.values_list("pk", flat=True)), add=[shop.pk])
+    addresses_categorize(address_ids=list(spread[0].addresses.values_list("pk", flat=True)), remove=[shop.pk])
     kept = _cells()
+    assert any(scope.startswith("c:") for scope, *_rest in kept)
     assert any(scope.startswith("r:") for scope, *_rest in kept)
     clustering.map_cells_rebuild()
     assert _cells() == kept
@@ -71,7 +88,7 @@ def _terms_grid(user, query, level):
 
 @pytest.mark.parametrize("level", [4, 8, 11])
 def test_scoped_sums_equal_the_semi_join_for_filters_and_territories(
-    spread, manager, sales, other_sales, make_territory, level
+    spread, manager, sales, other_sales, make_territory, shop, level
 ):
     make_territory(sales, "440000")
     make_territory(sales, "440300")  # inside Guangdong: adds nobody
@@ -82,6 +99,7 @@ def test_scoped_sums_equal_the_semi_join_for_filters_and_territories(
         (manager, f"owner={other_sales.pk}"),
         (manager, "region=440000"),
         (manager, "region=110101"),
+        (manager, f"category={shop.pk}"),
         (sales, ""),
         (other_sales, ""),
     ]
@@ -107,3 +125,37 @@ def test_filters_no_sum_of_scopes_says_fall_back(sales, other_sales, make_territ
     assert clustering.map_scope_terms(user=other_sales, filters={"stage": ["new"]}) is None
     assert clustering.map_scope_terms(user=manager, filters={"stage": ["new"], "kind": "individual"}) is None
     assert clustering.map_scope_terms(user=manager, filters={"q": "张"}) is None
+
+
+@pytest.mark.parametrize("level", [14, 17, 20])
+def test_scope_conditions_select_the_same_addresses_as_the_semi_join(
+    spread, manager, sales, other_sales, make_territory, shop, level
+):
+    make_territory(sales, "440000")
+    ranges = clustering._ranges_q(mapmath.bbox_key_ranges(CHINA))
+    for user, query in [
+        (manager, "region=440000"),
+        (manager, f"owner={sales.pk}"),
+        (sales, ""),
+        (other_sales, ""),
+    ]:
+        fs = CustomerFilterSet(QueryDict(query), queryset=Customer.objects.visible_to(user))
+        assert fs.is_valid()
+        terms = clustering.map_scope_terms(
+            user=user, filters={k: fs.form.cleaned_data[k] for k in QueryDict(query)}
+        )
+        where = clustering.scope_terms_where(terms)
+        addresses = clustering._filtered_addresses(fs.qs, where).filter(ranges)
+        by_where = sorted((c[0], c[1]) for c in clustering._grid_from_addresses(addresses, level))
+        assert by_where == _semi_join_grid(fs.qs, level), (user.username, query)
+
+
+def test_sales_clusters_endpoint_counts_their_scope_at_every_zoom(client, spread, sales, make_territory):
+    make_territory(sales, "440000")
+    client.force_login(sales)
+    visible = clustering._filtered_addresses(Customer.objects.visible_to(sales)).count()
+    ids = set(clustering._filtered_addresses(Customer.objects.visible_to(sales)).values_list("pk", flat=True))
+    for zoom in (4, 9, 13, 15):
+        data = client.get("/map/clusters/", {"bbox": "70,15,140,55", "zoom": zoom}).json()
+        assert data["total"] == visible, zoom
+        assert {p["id"] for p in data["points"]} <= ids
