@@ -541,7 +541,10 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
     # Write rows. Map cell changes are computed now (this sets map_key) and applied last:
     # the upsert locks the cells it touches until commit, so it should come right before it.
     map_rows = map_cells_delta(
-        created=[a for _i, a, _c in to_create], updated=[a for _i, a, *_r in to_update], old=old_points
+        created=[a for _i, a, _c in to_create],
+        updated=[a for _i, a, *_r in to_update],
+        old=old_points,
+        categories=[c for _i, _a, c, *_r in (*to_create, *to_update)],
     )
     # The customer copies the map filters read (stage, kind, owner) are already on every new
     # address: _new_address takes them from the known-customers query above, which is what
