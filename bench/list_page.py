@@ -51,6 +51,9 @@ def cases() -> list[tuple[str, str, bool]]:
             False,
         ),
         (f"phone search ({phone})", f"/customers/?q={phone}", False),
+        # Beyond the cases: two-character Chinese words, a common one and a rarer one.
+        ("text search, common word (科技)", "/customers/?q=科技", False),
+        ("text search, two characters (欧阳)", "/customers/?q=欧阳", False),
         ("page 200 of a province (广东省)", "/customers/?region=440000&page=200", False),
         # Deep pages remember their first row for a keyset seek (customers.selectors);
         # with the cache emptied before each request, every request is a first visit.

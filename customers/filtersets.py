@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from addresses.models import Address, AddressCategory
 from customers.choices import CustomerKind, RelationshipStage
 from customers.models import Customer
+from customers.search import customer_search
 from geo.choices import GeocodePrecision, RegionLevel
 from geo.models import Region
 
@@ -86,6 +87,8 @@ class CustomerFilterSet(django_filters.FilterSet):
         # a hash of the region's customer ids while walking the name index than by
         # one index probe per customer; see filter_region.
         self.deep_page = deep_page
+        # Set by filter_q when a common search term walks the sort order (customers.search).
+        self.search_walks = False
         super().__init__(*args, **kwargs)
 
     def filter_queryset(self, queryset):
@@ -104,18 +107,9 @@ class CustomerFilterSet(django_filters.FilterSet):
             return queryset.filter(Q(phone__startswith=digits) | Q(external_id=value))
         if "@" in value:
             return queryset.filter(email__iexact=value)
-        # Names and address text are searched through pg_trgm GIN indexes on
-        # PostgreSQL; the union of both id sets keeps each side on its index.
-        matching = (
-            Customer.objects.filter(Q(name__icontains=value) | Q(external_id=value))
-            .values("pk")
-            .union(
-                Address.objects.filter(Q(raw_text__icontains=value) | Q(detail__icontains=value)).values(
-                    "customer_id"
-                )
-            )
-        )
-        return queryset.filter(pk__in=matching)
+        queryset, walk = customer_search(queryset, value)
+        self.search_walks = walk
+        return queryset
 
     def filter_region(self, queryset, name, value):
         region = Region.objects.filter(code=value.strip()).only("pk", "level").first()
