@@ -66,6 +66,9 @@ _DETAIL_STRIP = " ,，、;；:：-—_/|.。()"
 _DETAIL_UNTIDY_RE = re.compile(
     rf" |^[{re.escape(_DETAIL_STRIP)}]|[{re.escape(_DETAIL_STRIP)}]$", re.MULTILINE
 )
+# Detail lines that may need `_clean_detail` or a name stripped: a superset of both checks
+# (one character class, which the regex engine scans for in C).
+_DETAIL_CHECK_RE = re.compile(f"[省市区县州盟旗{re.escape(_DETAIL_STRIP)}]")
 # Chinese division names end like this; a detail line without one cannot contain such a name.
 _USUAL_NAME_ENDS = "省市区县州盟旗"
 _USUAL_NAME_END_RE = re.compile(f"[{_USUAL_NAME_ENDS}]")
@@ -76,6 +79,9 @@ _CACHE_LIMIT = 200_000
 _RESULT_CACHE_LIMIT = 20_000  # whole results of single calls, by raw text
 _RESULT_CACHE_MAX_CHARS = 300
 _SEPARATOR = "\n"  # between texts of a batch; never left in a normalised text
+# Between the rests of a batch after their chains: no key holds it, so a pass over them
+# reports names only (a text holding it goes to the slower paths).
+_REST_SEPARATOR = "\x00"
 _FAST_NAMES = 5  # the fast path reads at most this many names at the start of a text
 _DETAIL_EDGE = frozenset(_DETAIL_STRIP)
 
@@ -91,7 +97,7 @@ class RegionMatch:
     lng: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ParsedAddress:
     """The result of parsing one address. Levels not found (or ambiguous) are None.
 
@@ -119,6 +125,35 @@ EMPTY = ParsedAddress()
 _new = object.__new__
 
 
+class _ParsedAddressDraft:
+    """ParsedAddress's slots, writable: a batch fills results in here, then makes them ParsedAddress.
+
+    Plain attribute stores into slots and one `__class__` assignment (the layouts are the
+    same) cost a third of the frozen class's nine `object.__setattr__` calls, and a slotted
+    result is one small object for the garbage collector to track instead of two.
+    """
+
+    __slots__ = ParsedAddress.__slots__
+
+
+def _parsed(base: tuple, detail: str, postcode: str = "") -> ParsedAddress:
+    """A ParsedAddress from a resolution's `base` fields and the text's detail line and postcode."""
+    parsed = _new(_ParsedAddressDraft)
+    (
+        parsed.country,
+        parsed.province,
+        parsed.city,
+        parsed.district,
+        parsed.confidence,
+        parsed.ambiguities,
+        parsed.historic,
+    ) = base
+    parsed.detail = detail
+    parsed.postcode = postcode
+    parsed.__class__ = ParsedAddress
+    return parsed
+
+
 class _Resolution(NamedTuple):
     """What a sequence of matched names resolves to (cached per sequence)."""
 
@@ -126,7 +161,7 @@ class _Resolution(NamedTuple):
     all_consumed: bool
     strip_names: tuple[str, ...]  # names that must not stay anywhere in the detail line
     usual_names: bool  # every one of them ends in _USUAL_NAME_ENDS
-    fields: dict  # ParsedAddress fields (detail and postcode empty): copied for each result
+    base: tuple  # ParsedAddress fields but detail and postcode, in `_parsed`'s order
 
 
 def _fold(text: str) -> str:
@@ -379,7 +414,7 @@ class RegionIndex:
         (upper levels optional; forms = current full, short and alias keys; short district
         names last are left out) whose text the general path would read as exactly those
         names, and whose resolution consumes all of them or none, becomes a key
-        "separator + names" of `_chain_automaton` (with the separator alone), so one
+        "separator + names" of `_chain_automaton`, so one
         leftmost-longest pass over a batch finds the chain at the start of each text; a pass
         of the name automaton over the rests then finds any name after it (which sends the
         text to the slower paths, as before). A chain is left out when a longer name could
@@ -469,12 +504,11 @@ class RegionIndex:
         # Characters, not UTF-8 bytes as in `_automaton`: every key starts with the separator,
         # so the root has one edge and the rest of a text is skipped at one test a character.
         self._chain_automaton = ahocorasick.Automaton()
-        self._chain_automaton.add_word(_SEPARATOR, None)
         for chain, ids, res in chains:
             cut = len(chain) if res.all_consumed else 0
             # Last: a stripped name not ending like a division, which `_USUAL_NAME_END_RE` misses.
             value = (
-                res.fields,
+                res.base,
                 res.strip_names,
                 len(chain),
                 self._key_short[ids[-1]],
@@ -523,20 +557,10 @@ class RegionIndex:
         strip = [key_text[k] for k, c in zip(key_ids, consumed) if c and key_text[k][-1] in _ADMIN_SUFFIXES]
         strip.extend(r.name for r in regions[1:] if r is not None)
         old_names = " ".join(key_text[k] for k, c, h in zip(key_ids, consumed, historic) if c and h)
-        fields = dict(
-            country=regions[0],
-            province=regions[1],
-            city=regions[2],
-            district=regions[3],
-            detail="",
-            postcode="",
-            confidence=confidence,
-            ambiguities=ambiguities,
-            historic=old_names,
-        )
+        base = (*regions, confidence, ambiguities, old_names)
         strip = tuple(dict.fromkeys(strip))
         usual = all(name[-1] in _USUAL_NAME_ENDS for name in strip)
-        result = _Resolution(consumed, all(consumed), strip, usual, fields)
+        result = _Resolution(consumed, all(consumed), strip, usual, base)
         if len(self._cache) >= _CACHE_LIMIT:
             self._cache.clear()
         self._cache[key_ids] = result
@@ -648,78 +672,92 @@ class RegionIndex:
 
         One pass of `_chain_automaton` over the batch finds, at the start of each text, the
         longest chain of division names resolved when the index was built; one pass of the
-        name automaton over what follows the chains finds any other name. Texts with a
-        chain and nothing after it are built from the chain's resolution; the others go
-        through `_parse_leading_many`, whose results are the same.
+        name automaton over what follows the chains finds any other name, and two regex
+        passes over the same rests find a possible postcode and the detail lines to tidy.
+        Texts with a chain and nothing after it are built from the chain's resolution; the
+        others go through `_parse_leading_many`, whose results are the same.
         """
         n = len(texts)
         joined = _SEPARATOR.join(texts)
-        if joined.count(_SEPARATOR) != n - 1 or n == 0:
+        if n == 0 or joined.count(_SEPARATOR) != n - 1 or _REST_SEPARATOR in joined:
             return self._parse_leading_many(texts)
-        if _SIX_DIGITS_RE.search(joined) or len(joined) > _SCAN_CHARS and max(map(len, texts)) > _SCAN_CHARS:
-            # Maybe a postcode (taken out first) or a very long text: blank those out of the pass.
-            ends = list(accumulate(map(len, texts), lambda total, size: total + size + 1))
-            blank = {bisect_left(ends, m.start()) for m in _SIX_DIGITS_RE.finditer(joined)}
-            blank.update(i for i, text in enumerate(texts) if len(text) > _SCAN_CHARS)
-            joined = _SEPARATOR.join("" if i in blank else text for i, text in enumerate(texts))
+        if len(joined) > _SCAN_CHARS and max(map(len, texts)) > _SCAN_CHARS:
+            # A very long text: blanked out of the pass (the slower paths cut it first).
+            joined = _SEPARATOR.join("" if len(text) > _SCAN_CHARS else text for text in texts)
         data = f"{_SEPARATOR}{joined}"
+        # Chain keys start with the separator: each match is at the start of a text, and
+        # which text is the number of separators before it.
         street_after = _STREET_AFTER_RE.match
-        chains: list = [None] * n
-        j = -1
+        count = data.count
+        with_chain: list[int] = []
+        values: list[tuple] = []
+        rests: list[str] = []
+        i = pos = 0
         for end, value in self._chain_automaton.iter_long(data):
-            j += 1
+            start = end - value[2]
+            i += count(_SEPARATOR, pos, start)
+            pos = start
             # A short name last, before 路/街/…: the general path reads a street there.
-            if value is not None and not (value[3] and street_after(data, end + 1)):
-                chains[j] = value
-        with_chain = [i for i, chain in enumerate(chains) if chain is not None]
-        rests = [texts[i][chains[i][2] :] for i in with_chain]
-        # Any name after the chain that the general path would keep: the slower paths decide.
-        data = f"{_SEPARATOR.join(rests)}{_SEPARATOR}".encode().decode("latin-1")
+            if not (value[3] and street_after(data, end + 1)):
+                with_chain.append(i)
+                values.append(value)
+                rests.append(texts[i][value[2] :])
+        # Any name after the chain that the general path would keep, or six digits (maybe a
+        # postcode, which the general path takes out first): the slower paths decide.
+        joined = _REST_SEPARATOR.join(rests)
+        data = joined.encode().decode("latin-1")
+        count = data.count
         street_after_bytes = _STREET_AFTER_BYTES_RE.match
-        named: set[int] = set()
-        j = 0
-        for end, (key_id, _, short) in self._automaton.iter_long(data):
-            if key_id < 0:
-                j += 1
-            elif not (short and street_after_bytes(data, end + 1)):
-                named.add(j)
-        if named:
-            kept = [j for j in range(len(with_chain)) if j not in named]
-            with_chain = [with_chain[j] for j in kept]
-            rests = [rests[j] for j in kept]
-        values = [chains[i] for i in with_chain]
+        others: set[int] = set()
+        j = pos = 0
+        for end, (_, _, short) in self._automaton.iter_long(data):
+            if not (short and street_after_bytes(data, end + 1)):
+                j += count(_REST_SEPARATOR, pos, end)
+                pos = end
+                others.add(j)
+        if _SIX_DIGITS_RE.search(joined):
+            others.update(_line_numbers(rests, joined, _SIX_DIGITS_RE))
         # The detail line: the rest, or the whole text when every name stays in it; tidied
-        # and cleared of stripped names only where one regex pass over all of them says so.
-        details = [rest if value[4] else texts[i] for i, rest, value in zip(with_chain, rests, values)]
-        joined = _SEPARATOR.join(details)
-        check: set[int] = set()
-        if _DETAIL_UNTIDY_RE.search(joined):
-            check.update(_line_numbers(details, joined, _DETAIL_UNTIDY_RE))
-        if _USUAL_NAME_END_RE.search(joined):
-            check.update(_line_numbers(details, joined, _USUAL_NAME_END_RE))
-        check.update(j for j, value in enumerate(values) if value[5])
+        # and cleared of stripped names only where one regex pass over the rests says so.
+        check = _line_numbers(rests, joined, _DETAIL_CHECK_RE) if _DETAIL_CHECK_RE.search(joined) else set()
         edge = _DETAIL_EDGE
-        for j in check:
-            detail = details[j]
+        for j, value in enumerate(values):
+            if not value[4] or value[5]:
+                check.add(j)
+        for j in check - others:
+            value = values[j]
+            detail = rests[j] if value[4] else texts[with_chain[j]]
             if detail and (" " in detail or detail[0] in edge or detail[-1] in edge):
                 detail = _clean_detail(detail)
-            for name in values[j][1]:
+            for name in value[1]:
                 if name in detail:
                     detail = _remove_all(detail, name)
-            details[j] = detail
+            rests[j] = detail
         out: list[ParsedAddress | None] = [None] * n
+        # `_parsed` written out: this loop runs once for nearly every address of a batch.
         new = _new
+        draft = _ParsedAddressDraft
         cls = ParsedAddress
-        setattr_ = object.__setattr__
-        for i, value, detail in zip(with_chain, values, details):
-            fields = value[0].copy()
-            fields["detail"] = detail
-            parsed = new(cls)
-            setattr_(parsed, "__dict__", fields)
+        for i, value, detail in zip(with_chain, values, rests):
+            parsed = new(draft)
+            (
+                parsed.country,
+                parsed.province,
+                parsed.city,
+                parsed.district,
+                parsed.confidence,
+                parsed.ambiguities,
+                parsed.historic,
+            ) = value[0]
+            parsed.detail = detail
+            parsed.postcode = ""
+            parsed.__class__ = cls
             out[i] = parsed
-        others = [i for i, parsed in enumerate(out) if parsed is None]
-        if others:
-            for i, parsed in zip(others, self._parse_leading_many([texts[i] for i in others])):
+        for j in others:
+            out[with_chain[j]] = None
+        slow = [i for i, parsed in enumerate(out) if parsed is None]
+        if slow:
+            for i, parsed in zip(slow, self._parse_leading_many([texts[i] for i in slow])):
                 out[i] = parsed
         return out
 
@@ -800,15 +838,12 @@ class RegionIndex:
                     found.add(j)
             cache = self._cache
             resolve = self._resolve
-            new = _new
-            cls = ParsedAddress
-            setattr_ = object.__setattr__
             edge = _DETAIL_EDGE
             for j, (i, ids, detail) in enumerate(zip(fast, runs, rests)):
                 if j in found:
                     general.append(i)
                     continue
-                _, all_consumed, strip_names, _, fields = cache.get(ids) or resolve(ids)
+                _, all_consumed, strip_names, _, base = cache.get(ids) or resolve(ids)
                 if not all_consumed:
                     general.append(i)
                     continue
@@ -817,11 +852,7 @@ class RegionIndex:
                 for name in strip_names:
                     if name in detail:
                         detail = _remove_all(detail, name)
-                fields = fields.copy()
-                fields["detail"] = detail
-                parsed = new(cls)
-                setattr_(parsed, "__dict__", fields)
-                out[i] = parsed
+                out[i] = _parsed(base, detail)
         if general:
             general.sort()
             for i, parsed in zip(general, self._parse_han_general([texts[i] for i in general])):
@@ -934,22 +965,12 @@ class RegionIndex:
                         detail = _remove_all(detail, name)
                 details[i] = detail
 
-        new = _new
-        cls = ParsedAddress
-        setattr_ = object.__setattr__
-        out: list[ParsedAddress] = []
-        append = out.append
-        for res, detail, postcode in zip(resolutions, details, postcodes):
-            if res is None:
-                append(ParsedAddress(detail=detail, postcode=postcode))
-            else:
-                fields = res.fields.copy()
-                fields["detail"] = detail
-                fields["postcode"] = postcode
-                parsed = new(cls)
-                setattr_(parsed, "__dict__", fields)
-                append(parsed)
-        return out
+        return [
+            ParsedAddress(detail=detail, postcode=postcode)
+            if res is None
+            else _parsed(res.base, detail, postcode)
+            for res, detail, postcode in zip(resolutions, details, postcodes)
+        ]
 
     @staticmethod
     def _cut_bytes(data: str, base: int, stop: int, removed: list) -> str:
