@@ -1,17 +1,23 @@
 """Export customers and their addresses as CSV (UTF-8 with BOM), XLSX or GeoJSON.
 
 Rows stream in keyset-paginated chunks (customer id order), so memory stays flat at
-any size. The columns are the import's own headers: exporting and importing the
-same file changes nothing. Spreadsheet formats escape text a spreadsheet would run
-as a formula (= + - @): CSV with a leading apostrophe, XLSX by typing cells as text.
+any size. On PostgreSQL the CSV is one `COPY (SELECT ...) TO STDOUT` over the
+filtered customers: the server writes the lines, formula escaping included, and
+Python only passes the bytes on. The columns are the import's own headers:
+exporting and importing the same file changes nothing. Spreadsheet formats escape
+text a spreadsheet would run as a formula (= + - @): CSV with a leading
+apostrophe, XLSX by typing cells as text.
 """
 
 import codecs
 import csv
+import io
 import json
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 
+from django.db import connections, transaction
 from django.db.models import QuerySet
 
 from addresses.importing import formula_escape
@@ -144,6 +150,111 @@ def export_records(customers: QuerySet, *, chunk: int = CHUNK) -> Iterator[tuple
                     ],
                     point,
                 )
+
+
+# What COPY selects, in COLUMNS order: `c` is the filtered customers subquery, `a` the
+# address (NULL for a customer without one), `cats` its category names.
+_COPY_CELLS = (
+    "c.external_id",
+    "c.name",
+    "c.kind",
+    "c.stage",
+    "c.owner",
+    "c.phone",
+    "c.email",
+    "a.kind",
+    "a.raw_text",
+    "country.name",
+    "province.name",
+    "city.name",
+    "district.name",
+    "a.detail",
+    "a.postcode",
+    "region.code",
+    "a.lng::text",
+    "a.lat::text",
+    "a.precision",
+    "a.geocode_source",
+    "{categories}",
+)
+_CATEGORIES_SQL = (
+    "(SELECT string_agg(cat.name, '|' ORDER BY cat.name COLLATE \"C\") "
+    "FROM addresses_address_categories ac JOIN addresses_addresscategory cat "
+    "ON cat.id = ac.addresscategory_id WHERE ac.address_id = a.id)"
+)
+# Formula cells in what COPY wrote. A cell starts after a comma, a line break or an
+# opening quote: translated through _CELL_START, such a start holding = + - @ tab CR is
+# the pair 1 2 (one C pass, mostly finding nothing). Only then does the exact test run: a
+# cell (unquoted, or quoted) starting with = @ tab CR, or with + - unless it is a plain
+# unquoted number; line starts inside quoted cells only cost a spurious re-parse.
+_CELL_START = bytes(1 if b in b',"\n' else 2 if b in b"=+-@\t\r" else 0 for b in range(256))
+_FORMULA_CELL_RE = re.compile(rb'(?m)(?:^|,)(?:"[=+\-@\t\r]|[=@\t\r]|[+-](?!\d+(?:\.\d+)?(?:,|$)))')
+
+
+def _copy_sql(customers: QuerySet, *, categories: bool) -> tuple[str, tuple]:
+    """`COPY (SELECT ...) TO STDOUT` for the export of these (scoped, filtered) customers."""
+    inner = customers.order_by().values_list(
+        "pk", "external_id", "name", "kind", "stage", "owner__username", "phone", "email"
+    )
+    sql, params = inner.query.sql_with_params()
+    cells = ", ".join(_COPY_CELLS).format(categories=_CATEGORIES_SQL if categories else "NULL")
+    # Our own column list around the queryset's compiled, parametrised SQL.
+    select = (
+        f"SELECT {cells} "  # noqa: S608
+        f"FROM ({sql}) AS c (pk, external_id, name, kind, stage, owner, phone, email) "
+        "LEFT JOIN addresses_address a ON a.customer_id = c.pk "
+        "LEFT JOIN geo_region region ON region.id = a.region_id "
+        "LEFT JOIN geo_region country ON country.id = a.country_id "
+        "LEFT JOIN geo_region province ON province.id = a.province_id "
+        "LEFT JOIN geo_region city ON city.id = a.city_id "
+        "LEFT JOIN geo_region district ON district.id = a.district_id "
+        "ORDER BY c.pk, a.is_primary DESC, a.kind, a.id"
+    )
+    return f"COPY ({select}) TO STDOUT WITH (FORMAT csv)", tuple(params)
+
+
+def _escape_formulas(chunk: bytes) -> bytes:
+    """Whole CSV lines from COPY, their formula cells escaped as `formula_escape` does."""
+    starts = chunk.translate(_CELL_START)
+    if (starts[:1] != b"\x02" and b"\x01\x02" not in starts) or not _FORMULA_CELL_RE.search(chunk):
+        return chunk
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for cells in csv.reader(io.StringIO(chunk.decode(), newline="")):
+        writer.writerow([formula_escape(c) for c in cells])
+    return out.getvalue().encode()
+
+
+def _copy_csv_chunks(customers: QuerySet, *, chunk_bytes: int) -> Iterator[bytes]:
+    """The CSV as PostgreSQL writes it (one COPY, constant memory), in ~chunk_bytes pieces."""
+    Through = Address.categories.through
+    sql, params = _copy_sql(customers, categories=Through.objects.using(customers.db).exists())
+    yield codecs.BOM_UTF8 + csv.writer(_Line()).writerow(HEADERS).encode()
+    with transaction.atomic(using=customers.db), connections[customers.db].cursor() as cursor:
+        # JIT compiling this one query takes seconds and saves nothing; a larger sort
+        # memory keeps the sort by customer off disk (bounded: beyond it, it spills).
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute("SET LOCAL work_mem = '128MB'")
+        buf = bytearray()
+        with cursor.cursor.copy(sql, params or None) as copy:
+            for line in copy:
+                buf += line
+                if len(buf) >= chunk_bytes:
+                    yield _escape_formulas(bytes(buf))
+                    buf.clear()
+        if buf:
+            yield _escape_formulas(bytes(buf))
+
+
+def csv_export(customers: QuerySet, *, chunk_bytes: int = 1 << 18) -> Iterator[bytes]:
+    """The CSV export of these (scoped, filtered) customers, streamed: UTF-8 with BOM, formulas escaped.
+
+    PostgreSQL writes it with one COPY (Python escapes formula cells in what it wrote);
+    other databases go through export_records and csv.writer.
+    """
+    if connections[customers.db].vendor == "postgresql":
+        return _copy_csv_chunks(customers, chunk_bytes=chunk_bytes)
+    return csv_chunks(export_records(customers))
 
 
 class _Line:

@@ -20,16 +20,18 @@ def export_customers(request):
     ids = [i for v in request.GET.getlist("ids") for i in v.split(",") if i.strip().isdigit()]
     if ids:
         customers = customers.filter(pk__in=ids)
-    records = exporting.export_records(customers)
     name = f"customers-{timezone.localtime():%Y%m%d-%H%M}.{fmt}"
     if fmt == "xlsx":
         return FileResponse(
-            exporting.xlsx_file(records),
+            exporting.xlsx_file(exporting.export_records(customers)),
             as_attachment=True,
             filename=name,
             content_type=exporting.CONTENT_TYPES[fmt],
         )
-    chunks = exporting.csv_chunks(records) if fmt == "csv" else exporting.geojson_chunks(records)
+    if fmt == "csv":
+        chunks = exporting.csv_export(customers)
+    else:
+        chunks = exporting.geojson_chunks(exporting.export_records(customers))
     response = StreamingHttpResponse(chunks, content_type=exporting.CONTENT_TYPES[fmt])
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

@@ -45,15 +45,20 @@ class Command(BaseCommand):
         filterset = CustomerFilterSet(params, queryset=customers)
         if not filterset.is_valid():
             raise CommandError(f"bad filter: {filterset.errors.as_json()}")
-        records = exporting.export_records(filterset.qs)
         if format == "xlsx":
             if not output:
                 raise CommandError("--output is required for xlsx")
-            with exporting.xlsx_file(records) as tmp, open(output, "wb") as out:
+            with (
+                exporting.xlsx_file(exporting.export_records(filterset.qs)) as tmp,
+                open(output, "wb") as out,
+            ):
                 while chunk := tmp.read(1 << 20):
                     out.write(chunk)
             return
-        chunks = exporting.csv_chunks(records) if format == "csv" else exporting.geojson_chunks(records)
+        if format == "csv":
+            chunks = exporting.csv_export(filterset.qs)
+        else:
+            chunks = exporting.geojson_chunks(exporting.export_records(filterset.qs))
         out = open(output, "wb") if output else sys.stdout.buffer
         try:
             for chunk in chunks:
