@@ -60,7 +60,9 @@ _STREET_AFTER_RE = re.compile(_STREET_AFTER, re.ASCII)
 _STREET_AFTER_BYTES_RE = re.compile(_bytes_pattern(_STREET_AFTER))
 _HAN_RE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 _CN_POSTCODE_RE = re.compile(r"(?<![\d\-A-Za-z])([1-8]\d{5})(?![\d号室栋楼幢弄单层#\-])")
-_SIX_DIGITS_RE = re.compile(r"\d{6}")
+# Where `_CN_POSTCODE_RE` may match (without its lookarounds); a postcode's first digit
+# starts the search, so house numbers cost less than with \d{6}.
+_SIX_DIGITS_RE = re.compile(r"[1-8]\d\d\d\d\d")
 _DETAIL_STRIP = " ,，、;；:：-—_/|.。()"
 # Detail lines (one per line of a batch) that `_clean_detail` would change.
 _DETAIL_UNTIDY_RE = re.compile(
@@ -1077,14 +1079,16 @@ class RegionIndex:
         return result
 
     def parse_many(self, texts: Iterable[str]) -> list[ParsedAddress]:
-        """Parse many addresses (see `parse_addresses`); identical texts are parsed once."""
+        """Parse many addresses (see `parse_addresses`); every text is parsed, repeated or not."""
         texts = texts if isinstance(texts, list) else list(texts)
-        results = dict.fromkeys(texts)
-        strings = [text for text in results if isinstance(text, str) and text]
-        if len(strings) < len(results):
-            results.update((text, EMPTY) for text in results if not isinstance(text, str) or not text)
-        results.update(zip(strings, self._parse_clean_many(normalize_address_texts(strings))))
-        return list(map(results.__getitem__, texts))
+        kept = [i for i, text in enumerate(texts) if isinstance(text, str) and text]
+        if len(kept) == len(texts):
+            return self._parse_clean_many(normalize_address_texts(texts))
+        out = [EMPTY] * len(texts)
+        strings = [texts[i] for i in kept]
+        for i, parsed in zip(kept, self._parse_clean_many(normalize_address_texts(strings))):
+            out[i] = parsed
+        return out
 
 
 def _cut(text: str, spans: list[tuple[int, int]]) -> str:
@@ -1164,5 +1168,5 @@ def parse_address(text: str, index: RegionIndex) -> ParsedAddress:
 
 
 def parse_addresses(texts: Iterable[str], index: RegionIndex) -> list[ParsedAddress]:
-    """Parse many addresses in one pass (much faster than one call each); identical texts are parsed once."""
+    """Parse many addresses in one pass (much faster than one call each), in order."""
     return index.parse_many(texts)
