@@ -53,20 +53,21 @@ _SCOPE_COLUMNS = (
 
 
 def address_scopes(stage: str, kind: str, owner_id: int | None, regions, categories=()) -> list[str]:
-    """The filter scopes an address counts in: its customer's stage, kind and owner; for
-    every region its customer has an address in, that region alone and with the owner; and
-    every category any of its customer's addresses has (the list's filters are per customer)."""
+    """The filter scopes an address counts in: its customer's stage, kind and owner; every
+    province and city its customer has an address in, with the owner (a region alone is the
+    sum over owners); and every category any of its customer's addresses has (the list's
+    filters are per customer)."""
     owner = owner_id or 0
     out = [f"s:{stage}", f"k:{kind}", f"o:{owner}"]
-    for r in regions:
-        out += [f"r:{r}", f"r:{r}:{owner}"]
+    out += [f"r:{r}:{owner}" for r in regions]
     out += [f"c:{c}" for c in categories]
     return out
 
 
 def _customer_regions(rows) -> set[int]:
-    """Every region (country, province, city, district) any of a customer's addresses lies in."""
-    return {r for row in rows for r in row[3:7] if r}
+    """Every province and city any of a customer's addresses lies in (countries are too big
+    to be worth cells of their own, districts small enough for the semi-join)."""
+    return {r for row in rows for r in row[4:6] if r}
 
 
 def _customer_categories(rows) -> set[int]:
@@ -445,7 +446,7 @@ def _scoped_rebuild_rows(table: str, through: str) -> list[tuple]:
     # A customer's regions: every region any of its addresses lies in (UNION drops repeats).
     customer_regions = " UNION ".join(
         f"SELECT customer_id, {c} AS region_id FROM {table} WHERE {c} IS NOT NULL"  # noqa: S608
-        for c in ("country_id", "province_id", "city_id", "district_id")
+        for c in ("province_id", "city_id")
     )
     queries = [
         ("'s:' || a.customer_stage", located),
@@ -472,15 +473,6 @@ def _scoped_rebuild_rows(table: str, through: str) -> list[tuple]:
             for name, code, n, slat, slng in cursor.fetchall():
                 x, y = mapmath.unmorton(code)
                 fine[name, x, y] = [n, float(slat), float(slng)]
-                if name.startswith("r:"):  # the region alone: the sum over its owners
-                    alone = (name[: name.rindex(":")], x, y)
-                    d = fine.get(alone)
-                    if d is None:
-                        fine[alone] = [n, float(slat), float(slng)]
-                    else:
-                        d[0] += n
-                        d[1] += float(slat)
-                        d[2] += float(slng)
     return [
         (scope, level, x, y, n, slat, slng)
         for level, cells in _roll_up(fine, SCOPED_LEVELS, lambda k: k[:1], lambda k: k[1:])
@@ -745,19 +737,34 @@ def map_scope_terms(*, user, filters: dict) -> list[tuple[str, int]] | None:
             # One category: customers with two of several would count twice.
             return [(f"c:{value[0].pk}", 1)] if len(value) == 1 else None
         if name == "region":
-            region = Region.objects.filter(code=value.strip()).values_list("pk", flat=True).first()
-            return [] if region is None else [(f"r:{region}", 1)]
+            region = Region.objects.filter(code=value.strip()).values_list("pk", "level").first()
+            if region is None or region[1] not in ("province", "city"):
+                return None
+            return [(f"r:{region[0]}:{o}", 1) for o in _owner_values()]
         return None
     if active:
         return None
-    paths = dict(Territory.objects.filter(user=user).values_list("region_id", "region__path"))
+    territories = Territory.objects.filter(user=user).values_list(
+        "region_id", "region__path", "region__level"
+    )
+    paths = {r: (p, level) for r, p, level in territories}
     # A region inside another territory adds nobody (its customers are in the outer one).
-    outer = [r for r, p in paths.items() if not any(p != q and p.startswith(q) for q in paths.values())]
+    outer = [
+        r for r, (p, _l) in paths.items() if not any(p != q and p.startswith(q) for q, _ in paths.values())
+    ]
     if not outer:
         return [(f"o:{user.pk}", 1)]
-    if len(outer) > 1:
-        return None  # a customer in two territories would count twice
-    return [(f"o:{user.pk}", 1), (f"r:{outer[0]}", 1), (f"r:{outer[0]}:{user.pk}", -1)]
+    if len(outer) > 1 or paths[outer[0]][1] not in ("province", "city"):
+        return None  # a customer in two territories would count twice; no cells per country or district
+    # Own customers, plus the territory's customers of every other owner.
+    return [(f"o:{user.pk}", 1)] + [(f"r:{outer[0]}:{o}", 1) for o in _owner_values() if o != user.pk]
+
+
+def _owner_values() -> list[int]:
+    """Every value an owner scope can take: each user's id, and 0 for no owner."""
+    from django.contrib.auth import get_user_model
+
+    return [0, *get_user_model().objects.order_by("pk").values_list("pk", flat=True)]
 
 
 def scope_terms_where(terms: Sequence[tuple[str, int]]) -> Q:
@@ -765,9 +772,27 @@ def scope_terms_where(terms: Sequence[tuple[str, int]]) -> Q:
     (the negative terms only take back what two positive ones both count)."""
     from geo.models import Region
 
-    regions = [int(scope.split(":")[1]) for scope, sign in terms if sign > 0 and scope.startswith("r:")]
-    levels = dict(Region.objects.filter(pk__in=regions).values_list("pk", "level")) if regions else {}
+    owners_in: dict[int, list[int]] = {}  # region id -> owners whose customers there count
+    for scope, sign in terms:
+        if sign > 0 and scope.startswith("r:"):
+            _r, region, owner = scope.split(":")
+            owners_in.setdefault(int(region), []).append(int(owner))
+    levels = (
+        dict(Region.objects.filter(pk__in=list(owners_in)).values_list("pk", "level")) if owners_in else {}
+    )
     where = Q(pk__in=[])
+    for region, owners in owners_in.items():
+        if region not in levels:
+            continue
+        column = f"{levels[region]}_id"
+        owned = Q(customer_owner_id__in=[o for o in owners if o])
+        if 0 in owners:
+            owned |= Q(customer_owner_id__isnull=True)
+        # The address's own region first: most rows pass without the customer probe.
+        where |= owned & (
+            Q(**{column: region})
+            | Exists(Address.objects.filter(customer_id=OuterRef("customer_id"), **{column: region}))
+        )
     for scope, sign in terms:
         if sign < 0:
             continue
@@ -781,11 +806,5 @@ def scope_terms_where(terms: Sequence[tuple[str, int]]) -> Q:
         elif kind == "c":
             where |= Exists(
                 Address.objects.filter(customer_id=OuterRef("customer_id"), categories=int(value))
-            )
-        elif kind == "r" and int(value) in levels:
-            column = f"{levels[int(value)]}_id"
-            # The address's own region first: most rows pass without the customer probe.
-            where |= Q(**{column: int(value)}) | Exists(
-                Address.objects.filter(customer_id=OuterRef("customer_id"), **{column: int(value)})
             )
     return where
