@@ -40,11 +40,11 @@ _GENERIC_SHORT_NAMES = frozenset(
     "东城 西城 大同 太平 永和".split()
 )
 # After a short name, these mean the name belongs to a street, a town or a building:
-# 北京路, 南京东路, 香港中路, 长安镇, 朝阳门, 中山公园. Written with groups rather than
+# 北京路, 南京东路, 香港中路, 长安镇, 朝阳门, 中山公园. Not 城北路: 义乌城北路 is 义乌's street. Written with groups rather than
 # character classes so that it can be matched on UTF-8 bytes (see `_bytes_pattern`).
 _STREET_AFTER = (
     r"(?:东|西|南|北|中)?(?:路|街|大街|大道|道|巷|弄|胡同|门|桥|环)|(?:镇|乡|村|站|港|湾)"
-    r"|城(?:东|西|南|北|中)?(?:街|路)|广场|大厦|花园|小区|公园|机场"
+    r"|广场|大厦|花园|小区|公园|机场"
     r"|(?:中|小|大)学|医院|商场|饭店|宾馆|酒店|公司|银行|国际|大酒店|新村"
     r"|(?:一|二|三|四|五|六|七|八|九|十|\d)+(?:号|路|街)"
 )

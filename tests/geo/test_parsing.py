@@ -142,6 +142,22 @@ def test_street_names_containing_place_names_stay_in_the_detail(index, text, exp
     assert parsed.detail == detail
 
 
+@pytest.mark.parametrize(
+    "text, expected, detail",
+    [
+        ("义乌城北路88号", ("浙江省", "金华市", "义乌市"), "城北路88号"),
+        ("浙江义乌城西街道", ("浙江省", "金华市", "义乌市"), "城西街道"),
+        ("广州城北路", ("广东省", "广州市", None), "城北路"),
+        ("合肥市长丰县蒙城北路", ("安徽省", "合肥市", "长丰县"), "蒙城北路"),  # 蒙城县's name: a street
+    ],
+)
+def test_a_place_name_before_a_town_quarter_street_is_the_place(index, text, expected, detail):
+    """城北路, 城西街道 are a town's own streets and quarters, not a street named after the place."""
+    for parsed in (parse_address(text, index), parse_addresses([text], index)[0]):
+        assert names(parsed) == expected
+        assert parsed.detail == detail
+
+
 def test_detail_and_postcode(index):
     parsed = parse_address("广东省深圳市南山区科技南十二路2号 518057", index)
     assert parsed.detail == "科技南十二路2号"
