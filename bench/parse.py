@@ -11,6 +11,7 @@ adversarial strings. Figures only, no assertions.
 
 import argparse
 import json
+import os
 import random
 import subprocess
 import sys
@@ -240,6 +241,7 @@ def main():
 
     texts = synthetic(args.n)
     print(f"synthetic: {len(texts)} addresses, {len(set(texts))} distinct (same list for both)")
+    print("  batch: Dizhi parse_addresses(texts, index) vs cpca.transform(texts), in this process")
     index.clear_caches()  # no resolution or result cached from earlier runs: measured from cold
     wall, cpu = time.perf_counter(), time.process_time()
     parsed = parse_addresses(texts, index)
@@ -287,6 +289,8 @@ def main():
         "-",
     )
     print(f"  (worst wall-time string: {worst_len} characters)")
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"load average at the end: {load} on {os.cpu_count()} CPUs (wall figures suffer under load)")
 
 
 if __name__ == "__main__":

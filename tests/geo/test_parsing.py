@@ -281,3 +281,32 @@ def test_repeated_single_calls_are_answered_from_the_cache(index):
     index.clear_caches()
     first = parse_address("浙江省杭州市西湖区文三路90号", index)
     assert parse_address("浙江省杭州市西湖区文三路90号", index) is first
+
+
+def test_batch_results_are_frozen_parsed_addresses(index):
+    """Batch results are filled in through a writable twin class: they must end up indistinguishable."""
+    import dataclasses
+    import pickle
+
+    texts = [
+        "广东省深圳市南山区科技南十二路2号",
+        "深圳南山粤海街道",
+        "广东省深圳市南山区科技南十二路2号 518057",
+    ]
+    for parsed in parse_addresses(texts, index):
+        assert type(parsed) is ParsedAddress
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            parsed.detail = "x"
+        rebuilt = ParsedAddress(
+            **{f.name: getattr(parsed, f.name) for f in dataclasses.fields(ParsedAddress)}
+        )
+        assert parsed == rebuilt and hash(parsed) == hash(rebuilt)
+        assert pickle.loads(pickle.dumps(parsed)) == parsed
+        assert dataclasses.replace(parsed, detail="x").detail == "x"
+
+
+def test_repeated_texts_in_a_batch_are_each_parsed(index):
+    texts = ["杭州市西湖区文三路90号"] * 3 + ["", "杭州市西湖区文三路90号"]
+    parsed = parse_addresses(texts, index)
+    assert [p.detail for p in parsed] == ["文三路90号"] * 3 + ["", "文三路90号"]
+    assert parsed[0] is not parsed[1]
