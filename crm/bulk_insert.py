@@ -94,3 +94,33 @@ def bulk_insert_rows(model, fields: Sequence[str], rows: Sequence[Sequence]) -> 
                     if values[i] is not None:
                         values[i] = dumps(values[i])
                 write(values)
+
+
+def bulk_insert_values(model, fields: Sequence[str], rows: Sequence[Sequence]) -> list:
+    """Insert `rows` of values for the model's `fields` (attnames); their new primary keys, in order.
+
+    Like bulk_insert_rows (tuples in, no instances, every column the caller's), for
+    rows whose ids the caller needs: PostgreSQL hands out the ids from the sequence first.
+    """
+    if not rows:
+        return []
+    db = router.db_for_write(model)
+    connection = connections[db]
+    meta = model._meta
+    if connection.vendor != "postgresql" or len(rows) < COPY_MIN_ROWS:
+        objs = model.objects.using(db).bulk_create([model(**dict(zip(fields, row))) for row in rows])
+        return [o.pk for o in objs]
+    by_attname = {f.attname: f for f in meta.concrete_fields}
+    columns = ", ".join(connection.ops.quote_name(by_attname[a].column) for a in (meta.pk.attname, *fields))
+    table = connection.ops.quote_name(meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, len(rows)],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:  # noqa: S608 (names from _meta)
+            write = copy.write_row
+            for pk, row in zip(ids, rows):
+                write((pk, *row))
+    return ids

@@ -62,6 +62,7 @@ def customers_reassign_owner(*, customer_ids: Sequence[int], owner, actor=None) 
 
 # Fields an import may set on a customer (owner as owner_id).
 UPSERT_FIELDS = ("name", "kind", "stage", "owner_id", "phone", "email")
+_INSERT_FIELDS = (*UPSERT_FIELDS, "external_id", "created_at", "updated_at")
 
 
 @transaction.atomic
@@ -84,12 +85,15 @@ def customers_upsert(*, rows: Sequence[dict], fields: Sequence[str], actor=None)
     out: list[tuple[int, str] | None] = [None] * len(rows)
     new, changed = [], []
     now = timezone.now()
+    # New customers go in as plain tuples (no instances): every column, defaults filled here.
+    defaults = {f: Customer._meta.get_field(f).get_default() for f in _INSERT_FIELDS}
+    defaults["created_at"] = defaults["updated_at"] = now
     for i, row in enumerate(rows):
         current = existing.get(row["external_id"])
         if current is None:
-            new.append(
-                (i, Customer(external_id=row["external_id"], **{f: row[f] for f in fields if f in row}))
-            )
+            cells = {**defaults, **{f: row[f] for f in fields if f in row}}
+            cells["external_id"] = row["external_id"]
+            new.append((i, tuple(cells[f] for f in _INSERT_FIELDS)))
             continue
         pk, values = current[0], current[1:]
         diff = {f: row[f] for f, old in zip(fields, values) if f in row and row[f] != old}
@@ -100,19 +104,19 @@ def customers_upsert(*, rows: Sequence[dict], fields: Sequence[str], actor=None)
         else:
             out[i] = (pk, "unchanged")
     if new:
-        from crm.bulk_insert import bulk_insert
+        from crm.bulk_insert import bulk_insert_values
 
-        created = bulk_insert(Customer, [c for _i, c in new], now=now)
-        if created and created[0].pk is None:  # backends that return no ids
+        new_ids = bulk_insert_values(Customer, _INSERT_FIELDS, [values for _i, values in new])
+        if new_ids and new_ids[0] is None:  # backends that return no ids
+            ext_at = _INSERT_FIELDS.index("external_id")
             ids = dict(
-                Customer.objects.filter(external_id__in=[c.external_id for c in created]).values_list(
+                Customer.objects.filter(external_id__in=[v[ext_at] for _i, v in new]).values_list(
                     "external_id", "pk"
                 )
             )
-            for c in created:
-                c.pk = ids[c.external_id]
-        for (i, _c), customer in zip(new, created):
-            out[i] = (customer.pk, "created")
+            new_ids = [ids[v[ext_at]] for _i, v in new]
+        for (i, _v), pk in zip(new, new_ids):
+            out[i] = (pk, "created")
     by_fields: dict[tuple, list[Customer]] = {}
     for customer, names in changed:
         by_fields.setdefault(names, []).append(customer)
