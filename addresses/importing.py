@@ -1130,7 +1130,7 @@ def _csv_records(f) -> Iterator[bytes]:
 # one merge instead of several.
 BULK_LOAD_SETTINGS = {
     "synchronous_commit": "off",
-    "gin_pending_list_limit": "65536",  # kB
+    "gin_pending_list_limit": "16384",  # kB (searches scan the pending list until it is merged)
     "work_mem": "65536",  # kB
 }
 
