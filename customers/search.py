@@ -69,7 +69,12 @@ def customer_search(queryset, value: str):
     )
     if connection.vendor == "postgresql" and _planned_rows(matching) > WALK_ABOVE:
         queryset = queryset.alias(_search_name=Doubled(F("name")))
-        in_address = Exists(_address_matches(value).filter(customer=OuterRef("pk")))
+        # A range instead of customer_id = id: PostgreSQL cannot turn it into one hashed
+        # subplan over every matching address (built before the first row, the LIMIT
+        # notwithstanding), so each row walked is one index probe of its own addresses.
+        in_address = Exists(
+            _address_matches(value).filter(customer_id__gte=OuterRef("pk"), customer_id__lte=OuterRef("pk"))
+        )
         return queryset.filter(_name_q(value) | Q(external_id=value) | in_address), True
     return queryset.filter(pk__in=matching), False
 

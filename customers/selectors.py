@@ -220,20 +220,31 @@ def region_children(*, parent: Region | None) -> list[Region]:
 def region_picker_levels(chain: list[Region]) -> list[dict]:
     """Options and selection for each cascading region select, from the chosen chain.
 
-    One query for all levels: countries plus the children of every region in the chain.
+    One query for the children of every region in the chain. The countries are a
+    callable the template calls only when it renders them: the list page keeps
+    their options in a cached fragment, so most requests never load 249 rows.
     """
     parent_ids = [r.pk for r in chain]
-    rows = list(
-        Region.objects.active()
-        .filter(Q(level=RegionLevel.COUNTRY) | Q(parent_id__in=parent_ids))
-        .only("pk", "code", "name", "name_en", "level", "parent_id")
-        .order_by("code")
+    rows = (
+        list(
+            Region.objects.active()
+            .filter(parent_id__in=parent_ids)
+            .only("pk", "code", "name", "name_en", "level", "parent_id")
+            .order_by("code")
+        )
+        if parent_ids
+        else []
     )
     by_parent: dict[int | None, list[Region]] = {}
     for r in rows:
-        key = None if r.level == RegionLevel.COUNTRY else r.parent_id
-        by_parent.setdefault(key, []).append(r)
-    countries = sorted(by_parent.get(None, []), key=lambda r: (r.code != "CN", region_label(r).lower()))
+        by_parent.setdefault(r.parent_id, []).append(r)
+
+    def countries() -> list[Region]:
+        regions = (
+            Region.objects.active().filter(level=RegionLevel.COUNTRY).only("pk", "code", "name", "name_en")
+        )
+        return sorted(regions, key=lambda r: (r.code != "CN", region_label(r).lower()))
+
     levels = [{"depth": 0, "options": countries, "selected": chain[0].code if chain else ""}]
     for depth, region in enumerate(chain[:3], start=1):
         options = by_parent.get(region.pk, [])

@@ -150,8 +150,11 @@ def test_active_filters_are_chips_with_names_and_removal_links(world, sales_clie
 
 
 def test_region_picker_is_prefilled_from_the_url(world, sales_client):
-    levels = sales_client.get(LIST, {"region": "440305"}).context["region_levels"]
+    response = sales_client.get(LIST, {"region": "440305"})
+    levels = response.context["region_levels"]
     assert [level["selected"] for level in levels] == ["CN", "440000", "440300", "440305"]
+    html = response.content.decode()
+    assert '<option value="CN" selected>' in html and '<option value="US">' in html
     assert any(r.code == "440304" for r in levels[3]["options"])
 
 
