@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Avg, Count, Exists, F, Min, OuterRef, Q
+from django.db.models import Avg, BooleanField, Count, Exists, F, Min, OuterRef, Q
 from django.db.models.expressions import RawSQL
 
 from addresses.models import Address, MapCell
@@ -399,7 +399,11 @@ def map_cells_rebuild(*, address_model=Address, cell_model=MapCell, batch: int =
                 changed.append(address_model(pk=pk, map_key=key))
         if changed:
             address_model.objects.bulk_update(changed, ["map_key"], batch_size=2000)
-    cell_model.objects.all().delete()
+    if connection.vendor == "postgresql":  # millions of rows: no per-row delete, no dead tuples
+        with connection.cursor() as cursor:
+            cursor.execute(f"TRUNCATE {cell_model._meta.db_table}")  # noqa: S608
+    else:
+        cell_model.objects.all().delete()
     rows = []
     located = address_model.objects.filter(map_key__isnull=False).order_by()
     for level in AGG_LEVELS:
@@ -431,6 +435,7 @@ def map_cells_rebuild(*, address_model=Address, cell_model=MapCell, batch: int =
         rows, columns = [row[1:] for row in rows], _CELL_COLUMNS[1:]
     from crm.bulk_insert import bulk_insert_rows
 
+    rows.sort()  # in index order: the rows of one scope and level lie together on disk
     for i in range(0, len(rows), 100_000):
         bulk_insert_rows(cell_model, columns, rows[i : i + 100_000])
     if cell_model is MapCell:
@@ -618,6 +623,8 @@ def singleton_ids(
     """Address ids of cells holding one address (resolving MapCell rows, which carry no id)."""
     ids = [c[4] for c in cells if c[1] == 1 and c[4] is not None]
     unknown = [c[0] for c in cells if c[1] == 1 and c[4] is None][:limit]
+    if unknown and customers is not None and level in AGG_LEVELS:
+        unknown = _cheap_to_probe(unknown, level)
     if unknown and (customers is None or where is not None) and connection.vendor == "postgresql":
         # One index range probe per cell (a join to the ranges), not a planner-heavy OR of hundreds.
         ranges = [mapmath.cell_key_range(code, level) for code in unknown]
@@ -635,6 +642,29 @@ def singleton_ids(
         q = _ranges_q([mapmath.cell_key_range(code, level) for code in unknown])
         ids += list(_filtered_addresses(customers, where).filter(q).values_list("pk", flat=True)[:limit])
     return ids[:limit]
+
+
+PROBE_MAX_ROWS = 3000  # addresses a filtered singleton search may walk, per response
+
+
+def _cheap_to_probe(codes: list[int], level: int) -> list[int]:
+    """The filtered singleton cells whose search walks few addresses: a cell with one
+    filtered address may hold thousands of others. The rest stay "1" bubbles until zoomed in."""
+    xy = [mapmath.unmorton(code) for code in codes]
+    xs, ys = [x for x, _y in xy], [y for _x, y in xy]
+    everyone = dict(
+        ((x, y), n)
+        for x, y, n in MapCell.objects.filter(
+            scope="", level=level, x__gte=min(xs), x__lte=max(xs), y__gte=min(ys), y__lte=max(ys)
+        ).values_list("x", "y", "count")
+    )
+    chosen, walked = [], 0
+    for n, code in sorted((everyone.get(p, 0), code) for p, code in zip(xy, codes)):
+        walked += n
+        if walked > PROBE_MAX_ROWS:
+            break
+        chosen.append(code)
+    return chosen
 
 
 def points_in_bbox(*, customers, bbox: BBox, limit: int, where: Q | None = None) -> list[int] | None:
@@ -780,7 +810,8 @@ def scope_terms_where(terms: Sequence[tuple[str, int]]) -> Q:
     levels = (
         dict(Region.objects.filter(pk__in=list(owners_in)).values_list("pk", "level")) if owners_in else {}
     )
-    where = Q(pk__in=[])
+    where, simple, probed = Q(pk__in=[]), Q(pk__in=[]), Q(pk__in=[])
+    table = Address._meta.db_table
     for region, owners in owners_in.items():
         if region not in levels:
             continue
@@ -788,11 +819,16 @@ def scope_terms_where(terms: Sequence[tuple[str, int]]) -> Q:
         owned = Q(customer_owner_id__in=[o for o in owners if o])
         if 0 in owners:
             owned |= Q(customer_owner_id__isnull=True)
-        # The address's own region first: most rows pass without the customer probe.
-        where |= owned & (
-            Q(**{column: region})
-            | Exists(Address.objects.filter(customer_id=OuterRef("customer_id"), **{column: region}))
+        simple |= owned & Q(**{column: region})
+        # An OFFSET keeps this a probe of the (region, customer) index per row left over; as a
+        # plain EXISTS PostgreSQL hashes every customer of the region first (100,000 for a province).
+        other = RawSQL(
+            f"EXISTS (SELECT 1 FROM {table} b WHERE b.customer_id = {table}.customer_id "  # noqa: S608
+            f"AND b.{column} = %s LIMIT 1 OFFSET 0)",
+            [region],
+            output_field=BooleanField(),
         )
+        probed |= owned & Q(other)
     for scope, sign in terms:
         if sign < 0:
             continue
@@ -807,4 +843,5 @@ def scope_terms_where(terms: Sequence[tuple[str, int]]) -> Q:
             where |= Exists(
                 Address.objects.filter(customer_id=OuterRef("customer_id"), categories=int(value))
             )
-    return where
+    # Cheap column tests first: PostgreSQL evaluates OR arms in order.
+    return where | simple | probed

@@ -90,50 +90,73 @@ def _float(value) -> float:
 
 
 def _points(address_ids, *, origin: tuple[float, float] | None = None) -> list[dict]:
-    """Popup-ready points (customer name, one-line address, category ids) for addresses."""
+    """Popup-ready points (customer name, one-line address, category ids) for addresses.
+
+    Plain rows, not model instances: hundreds of points per response (see Address.one_line,
+    which `_one_line` repeats).
+    """
     if not address_ids:
         return []
-    addresses = (
+    rows = list(
         Address.objects.filter(pk__in=list(address_ids))
-        .select_related("customer", "country", "province", "city", "district")
-        .only(
+        .order_by()
+        .values_list(
             "pk",
+            "customer_id",
+            "customer__name",
             "lat",
             "lng",
             "detail",
             "raw_text",
-            "kind",
-            "customer__id",
-            "customer__name",
-            "country__code",
-            "country__name",
-            "province__name",
-            "city__name",
-            "district__name",
+            "country_id",
+            "province_id",
+            "city_id",
+            "district_id",
         )  # fmt: skip
-        .order_by()
     )
+    region_ids = {r for row in rows for r in row[7:11] if r}
+    regions = {
+        pk: (code, name)
+        for pk, code, name in Region.objects.filter(pk__in=region_ids).values_list("pk", "code", "name")
+    }
     cats: dict[int, list[int]] = {}
     for address_id, category_id in Address.categories.through.objects.filter(
         address_id__in=list(address_ids)
     ).values_list("address_id", "addresscategory_id"):
         cats.setdefault(address_id, []).append(category_id)
     out = []
-    for a in addresses:
-        lat, lng = float(a.lat), float(a.lng)
+    for pk, customer_id, name, lat, lng, detail, raw_text, *region_row in rows:
+        lat, lng = float(lat), float(lng)
         point = {
-            "id": a.pk,
-            "customer": a.customer_id,
-            "name": a.customer.name,
-            "address": a.one_line(),
+            "id": pk,
+            "customer": customer_id,
+            "name": name,
+            "address": _one_line(regions, detail, raw_text, *region_row),
             "lat": round(lat, 6),
             "lng": round(lng, 6),
-            "categories": sorted(cats.get(a.pk, [])),
+            "categories": sorted(cats.get(pk, [])),
         }
         if origin is not None:
             point["km"] = round(haversine_km(origin[0], origin[1], lat, lng), 3)
         out.append(point)
     return out
+
+
+def _one_line(
+    regions: dict, detail: str, raw_text: str, country_id, province_id, city_id, district_id
+) -> str:
+    """Address.one_line over plain values."""
+    parts = []
+    for region_id in (province_id, city_id, district_id):
+        region = regions.get(region_id)
+        if region is not None and (not parts or parts[-1] != region[1]):
+            parts.append(region[1])
+    country = regions.get(country_id)
+    if country is not None and country[0] != "CN":
+        parts.insert(0, country[1])
+    if detail:
+        parts.append(detail)
+    return " ".join(parts) or raw_text
 
 
 def _bbox(request):
