@@ -9,11 +9,13 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.core.paginator import Page
-from django.db.models import Count, F, Prefetch, Q
+from django.db import connection
+from django.db.models import F, Prefetch, Q
 from django.db.models.functions import Coalesce
 from django.utils.html import format_html_join
 from django.utils.translation import get_language, gettext, ngettext
 
+from addresses.clustering import VERSION_KEY as MAP_DATA_VERSION_KEY
 from addresses.models import Address, AddressCategory
 from customers.choices import CustomerKind, RelationshipStage
 from customers.filtersets import CustomerFilterSet
@@ -255,27 +257,62 @@ def region_picker_levels(chain: list[Region]) -> list[dict]:
     return levels
 
 
+REGION_COUNTS_TTL = 300  # seconds the region browser's counts are reused
+
+
+def _region_scope(user) -> tuple[str, object]:
+    """(cache scope, customers to restrict to or None): managers see every customer, so
+    their counts read the addresses alone and are shared by every manager."""
+    visible = Customer.objects.visible_to(user)
+    if not visible.query.where and not visible.query.is_empty():
+        return "all", None
+    return f"user{user.pk}", visible
+
+
+def _region_cache_key(what: str, scope: str, region: Region | None) -> str:
+    # The map's data version moves with every address write that changes a region
+    # or a customer's copy (addresses.clustering), so counts never outlive a change.
+    version = cache.get(MAP_DATA_VERSION_KEY, 0)
+    return f"dz:region-{what}:{version}:{scope}:{region.code if region is not None else ''}"
+
+
+def _distinct_pairs(addresses, child) -> tuple[str, list]:
+    """SQL for the distinct (child, customer) pairs of `addresses` (an index-order Unique, no hash)."""
+    pairs = (
+        addresses.annotate(child=child).filter(child__isnull=False).values("child", "customer_id").distinct()
+    )
+    sql, params = pairs.query.sql_with_params()
+    return sql, list(params)
+
+
 def region_customer_counts(*, user, region: Region | None) -> list[tuple[Region, int]]:
     """Visible customers per child of `region` (per country when None), largest first.
 
     A customer with addresses in two children counts in both; within one child it
-    counts once.
+    counts once. Counts are kept for a few minutes per scope (all customers, or one
+    sales user's) until the next address write, so drilling around the tree does not
+    recount a million rows.
     """
-    level = CHILD_LEVEL[region.level] if region is not None else RegionLevel.COUNTRY
-    child = F(f"{level}_id")
-    if level == RegionLevel.CITY:
-        # Some districts hang directly under their province (仙桃): no city column.
-        child = Coalesce(f"{level}_id", "district_id")
-    addresses = Address.objects.filter(customer__in=Customer.objects.visible_to(user))
-    if region is not None:
-        addresses = addresses.filter(**{f"{region.level}_id": region.pk})
-    counts = dict(
-        addresses.annotate(child=child)
-        .filter(child__isnull=False)
-        .values("child")
-        .annotate(n=Count("customer_id", distinct=True))
-        .values_list("child", "n")
-    )
+    scope, visible = _region_scope(user)
+    key = _region_cache_key("counts", scope, region)
+    counts = cache.get(key)
+    if counts is None:
+        level = CHILD_LEVEL[region.level] if region is not None else RegionLevel.COUNTRY
+        child = F(f"{level}_id")
+        if level == RegionLevel.CITY:
+            # Some districts hang directly under their province (仙桃): no city column.
+            child = Coalesce(f"{level}_id", "district_id")
+        addresses = Address.objects.order_by()
+        if region is not None:
+            addresses = addresses.filter(**{f"{region.level}_id": region.pk})
+        if visible is not None:
+            addresses = addresses.filter(customer__in=visible.order_by().values("pk"))
+        sql, params = _distinct_pairs(addresses, child)
+        with connection.cursor() as cursor:
+            # `sql` is the ORM-compiled subquery; every value travels in `params`.
+            cursor.execute(f"SELECT child, COUNT(*) FROM ({sql}) pairs GROUP BY child", params)  # noqa: S608
+            counts = dict(cursor.fetchall())
+        cache.set(key, counts, REGION_COUNTS_TTL)
     regions = Region.objects.in_bulk(list(counts))
     rows = [(regions[pk], n) for pk, n in counts.items() if pk in regions]
     return sorted(rows, key=lambda row: (-row[1], row[0].code))
@@ -283,9 +320,15 @@ def region_customer_counts(*, user, region: Region | None) -> list[tuple[Region,
 
 def region_visible_total(*, user, region: Region | None) -> int:
     """Visible customers with an address in `region` (with any address when None)."""
-    customers = Customer.objects.visible_to(user)
-    if region is None:
-        return customers.filter(addresses__isnull=False).distinct().count()
-    return customers.filter(
-        pk__in=Address.objects.filter(**{f"{region.level}_id": region.pk}).values("customer_id")
-    ).count()
+    scope, visible = _region_scope(user)
+    key = _region_cache_key("total", scope, region)
+    total = cache.get(key)
+    if total is None:
+        addresses = Address.objects.order_by()
+        if region is not None:
+            addresses = addresses.filter(**{f"{region.level}_id": region.pk})
+        if visible is not None:
+            addresses = addresses.filter(customer__in=visible.order_by().values("pk"))
+        total = addresses.values("customer_id").distinct().count()
+        cache.set(key, total, REGION_COUNTS_TTL)
+    return total

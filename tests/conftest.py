@@ -68,6 +68,14 @@ def region(code: str) -> Region:
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: cached counts and pages never leak between tests."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _plain_http(settings):
     """Tests (and the live server of browser tests) speak plain HTTP on localhost."""
     settings.SECURE_SSL_REDIRECT = False

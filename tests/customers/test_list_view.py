@@ -195,7 +195,7 @@ def test_list_runs_a_fixed_number_of_queries_whatever_the_page_size(
     # session, user, roles, category filter validation, count, page, addresses,
     # their categories, category options, owners, region picker (and on
     # PostgreSQL the planner's estimate before counting).
-    with django_assert_num_queries(12 if connection.vendor == "postgresql" else 11):
+    with django_assert_num_queries(11 if connection.vendor == "postgresql" else 10):
         response = client.get(LIST, {"per_page": per_page, "category": category.pk})
     assert len(response.context["customers"]) == per_page
 
