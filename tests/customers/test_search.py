@@ -3,6 +3,8 @@
 import pytest
 from django.db import connection
 from django.urls import reverse
+from hypothesis import given
+from hypothesis import strategies as st
 
 from addresses.services import address_create
 from customers import search
@@ -74,3 +76,16 @@ def test_two_character_terms_use_the_doubled_text_indexes(people):
         plan = qs.explain()
     assert "customers_customer_name_search" in plan
     assert "addresses_address_text_search" in plan
+
+
+def _doubled(text: str) -> str:
+    return "".join(ch + ch for ch in text)
+
+
+@given(
+    text=st.text(alphabet="科技欧阳哈ab%_\\ ", max_size=30),
+    term=st.text(alphabet="科技欧阳哈ab%_\\ ", min_size=1, max_size=5),
+)
+def test_doubling_keeps_substring_matches_exact(text, term):
+    # The indexed search (customers.search.Doubled) relies on this equivalence.
+    assert (_doubled(term) in _doubled(text)) == (term in text)
