@@ -71,7 +71,10 @@ def _map_filter(request):
         where = clustering.address_where(user=user, filters=filters)
         terms = clustering.map_scope_terms(user=user, filters=filters)
         if where is None and terms is not None:
+            # Per-row customer probes: right for a viewport's few rows, not for whole-table
+            # region counts (those keep the semi-join, see _regions).
             where = clustering.scope_terms_where(terms)
+            request.map_probing_where = True
     return customers, f"{who}|{params}", where, terms
 
 
@@ -108,17 +111,13 @@ def _points(address_ids, *, origin: tuple[float, float] | None = None) -> list[d
             "lng",
             "detail",
             "raw_text",
-            "country_id",
-            "province_id",
-            "city_id",
-            "district_id",
+            "country__code",
+            "country__name",
+            "province__name",
+            "city__name",
+            "district__name",
         )  # fmt: skip
     )
-    region_ids = {r for row in rows for r in row[7:11] if r}
-    regions = {
-        pk: (code, name)
-        for pk, code, name in Region.objects.filter(pk__in=region_ids).values_list("pk", "code", "name")
-    }
     cats: dict[int, list[int]] = {}
     for address_id, category_id in Address.categories.through.objects.filter(
         address_id__in=list(address_ids)
@@ -131,7 +130,7 @@ def _points(address_ids, *, origin: tuple[float, float] | None = None) -> list[d
             "id": pk,
             "customer": customer_id,
             "name": name,
-            "address": _one_line(regions, detail, raw_text, *region_row),
+            "address": _one_line(detail, raw_text, *region_row),
             "lat": round(lat, 6),
             "lng": round(lng, 6),
             "categories": sorted(cats.get(pk, [])),
@@ -142,18 +141,14 @@ def _points(address_ids, *, origin: tuple[float, float] | None = None) -> list[d
     return out
 
 
-def _one_line(
-    regions: dict, detail: str, raw_text: str, country_id, province_id, city_id, district_id
-) -> str:
-    """Address.one_line over plain values."""
+def _one_line(detail: str, raw_text: str, country_code, country_name, *names) -> str:
+    """Address.one_line over plain values (province, city and district names)."""
     parts = []
-    for region_id in (province_id, city_id, district_id):
-        region = regions.get(region_id)
-        if region is not None and (not parts or parts[-1] != region[1]):
-            parts.append(region[1])
-    country = regions.get(country_id)
-    if country is not None and country[0] != "CN":
-        parts.insert(0, country[1])
+    for name in names:
+        if name is not None and (not parts or parts[-1] != name):
+            parts.append(name)
+    if country_code and country_code != "CN":
+        parts.insert(0, country_name)
     if detail:
         parts.append(detail)
     return " ".join(parts) or raw_text
@@ -241,7 +236,8 @@ def clusters(request):
     customers, scope, where, terms = _map_filter(request)
     area = bbox.padded(0.15)
     if layer == "regions":
-        return JsonResponse(_regions(customers, scope, zoom, area, where))
+        region_where = None if getattr(request, "map_probing_where", False) else where
+        return JsonResponse(_regions(customers, scope, zoom, area, region_where))
     if layer == "heat":
         level = min(zoom + clustering.HEAT_ZOOM_OFFSET, mapmath.KEY_LEVEL)
         cells = clustering.grid(
