@@ -644,7 +644,7 @@ def singleton_ids(
     return ids[:limit]
 
 
-PROBE_MAX_ROWS = 3000  # addresses a filtered singleton search may walk, per response
+PROBE_MAX_ROWS = 500  # addresses a filtered singleton search may walk, per response
 
 
 def _cheap_to_probe(codes: list[int], level: int) -> list[int]:
