@@ -213,7 +213,10 @@ def bench_route():
     plan = routing.route_plan(start=start, stops=stops)
     elapsed = time.perf_counter() - started
     matrix = routing.straight_matrix(sample)
-    order = routing.solve_path(matrix.metres, start=0, end=None, time_limit=10)
+    # The reference: OR-Tools' guided local search from its usual cheapest-arc start, 10 s.
+    order = routing.solve_path(
+        matrix.metres, start=0, end=None, time_limit=10, first_solution="PATH_CHEAPEST_ARC"
+    )
     reference = routing.path_metres(matrix.metres, 0, order)
     print(
         f"\nroute, 50 stops in Beijing: solved in {elapsed:.2f} s, {plan.total_metres / 1000:.2f} km; "
