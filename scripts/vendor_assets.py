@@ -6,10 +6,11 @@ version below: `python scripts/vendor_assets.py`. Needs `npm` on the PATH.
 """
 
 import shutil
-import subprocess
 import tarfile
 import tempfile
 from pathlib import Path
+
+from npm_pack import npm_pack
 
 VENDOR = Path(__file__).resolve().parents[1] / "static" / "vendor"
 
@@ -55,17 +56,7 @@ PACKAGES = {
 
 
 def fetch(spec: str, files: dict[str, str], workdir: Path) -> None:
-    out = (
-        subprocess.run(
-            ["npm", "pack", spec, "--silent", "--pack-destination", str(workdir)],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        .stdout.strip()
-        .splitlines()[-1]
-    )
-    with tarfile.open(workdir / out) as tar:
+    with tarfile.open(npm_pack(spec, workdir)) as tar:
         for src, dst in files.items():
             member = tar.extractfile(f"package/{src}")
             if member is None:
