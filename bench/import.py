@@ -24,6 +24,8 @@ import sys
 import time
 from pathlib import Path
 
+from _deps import pip_target
+
 ROOT = Path(__file__).resolve().parents[1]
 DEPS = ROOT / "var" / "bench-deps" / "import-export"
 BUILDINGS = ("大厦", "广场", "中心", "花园", "小区", "科技园", "产业园")
@@ -183,35 +185,7 @@ def raw_copy(path: Path) -> float:
 def peer(path: Path, rows: int) -> tuple[float, int]:
     """django-import-export, default ModelResource for Customer (its own process, its own sys.path)."""
     if not (DEPS / "import_export").exists():
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                "--target",
-                str(DEPS),
-                "django-import-export",
-                "--no-deps",
-            ],
-            check=True,
-        )
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                "--target",
-                str(DEPS),
-                "tablib",
-                "diff-match-patch",
-                "--no-deps",
-            ],
-            check=True,
-        )
+        pip_target(DEPS, "django-import-export", "tablib", "diff-match-patch", no_deps=True)
     sample = path.with_name("peer.csv")
     with open(path, encoding="utf-8") as src, open(sample, "w", encoding="utf-8") as dst:
         dst.write("external_id,name,phone\n")

@@ -13,10 +13,11 @@ import argparse
 import json
 import os
 import random
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from _deps import pip_target
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -30,22 +31,7 @@ SAR = {"香港特别行政区", "澳门特别行政区", "台湾省"}
 def load_cpca():
     if not (DEPS / "cpca").exists():
         print(f"installing cpca into {DEPS} …", flush=True)
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                "--target",
-                str(DEPS),
-                "cpca==0.5.5",
-                "setuptools<82",
-                "pandas",
-                "pyahocorasick",
-            ],
-            check=True,
-        )
+        pip_target(DEPS, "cpca==0.5.5", "setuptools<82", "pandas", "pyahocorasick")
     sys.path.append(str(DEPS))
     import warnings
 
