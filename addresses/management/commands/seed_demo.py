@@ -8,6 +8,7 @@ through the normal write path (addresses_save), in batches.
 import itertools
 import random
 import time
+from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -65,6 +66,20 @@ INTERNATIONAL = (("en_US", "US"), ("de_DE", "DE"), ("en_GB", "GB"), ("ja_JP", "J
 STREET_SUFFIX = ("路", "街", "大道", "大街")
 BUILDING = ("大厦", "广场", "中心", "花园", "小区", "科技园", "产业园")
 BATCH = 5000
+
+
+@dataclass(frozen=True)
+class _AddressPools:
+    """What demo addresses are drawn from, prepared once per run."""
+
+    foreign: dict  # country code -> (Faker, names, companies)
+    countries: dict  # country code -> Region
+    codes: list  # district codes, weighted by `weights` (cumulative)
+    weights: list
+    prefixes: dict  # district code -> "省市区" prefix of the pasted text
+    centroids: dict  # district code -> (lat, lng)
+    streets: list
+    categories: list
 
 
 class Command(BaseCommand):
@@ -161,11 +176,19 @@ class Command(BaseCommand):
             foreign[cc] = (f, [f.name() for _ in range(200)], [f.company() for _ in range(200)])
         districts = self._districts()
         codes = [d[0] for d in districts]
-        prefixes = {d[0]: d[1] for d in districts}
-        weights = list(itertools.accumulate(d[2] for d in districts))
-        centroids = dict(Region.objects.filter(code__in=codes).values_list("code", "lat").iterator())
-        lngs = dict(Region.objects.filter(code__in=codes).values_list("code", "lng").iterator())
-        countries = {r.code: r for r in Region.objects.filter(code__in=[cc for _l, cc in INTERNATIONAL])}
+        pools = _AddressPools(
+            foreign=foreign,
+            countries={r.code: r for r in Region.objects.filter(code__in=[cc for _l, cc in INTERNATIONAL])},
+            codes=codes,
+            weights=list(itertools.accumulate(d[2] for d in districts)),
+            prefixes={d[0]: d[1] for d in districts},
+            centroids={
+                code: (float(lat), float(lng))
+                for code, lat, lng in Region.objects.filter(code__in=codes).values_list("code", "lat", "lng")
+            },
+            streets=streets,
+            categories=categories,
+        )
         owners = [users["sales"], users["sales2"], users["manager"], None]
         stages = RelationshipStage.values
         start = Customer.objects.count()
@@ -208,23 +231,7 @@ class Command(BaseCommand):
                 items = []
                 for customer, (cc, two) in zip(batch, plans):
                     for kind in (AddressKind.DELIVERY, AddressKind.BILLING)[: 2 if two else 1]:
-                        items.append(
-                            self._address(
-                                rnd,
-                                customer,
-                                kind,
-                                cc,
-                                foreign,
-                                countries,
-                                codes,
-                                weights,
-                                prefixes,
-                                centroids,
-                                lngs,
-                                streets,
-                                categories,
-                            )
-                        )
+                        items.append(self._address(rnd, customer, kind, cc, pools))
                 result = addresses_save(items=items, actor=None, channel=Channel.SYSTEM)
                 if result.errors:
                     first = next(iter(result.errors.items()))
@@ -233,31 +240,16 @@ class Command(BaseCommand):
             if self.verbosity > 1 or made % 20000 == 0 or made == n:
                 self.stdout.write(f"  {made:,} / {n:,} customers")
 
-    def _address(
-        self,
-        rnd,
-        customer,
-        kind,
-        cc,
-        foreign,
-        countries,
-        codes,
-        weights,
-        prefixes,
-        centroids,
-        lngs,
-        streets,
-        categories,
-    ):
-        cats = [rnd.choice(categories).pk] if rnd.random() < 0.35 else []
+    def _address(self, rnd, customer, kind, cc, pools: "_AddressPools"):
+        cats = [rnd.choice(pools.categories).pk] if rnd.random() < 0.35 else []
         if cc:
-            f = foreign[cc][0]
+            f = pools.foreign[cc][0]
             lat, lng, place, _cc, _tz = f.local_latlng(country_code=cc) or (None, None, "", cc, "")
             return AddressInput(
                 customer_id=customer.pk,
                 kind=kind,
                 is_primary=True,
-                raw_text=f"{f.street_address()}, {place}, {countries[cc].name_en}",
+                raw_text=f"{f.street_address()}, {place}, {pools.countries[cc].name_en}",
                 detail=f"{f.street_address()}, {place}",
                 postcode=f.postcode()[:20],
                 region_code=cc,
@@ -267,18 +259,18 @@ class Command(BaseCommand):
                 geocode_source="demo",
                 category_ids=cats,
             )
-        code = rnd.choices(codes, cum_weights=weights)[0]
-        street = rnd.choice(streets)
+        code = rnd.choices(pools.codes, cum_weights=pools.weights)[0]
+        street = rnd.choice(pools.streets)
         detail = f"{street}{rnd.randint(1, 999)}号"
         if rnd.random() < 0.5:
-            detail += f"{rnd.choice(streets)[:2]}{rnd.choice(BUILDING)}{rnd.randint(1, 30)}栋{rnd.randint(1, 30)}0{rnd.randint(1, 9)}室"
-        lat = float(centroids[code]) + rnd.gauss(0, 0.02)
-        lng = float(lngs[code]) + rnd.gauss(0, 0.02)
+            detail += f"{rnd.choice(pools.streets)[:2]}{rnd.choice(BUILDING)}{rnd.randint(1, 30)}栋{rnd.randint(1, 30)}0{rnd.randint(1, 9)}室"
+        lat, lng = pools.centroids[code]
+        lat, lng = lat + rnd.gauss(0, 0.02), lng + rnd.gauss(0, 0.02)
         return AddressInput(
             customer_id=customer.pk,
             kind=kind,
             is_primary=True,
-            raw_text=prefixes[code] + detail,
+            raw_text=pools.prefixes[code] + detail,
             detail=detail,
             region_code=code,
             lat=max(-90, min(90, lat)),
