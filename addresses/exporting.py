@@ -2,8 +2,8 @@
 
 Rows stream in keyset-paginated chunks (customer id order), so memory stays flat at
 any size. On PostgreSQL the CSV is one `COPY (SELECT ...) TO STDOUT` over the
-filtered customers: the server writes the lines, formula escaping included, and
-Python only passes the bytes on. The columns are the import's own headers:
+filtered customers: the server writes the lines and Python only escapes the rare
+formula cells in what it wrote. The columns are the import's own headers:
 exporting and importing the same file changes nothing. Spreadsheet formats escape
 text a spreadsheet would run as a formula (= + - @): CSV with a leading
 apostrophe, XLSX by typing cells as text.

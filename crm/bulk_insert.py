@@ -40,11 +40,7 @@ def bulk_insert(model, objs: list, *, now=None) -> list:
     json_at = [i for i, f in enumerate(fields) if isinstance(f, JSONField)]
     attnames = [f.attname for f in fields]
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, pk.column, len(objs)],
-        )
-        ids = [row[0] for row in cursor.fetchall()]
+        ids = _reserve_ids(cursor, meta, len(objs))
         raw = cursor.cursor
         with raw.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:  # noqa: S608 (names from _meta)
             write = copy.write_row
@@ -110,17 +106,16 @@ def bulk_insert_values(model, fields: Sequence[str], rows: Sequence[Sequence]) -
     if connection.vendor != "postgresql" or len(rows) < COPY_MIN_ROWS:
         objs = model.objects.using(db).bulk_create([model(**dict(zip(fields, row))) for row in rows])
         return [o.pk for o in objs]
-    by_attname = {f.attname: f for f in meta.concrete_fields}
-    columns = ", ".join(connection.ops.quote_name(by_attname[a].column) for a in (meta.pk.attname, *fields))
-    table = connection.ops.quote_name(meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, meta.pk.column, len(rows)],
-        )
-        ids = [row[0] for row in cursor.fetchall()]
-        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:  # noqa: S608 (names from _meta)
-            write = copy.write_row
-            for pk, row in zip(ids, rows):
-                write((pk, *row))
+        ids = _reserve_ids(cursor, meta, len(rows))
+    bulk_insert_rows(model, (meta.pk.attname, *fields), [(pk, *row) for pk, row in zip(ids, rows)])
     return ids
+
+
+def _reserve_ids(cursor, meta, n: int) -> list[int]:
+    """`n` primary keys taken from the table's sequence (PostgreSQL)."""
+    cursor.execute(
+        "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+        [meta.db_table, meta.pk.column, n],
+    )
+    return [row[0] for row in cursor.fetchall()]
