@@ -260,13 +260,16 @@ def region_picker_levels(chain: list[Region]) -> list[dict]:
 REGION_COUNTS_TTL = 300  # seconds the region browser's counts are reused
 
 
-def _region_scope(user) -> tuple[str, object]:
-    """(cache scope, customers to restrict to or None): managers see every customer, so
-    their counts read the addresses alone and are shared by every manager."""
+def _region_addresses(user, region: Region | None) -> tuple[str, object]:
+    """(cache scope, addresses in `region` of the customers `user` sees). Managers see
+    every customer, so their counts read the addresses alone and are shared by all."""
+    addresses = Address.objects.order_by()
+    if region is not None:
+        addresses = addresses.filter(**{f"{region.level}_id": region.pk})
     visible = Customer.objects.visible_to(user)
     if not visible.query.where and not visible.query.is_empty():
-        return "all", None
-    return f"user{user.pk}", visible
+        return "all", addresses
+    return f"user{user.pk}", addresses.filter(customer__in=visible.order_by().values("pk"))
 
 
 def _region_cache_key(what: str, scope: str, region: Region | None) -> str:
@@ -274,15 +277,6 @@ def _region_cache_key(what: str, scope: str, region: Region | None) -> str:
     # or a customer's copy (addresses.clustering), so counts never outlive a change.
     version = cache.get(MAP_DATA_VERSION_KEY, 0)
     return f"dz:region-{what}:{version}:{scope}:{region.code if region is not None else ''}"
-
-
-def _distinct_pairs(addresses, child) -> tuple[str, list]:
-    """SQL for the distinct (child, customer) pairs of `addresses` (an index-order Unique, no hash)."""
-    pairs = (
-        addresses.annotate(child=child).filter(child__isnull=False).values("child", "customer_id").distinct()
-    )
-    sql, params = pairs.query.sql_with_params()
-    return sql, list(params)
 
 
 def region_customer_counts(*, user, region: Region | None) -> list[tuple[Region, int]]:
@@ -293,7 +287,7 @@ def region_customer_counts(*, user, region: Region | None) -> list[tuple[Region,
     sales user's) until the next address write, so drilling around the tree does not
     recount a million rows.
     """
-    scope, visible = _region_scope(user)
+    scope, addresses = _region_addresses(user, region)
     key = _region_cache_key("counts", scope, region)
     counts = cache.get(key)
     if counts is None:
@@ -302,12 +296,9 @@ def region_customer_counts(*, user, region: Region | None) -> list[tuple[Region,
         if level == RegionLevel.CITY:
             # Some districts hang directly under their province (仙桃): no city column.
             child = Coalesce(f"{level}_id", "district_id")
-        addresses = Address.objects.order_by()
-        if region is not None:
-            addresses = addresses.filter(**{f"{region.level}_id": region.pk})
-        if visible is not None:
-            addresses = addresses.filter(customer__in=visible.order_by().values("pk"))
-        sql, params = _distinct_pairs(addresses, child)
+        # Distinct (child, customer) pairs come off the (region, customer) index in order.
+        pairs = addresses.annotate(child=child).filter(child__isnull=False).values("child", "customer_id")
+        sql, params = pairs.distinct().query.sql_with_params()
         with connection.cursor() as cursor:
             # `sql` is the ORM-compiled subquery; every value travels in `params`.
             cursor.execute(f"SELECT child, COUNT(*) FROM ({sql}) pairs GROUP BY child", params)  # noqa: S608
@@ -320,15 +311,10 @@ def region_customer_counts(*, user, region: Region | None) -> list[tuple[Region,
 
 def region_visible_total(*, user, region: Region | None) -> int:
     """Visible customers with an address in `region` (with any address when None)."""
-    scope, visible = _region_scope(user)
+    scope, addresses = _region_addresses(user, region)
     key = _region_cache_key("total", scope, region)
     total = cache.get(key)
     if total is None:
-        addresses = Address.objects.order_by()
-        if region is not None:
-            addresses = addresses.filter(**{f"{region.level}_id": region.pk})
-        if visible is not None:
-            addresses = addresses.filter(customer__in=visible.order_by().values("pk"))
         total = addresses.values("customer_id").distinct().count()
         cache.set(key, total, REGION_COUNTS_TTL)
     return total

@@ -83,3 +83,15 @@ def test_unknown_region_is_404(client, sales):
 
 def test_region_browser_requires_login(client):
     assert client.get(reverse("customers:regions")).status_code == 302
+
+
+def test_counts_are_shared_by_managers_and_renewed_by_the_next_address_write(
+    world, client, manager, make_customer, django_capture_on_commit_callbacks
+):
+    client.force_login(manager)
+    assert counts(client.get(reverse("customers:regions"))) == {"CN": 7}
+    with django_capture_on_commit_callbacks(execute=True):
+        address_create(customer=make_customer("新客户", owner=manager), district_code="440305", detail="z")
+    response = client.get(reverse("customers:regions"))
+    assert counts(response) == {"CN": 8}
+    assert response.context["total"] == 8
