@@ -14,7 +14,6 @@ Three paths, fastest first:
 """
 
 import hashlib
-import math
 from collections.abc import Sequence
 
 from django.core.cache import cache
@@ -303,15 +302,6 @@ def map_cells_apply(rows: list[tuple]) -> None:
     if rows:
         _upsert(rows)
         map_data_changed()
-
-
-def map_cells_track(*, created: Sequence[Address], updated: Sequence[Address]) -> None:
-    """Set `map_key` on addresses about to be written and move their MapCell counts.
-
-    Call inside the writing transaction, before the rows are written (the old values
-    are still in the database): one query for the old values and one upsert per batch.
-    """
-    map_cells_apply(map_cells_delta(created=created, updated=updated))
 
 
 def _same(before, after) -> bool:
@@ -701,10 +691,6 @@ def region_level_for_zoom(zoom: int) -> str:
     if zoom <= 8:
         return "city"
     return "district"
-
-
-def round_coord(v: float) -> float:
-    return round(v, 5) if math.isfinite(v) else 0.0
 
 
 MAP_COPY_FILTERS = {"stage", "kind", "owner"}

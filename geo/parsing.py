@@ -1091,28 +1091,6 @@ class RegionIndex:
         return out
 
 
-def _cut(text: str, spans: list[tuple[int, int]]) -> str:
-    if not spans:
-        return text
-    if len(spans) > 1:
-        spans.sort()
-    pos = 0
-    for start, end in spans:  # the usual case: names written one after another at the start
-        if start != pos:
-            break
-        pos = end
-    else:
-        return text[pos:]
-    out = []
-    pos = 0
-    for start, end in spans:
-        if start > pos:
-            out.append(text[pos:start])
-        pos = max(pos, end)
-    out.append(text[pos:])
-    return " ".join(out) if len(out) > 1 else out[0]
-
-
 _LATIN_SPACE_RE = re.compile(r"[A-Za-z0-9] +[A-Za-z0-9]")
 
 
