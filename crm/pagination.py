@@ -1,3 +1,5 @@
+import json
+
 from django.core.paginator import Paginator
 from django.db import connection
 from django.utils.functional import cached_property
@@ -27,3 +29,9 @@ class EstimatedCountPaginator(Paginator):
             if row and row[0] and row[0] > self.estimate_threshold:
                 return int(row[0])
         return super().count
+
+
+def planned_rows(queryset) -> int:
+    """The rows PostgreSQL's planner expects `queryset` to return (one EXPLAIN, nothing run)."""
+    plan = json.loads(queryset.order_by().explain(format="json"))
+    return int(plan[0]["Plan"]["Plan Rows"])

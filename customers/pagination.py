@@ -1,9 +1,7 @@
-import json
-
 from django.db import connection
 from django.utils.functional import cached_property
 
-from crm.pagination import EstimatedCountPaginator
+from crm.pagination import EstimatedCountPaginator, planned_rows
 
 
 class CustomerPaginator(EstimatedCountPaginator):
@@ -37,7 +35,7 @@ class CustomerPaginator(EstimatedCountPaginator):
             count = super().count
             self.estimated = count > self.estimate_threshold
             return count
-        planned = self._planner_rows(qs)
+        planned = planned_rows(qs)
         if planned > self.trust_estimate_above:
             self.estimated = True
             return planned
@@ -48,8 +46,3 @@ class CustomerPaginator(EstimatedCountPaginator):
             return capped
         self.estimated = True
         return max(planned, capped)
-
-    @staticmethod
-    def _planner_rows(qs) -> int:
-        plan = json.loads(qs.order_by().explain(format="json"))
-        return int(plan[0]["Plan"]["Plan Rows"])

@@ -12,12 +12,12 @@ round: walk the list's sort index and test each row until the page is full.
 `customer_search` picks between the two from the planner's estimate.
 """
 
-import json
-
 from django.db import connection
 from django.db.models import Exists, F, Func, OuterRef, Q, TextField, Value
 
 from addresses.models import Address
+from crm.pagination import planned_rows
+from customers.models import Customer
 
 # Above this many estimated matches, walk the sort order instead of collecting ids.
 WALK_ABOVE = 20_000
@@ -35,10 +35,12 @@ class Doubled(Func):
     output_field = TextField()
 
 
-def _name_q(value: str, prefix: str = "") -> Q:
+def _name_match(customers, value: str):
+    """(customers, condition): the name contains `value`, or the external id is `value`."""
     if connection.vendor != "postgresql":
-        return Q(**{f"{prefix}name__icontains": value})
-    return Q(**{f"{prefix}_search_name__contains": Doubled(Value(value))})
+        return customers, Q(name__icontains=value) | Q(external_id=value)
+    condition = Q(_search_name__contains=Doubled(Value(value))) | Q(external_id=value)
+    return customers.alias(_search_name=Doubled(F("name"))), condition
 
 
 def _address_matches(value: str):
@@ -56,29 +58,20 @@ def customer_search(queryset, value: str):
     Returns (queryset, walk): `walk` is True when the term is so common that the
     page is found by walking the sort order and testing each row.
     """
-    from customers.models import Customer
-
-    names = Customer.objects.all()
-    if connection.vendor == "postgresql":
-        names = names.alias(_search_name=Doubled(F("name")))
+    names, named = _name_match(Customer.objects.all(), value)
     matching = (
-        names.filter(_name_q(value) | Q(external_id=value))
+        names.filter(named)
         .order_by()
         .values("pk")
         .union(_address_matches(value).order_by().values("customer_id"))
     )
-    if connection.vendor == "postgresql" and _planned_rows(matching) > WALK_ABOVE:
-        queryset = queryset.alias(_search_name=Doubled(F("name")))
+    if connection.vendor == "postgresql" and planned_rows(matching) > WALK_ABOVE:
         # A range instead of customer_id = id: PostgreSQL cannot turn it into one hashed
         # subplan over every matching address (built before the first row, the LIMIT
         # notwithstanding), so each row walked is one index probe of its own addresses.
         in_address = Exists(
             _address_matches(value).filter(customer_id__gte=OuterRef("pk"), customer_id__lte=OuterRef("pk"))
         )
-        return queryset.filter(_name_q(value) | Q(external_id=value) | in_address), True
+        queryset, named = _name_match(queryset, value)
+        return queryset.filter(named | in_address), True
     return queryset.filter(pk__in=matching), False
-
-
-def _planned_rows(qs) -> int:
-    plan = json.loads(qs.order_by().explain(format="json"))
-    return int(plan[0]["Plan"]["Plan Rows"])
