@@ -87,8 +87,6 @@ class CustomerFilterSet(django_filters.FilterSet):
         # a hash of the region's customer ids while walking the name index than by
         # one index probe per customer; see filter_region.
         self.deep_page = deep_page
-        # Set by filter_q when a common search term walks the sort order (customers.search).
-        self.search_walks = False
         super().__init__(*args, **kwargs)
 
     def filter_queryset(self, queryset):
@@ -107,9 +105,7 @@ class CustomerFilterSet(django_filters.FilterSet):
             return queryset.filter(Q(phone__startswith=digits) | Q(external_id=value))
         if "@" in value:
             return queryset.filter(email__iexact=value)
-        queryset, walk = customer_search(queryset, value)
-        self.search_walks = walk
-        return queryset
+        return customer_search(queryset, value)[0]
 
     def filter_region(self, queryset, name, value):
         region = Region.objects.filter(code=value.strip()).only("pk", "level").first()
