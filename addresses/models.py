@@ -127,8 +127,17 @@ class Address(models.Model):
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     # Morton cell of (lat, lng), kept by the write path; see geo/mapmath.py and addresses/clustering.py.
     map_key = models.BigIntegerField(_("map cell key"), null=True, blank=True, editable=False)
-    # Copies of the customer's stage, kind and owner, kept by customers/services.py and the
-    # address write path, so map filters on them read one covering index, not a join.
+    # Copies of the customer's name, stage, kind and owner, kept by customers/services.py and
+    # the address write path, so map filters on them read one covering index, not a join, and
+    # a region's customers come off one index already in name order (customers.selectors).
+    customer_name = models.CharField(
+        _("customer name"),
+        max_length=200,
+        blank=True,
+        default="",
+        editable=False,
+        db_collation=settings.PINYIN_COLLATION,
+    )
     customer_stage = models.CharField(
         _("customer stage"), max_length=12, blank=True, default="", editable=False
     )
@@ -158,6 +167,10 @@ class Address(models.Model):
             models.Index(fields=["city", "customer"], name="addresses_address_city"),
             models.Index(fields=["district", "customer"], name="addresses_address_district"),
             models.Index(fields=["country", "customer"], name="addresses_address_country"),
+            # A province's or city's customers in name order, for the list's pages (see
+            # customers.selectors.region_page_ids).
+            models.Index(fields=["province", "customer_name", "customer"], name="addresses_address_prov_name"),
+            models.Index(fields=["city", "customer_name", "customer"], name="addresses_address_city_name"),
             models.Index(fields=["precision"], name="addresses_address_precision"),
             models.Index(fields=["lat", "lng"], name="addresses_address_latlng"),
             models.Index(fields=["map_key", "customer"], name="addresses_address_map_key"),

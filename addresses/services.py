@@ -347,7 +347,7 @@ def _apply_regions(address: Address, region: Region | None, rows: _RegionRows):
 _ADDRESS_PROTOTYPE: dict | None = None
 
 
-def _new_address(customer_id: int, stage: str, kind: str, owner_id: int | None) -> Address:
+def _new_address(customer_id: int, name: str, stage: str, kind: str, owner_id: int | None) -> Address:
     """A new, unsaved Address with the model's defaults, as `Address(customer_id=...)` builds it.
 
     Copies a prototype's field values instead of running Model.__init__ (about ten
@@ -360,6 +360,7 @@ def _new_address(customer_id: int, stage: str, kind: str, owner_id: int | None) 
     values = dict(_ADDRESS_PROTOTYPE)
     values["_state"] = ModelState()
     values["customer_id"] = customer_id
+    values["customer_name"] = name
     values["customer_stage"], values["customer_kind"], values["customer_owner_id"] = stage, kind, owner_id
     address.__dict__ = values
     return address
@@ -412,12 +413,13 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
             existing_categories.setdefault(address_id, []).append(category_id)
 
     customer_ids = {it.customer_id for it in items if it.customer_id and not it.address_id}
-    # Known customers, with the stage / kind / owner that new addresses copy (for the map's
-    # filters; see Address.customer_stage and addresses_customer_copies_refresh).
+    # Known customers, with the name / stage / kind / owner that new addresses copy (for the
+    # list's region pages and the map's filters; see Address.customer_name and
+    # addresses_customer_copies_refresh).
     known_customers: dict[int, list] = {}
     if customer_ids:
         copied = Customer.objects.filter(pk__in=in_values(customer_ids)).values_list(
-            "pk", "stage", "kind", "owner_id"
+            "pk", "name", "stage", "kind", "owner_id"
         )
         known_customers = {pk: rest for pk, *rest in copied}
     wanted_categories = {c for it in items if it.category_ids for c in it.category_ids}
@@ -546,7 +548,7 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
         old=old_points,
         categories=[c for _i, _a, c, *_r in (*to_create, *to_update)],
     )
-    # The customer copies the map filters read (stage, kind, owner) are already on every new
+    # The customer copies (name, stage, kind, owner) are already on every new
     # address: _new_address takes them from the known-customers query above, which is what
     # a separate per-batch customer query would repeat it.
     if to_create:
@@ -785,7 +787,7 @@ def addresses_categorize(
 
 
 def addresses_customer_copies_refresh(*, customer_ids: Iterable[int]) -> int:
-    """Copy stage, kind and owner from customers onto their addresses; returns rows changed.
+    """Copy name, stage, kind and owner from customers onto their addresses; returns rows changed.
 
     Called by customers/services.py in the same transaction as the customer change.
     """
@@ -800,17 +802,18 @@ def addresses_customer_copies_refresh(*, customer_ids: Iterable[int]) -> int:
             table = Address._meta.db_table
             with connection.cursor() as cursor:
                 cursor.execute(
-                    f"UPDATE {table} a SET customer_stage = c.stage, customer_kind = c.kind, "  # noqa: S608
-                    "customer_owner_id = c.owner_id FROM customers_customer c "
+                    f"UPDATE {table} a SET customer_name = c.name, customer_stage = c.stage, "  # noqa: S608
+                    "customer_kind = c.kind, customer_owner_id = c.owner_id FROM customers_customer c "
                     "WHERE c.id = a.customer_id AND a.customer_id = ANY(%s) AND "
-                    "(a.customer_stage, a.customer_kind, a.customer_owner_id) "
-                    "IS DISTINCT FROM (c.stage, c.kind, c.owner_id)",
+                    "(a.customer_name, a.customer_stage, a.customer_kind, a.customer_owner_id) "
+                    "IS DISTINCT FROM (c.name, c.stage, c.kind, c.owner_id)",
                     [part],
                 )
                 changed += cursor.rowcount
         else:
             customer = Customer.objects.filter(pk=OuterRef("customer_id"))
             changed += Address.objects.filter(customer_id__in=part).update(
+                customer_name=Subquery(customer.values("name")[:1]),
                 customer_stage=Subquery(customer.values("stage")[:1]),
                 customer_kind=Subquery(customer.values("kind")[:1]),
                 customer_owner_id=Subquery(customer.values("owner_id")[:1]),

@@ -138,10 +138,11 @@ def raw_copy(path: Path) -> float:
                 copy.write_row((i, name, "enterprise", "potential", phone, "", ext, now, now))
         with cur.copy(
             "copy addresses_address (id, customer_id, kind, is_primary, raw_text, detail, postcode, "
-            "precision, geocode_source, version, created_at, updated_at, customer_stage, customer_kind) "
+            "precision, geocode_source, version, created_at, updated_at, customer_name, customer_stage, "
+            "customer_kind) "
             "from stdin"
         ) as copy:
-            for i, (_e, _n, _p, address) in enumerate(rows, 1):
+            for i, (_e, name, _p, address) in enumerate(rows, 1):
                 copy.write_row(
                     (
                         i,
@@ -156,6 +157,7 @@ def raw_copy(path: Path) -> float:
                         1,
                         now,
                         now,
+                        name,
                         "potential",
                         "enterprise",
                     )

@@ -109,6 +109,7 @@ class CustomerFilterSet(django_filters.FilterSet):
 
     def filter_region(self, queryset, name, value):
         region = Region.objects.filter(code=value.strip()).only("pk", "level").first()
+        self.region = region  # the list reads some regions' pages off an address index
         if region is None:
             return queryset.none()
         categories = self.form.cleaned_data.get("category")

@@ -32,7 +32,7 @@ def customer_update(*, customer: Customer, actor=None, **changes) -> Customer:
         customer.external_id = None
     customer.full_clean()
     customer.save()
-    if MAP_COPIED_FIELDS.intersection(changes):
+    if ADDRESS_COPIED_FIELDS.intersection(changes):
         _addresses_copy_customer([customer.pk])
     return customer
 
@@ -122,16 +122,17 @@ def customers_upsert(*, rows: Sequence[dict], fields: Sequence[str], actor=None)
         by_fields.setdefault(names, []).append(customer)
     for names, customers in by_fields.items():
         Customer.objects.bulk_update(customers, [*names, "updated_at"], batch_size=2000)
-    _addresses_copy_customer([c.pk for c, names in changed if MAP_COPIED_FIELDS.intersection(names)])
+    _addresses_copy_customer([c.pk for c, names in changed if ADDRESS_COPIED_FIELDS.intersection(names)])
     return out
 
 
-# Customer fields copied onto addresses (for the map's filters): see Address.customer_stage.
-MAP_COPIED_FIELDS = {"stage", "kind", "owner", "owner_id"}
+# Customer fields copied onto addresses (the list's region pages, the map's filters): see
+# Address.customer_name.
+ADDRESS_COPIED_FIELDS = {"name", "stage", "kind", "owner", "owner_id"}
 
 
 def _addresses_copy_customer(customer_ids: Sequence[int]) -> None:
-    """Refresh the addresses' copies of these customers' stage, kind and owner (same transaction)."""
+    """Refresh the addresses' copies of these customers' name, stage, kind and owner (same transaction)."""
     from addresses.services import addresses_customer_copies_refresh
 
     addresses_customer_copies_refresh(customer_ids=customer_ids)

@@ -1,4 +1,4 @@
-"""The customer's stage, kind and owner copied onto addresses, and map filters that read them."""
+"""The customer's name, stage, kind and owner copied onto addresses, and map filters that read them."""
 
 import pytest
 
@@ -37,6 +37,18 @@ def test_customer_changes_reach_the_addresses_copies(make_customer, sales, other
     assert _copies(c) == {("new", "individual", other_sales.pk)}
     customers_upsert(rows=[{"external_id": "E-1", "stage": "churned"}], fields=["stage"])
     assert _copies(c) == {("churned", "individual", other_sales.pk)}
+
+
+def test_the_customers_name_is_copied_onto_its_addresses_and_follows_renames(make_customer, sales):
+    c = make_customer("旧名字", owner=sales, external_id="E-2")
+    address_create(customer=c, district_code="110101")
+    address_create(customer=c, district_code="440305", kind="billing")
+    names = lambda: set(Address.objects.filter(customer=c).values_list("customer_name", flat=True))  # noqa: E731
+    assert names() == {"旧名字"}
+    customer_update(customer=c, name="新名字")
+    assert names() == {"新名字"}
+    customers_upsert(rows=[{"external_id": "E-2", "name": "导入的名字"}], fields=["name"])
+    assert names() == {"导入的名字"}
 
 
 def test_filters_on_copies_give_the_same_cells_as_the_customer_semi_join(

@@ -315,6 +315,51 @@ def test_deep_page_form_of_the_region_filter_selects_the_same_customers(world, s
         assert list(deep) == list(plain)
 
 
+@pytest.mark.parametrize("sort", ["", "name", "-name"])
+def test_a_regions_pages_read_off_the_address_name_index_match_the_customer_query(
+    sort, manager, sales, make_customer, client
+):
+    from django.http import QueryDict
+
+    from customers.filtersets import CustomerFilterSet
+    from customers.selectors import _region_name_index
+
+    given = ["张三", "李四", "王五", "Apple", "阿里", "赵六", "李四", "钱七", "孙八"]
+    for i in range(60):
+        c = make_customer(f"{given[i % len(given)]}{i % 4}", owner=manager)
+        address_create(customer=c, district_code=("440305", "440104", "110105")[i % 3])
+        if i % 5 == 0:  # a second address in the same province, and one in another
+            address_create(customer=c, district_code="440304", kind="billing")
+        if i % 7 == 0:
+            address_create(customer=c, district_code="310101", kind="other")
+    client.force_login(manager)
+    for region in ("440000", "440300"):
+        params = {"region": region, **({"sort": sort} if sort else {})}
+        filterset = CustomerFilterSet(params, queryset=Customer.objects.visible_to(manager))
+        expected = [c.name for c in filterset.qs]
+        assert len(expected) > 25
+        ordering = filterset.qs.query.order_by
+        query = QueryDict(mutable=True)
+        query.update(params)
+        assert _region_name_index(filterset, query, manager, ordering) is not None
+        shown = []
+        for page in range(1, (len(expected) + 24) // 25 + 1):
+            shown += names(client.get(LIST, {**params, "per_page": 25, "page": page}))
+        assert shown == expected
+    # Another filter, another sort or a user who sees only some customers: the customer query.
+    for params, user in (
+        ({"region": "440000", "stage": "new"}, manager),
+        ({"region": "440000", "sort": "-created"}, manager),
+        ({"region": "440305"}, manager),
+        ({"region": "440000"}, sales),
+    ):
+        filterset = CustomerFilterSet(params, queryset=Customer.objects.visible_to(user))
+        filterset.qs
+        query = QueryDict(mutable=True)
+        query.update(params)
+        assert _region_name_index(filterset, query, user, filterset.qs.query.order_by) is None
+
+
 @pytest.mark.parametrize("sort", ["name", "-name", "-created"])
 def test_deep_page_seek_from_a_remembered_boundary_gives_the_offset_page(sort, manager, make_customer):
     from django.core.cache import cache
