@@ -169,7 +169,9 @@ class Address(models.Model):
             models.Index(fields=["country", "customer"], name="addresses_address_country"),
             # A province's or city's customers in name order, for the list's pages (see
             # customers.selectors.region_page_ids).
-            models.Index(fields=["province", "customer_name", "customer"], name="addresses_address_prov_name"),
+            models.Index(
+                fields=["province", "customer_name", "customer"], name="addresses_address_prov_name"
+            ),
             models.Index(fields=["city", "customer_name", "customer"], name="addresses_address_city_name"),
             models.Index(fields=["precision"], name="addresses_address_precision"),
             models.Index(fields=["lat", "lng"], name="addresses_address_latlng"),
