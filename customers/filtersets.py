@@ -108,7 +108,7 @@ class CustomerFilterSet(django_filters.FilterSet):
         return customer_search(queryset, value)[0]
 
     def filter_region(self, queryset, name, value):
-        region = Region.objects.filter(code=value.strip()).only("pk", "level").first()
+        region = Region.objects.filter(code=value.strip()).only("pk", "level", "path").first()
         self.region = region  # the list reads some regions' pages off an address index
         if region is None:
             return queryset.none()

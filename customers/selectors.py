@@ -19,7 +19,7 @@ from addresses.clustering import VERSION_KEY as MAP_DATA_VERSION_KEY
 from addresses.models import Address, AddressCategory
 from customers.choices import CustomerKind, RelationshipStage
 from customers.filtersets import CustomerFilterSet
-from customers.models import Customer
+from customers.models import Customer, Territory
 from customers.pagination import CustomerPaginator
 from geo.choices import GeocodePrecision, RegionLevel
 from geo.models import Region
@@ -127,7 +127,8 @@ def customer_list(*, user, params, per_page: int = 50, page_number=1) -> Custome
 def _region_name_index(filterset, params, user, ordering):
     """The customers of one province or city in name order, off the addresses'
     (region, customer name, customer) index, when that is the whole filter: a list
-    filtered by region alone, sorted by name, for a user who sees every customer.
+    filtered by region alone, sorted by name, for a user who sees every customer
+    there (a manager, or a salesperson inside their territory).
 
     (customer name, customer id) rows, one per customer, in the list's order; None
     when the list has other conditions. Any page, first or 2,000th, is a short walk
@@ -142,7 +143,9 @@ def _region_name_index(filterset, params, user, ordering):
     if region.level not in (RegionLevel.PROVINCE, RegionLevel.CITY):
         return None
     visible = Customer.objects.visible_to(user)
-    if visible.query.where or visible.query.is_empty():
+    if visible.query.is_empty():
+        return None
+    if visible.query.where and not _in_territory(user, region):
         return None
     prefix = "-" if ordering[0].startswith("-") else ""
     return (
@@ -151,6 +154,13 @@ def _region_name_index(filterset, params, user, ordering):
         .values_list("customer_name", "customer_id")
         .distinct()
     )
+
+
+def _in_territory(user, region: Region) -> bool:
+    """Whether `region` lies inside one of the user's territories: then every customer
+    with an address there is visible to the user (Customer.objects.visible_to)."""
+    paths = Territory.objects.filter(user=user).values_list("region__path", flat=True)
+    return any(region.path.startswith(path) for path in paths)
 
 
 def _deep_page_key(*, user, params, per_page: int) -> str:
