@@ -28,8 +28,10 @@ from geo.mapmath import BBox
 
 CELL_ZOOM_OFFSET = 2  # cluster cells are 64 px: level = zoom + 2
 HEAT_ZOOM_OFFSET = 3  # heat cells are 32 px
-AGG_LEVELS = range(3, 16)  # grid levels kept in MapCell (clusters up to zoom 13, heat up to 12)
-SCOPED_LEVELS = AGG_LEVELS  # grid levels also kept per filter scope (see address_scopes)
+AGG_LEVELS = range(3, 17)  # grid levels kept in MapCell (clusters up to zoom 14, heat up to 13)
+# Grid levels also kept per filter scope (see address_scopes): one level fewer, as a filter
+# scope's cells multiply with its values (clusters up to zoom 13, heat up to 12).
+SCOPED_LEVELS = range(AGG_LEVELS[0], AGG_LEVELS[-1])
 REGION_LEVELS = {"province": 101, "city": 102, "district": 103}
 COARSE_CACHE_MAX_LEVEL = 11  # filtered grids cached whole up to zoom 9
 POINTS_ZOOM = 17  # from here on, small viewports come back as individual points
