@@ -15,10 +15,11 @@ Three paths, fastest first:
 
 import hashlib
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Avg, BooleanField, Count, Exists, F, Min, OuterRef, Q
+from django.db.models import Avg, Count, F, Min, Q
 from django.db.models.expressions import RawSQL
 
 from addresses.models import Address, MapCell
@@ -73,6 +74,19 @@ def _customer_regions(rows) -> set[int]:
 
 def _customer_categories(rows) -> set[int]:
     return {c for row in rows for c in row[10]}
+
+
+def customer_scope_tags(rows) -> str:
+    """What Address.customer_scopes holds for a customer with these addresses (tuples in
+    `_SCOPE_COLUMNS` order plus category ids): every region (country to district) any of
+    them lies in and every category any of them has, as " c5 r12 r340 " ("" for none).
+
+    A filter tests one with `customer_scopes LIKE '% r12 %'` on the address's own row. The
+    tags are sorted by code point, as `customer_scopes_rebuild` sorts them in SQL.
+    """
+    tags = {f"r{r}" for row in rows for r in row[3:7] if r}
+    tags |= {f"c{c}" for c in _customer_categories(rows)}
+    return f" {' '.join(sorted(tags))} " if tags else ""
 
 
 class _CellDeltas:
@@ -183,17 +197,19 @@ def map_cells_delta(
     updated: Sequence[Address],
     old: dict | None = None,
     categories: Sequence[Sequence[int]] | None = None,
-) -> list[tuple]:
-    """Set `map_key` on addresses about to be written and return their MapCell changes.
+) -> "MapDelta":
+    """Set `map_key` and `customer_scopes` on addresses about to be written and return their
+    MapCell changes, with the new `customer_scopes` of the customers' other stored addresses.
 
     `old` maps an updated address's pk to its stored (lat, lng, province_id, city_id,
     district_id); without it they are read in one query (the rows must not be written yet).
     `categories` gives the category ids each address (created, then updated) will have;
     without it new addresses have none and updated ones keep theirs.
-    Apply the result with `map_cells_apply`, best as the transaction's last statement:
-    it locks the cells it touches until commit.
+    Apply the cells with `map_cells_apply`, best as the transaction's last statement (it
+    locks the cells it touches until commit), and the tags with `customer_scopes_apply`.
     """
     deltas = _CellDeltas()
+    sibling_tags: list[tuple[int, str]] = []
     touched: dict[int, dict] = {}  # customer id -> {address pk or new index: columns after}
     cats = list(categories) if categories is not None else [()] * len(created) + [None] * len(updated)
     for i, a in enumerate(created):
@@ -223,28 +239,67 @@ def map_cells_delta(
             row = (*_scope_row(a), None if new_cats is None else frozenset(new_cats))
             touched.setdefault(a.customer_id, {})[a.pk] = row
     if touched:
-        _scoped_delta(deltas, touched)
-    return deltas.rows()
+        tags, stored_tags = _scoped_delta(deltas, touched)
+        for a in (*created, *updated):
+            if a.customer_id in tags:
+                a.customer_scopes = tags[a.customer_id]
+        in_batch = {a.pk for a in updated}
+        sibling_tags = [
+            (pk, tags[customer_id])
+            for pk, (customer_id, old_tags) in stored_tags.items()
+            if pk not in in_batch and old_tags != tags[customer_id]
+        ]
+    return MapDelta(deltas.rows(), sibling_tags)
+
+
+class MapDelta(NamedTuple):
+    cells: list[tuple]  # for map_cells_apply
+    sibling_tags: list[tuple[int, str]]  # (address id, customer_scopes), for customer_scopes_apply
+
+
+def customer_scopes_apply(rows: Sequence[tuple[int, str]]) -> None:
+    """Write new `customer_scopes` onto stored addresses: (address id, tags) pairs."""
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        table = Address._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} a SET customer_scopes = v.tags "  # noqa: S608
+                "FROM unnest(%s::bigint[], %s::text[]) AS v(id, tags) WHERE a.id = v.id",
+                [[pk for pk, _t in rows], [t for _pk, t in rows]],
+            )
+        return
+    Address.objects.bulk_update(
+        [Address(pk=pk, customer_scopes=tags) for pk, tags in rows], ["customer_scopes"], batch_size=500
+    )
 
 
 def _scope_row(a: Address) -> tuple:
     return tuple(getattr(a, c) for c in _SCOPE_COLUMNS)
 
 
-def _scoped_delta(deltas: _CellDeltas, changes: dict[int, dict]) -> None:
+def _scoped_delta(deltas: _CellDeltas, changes: dict[int, dict]) -> tuple[dict, dict]:
     """Move the scoped counts of customers whose addresses change: each customer's stored
     addresses leave their scopes and come back with the changes applied (the customer's
-    regions, and so every address's region scopes, may change with one address)."""
+    regions, and so every address's region scopes, may change with one address).
+
+    Returns ({customer id: its customer_scopes tags after the change}, {stored address id:
+    (customer id, its stored tags)}).
+    """
     stored: dict[int, dict] = {}
     rows = (
         Address.objects.filter(customer_id__in=in_values(changes))
         .order_by()
-        .values_list("pk", *_SCOPE_COLUMNS)
+        .values_list("pk", "customer_scopes", *_SCOPE_COLUMNS)
     )
     rows = list(rows)
     categories = _address_categories([pk for pk, *_columns in rows])
-    for pk, *columns in rows:
+    stored_tags = {}
+    for pk, old_tags, *columns in rows:
         stored.setdefault(columns[0], {})[pk] = (*columns, frozenset(categories.get(pk, ())))
+        stored_tags[pk] = (columns[0], old_tags)
+    tags = {}
     for customer_id, changed in changes.items():
         before = stored.get(customer_id, {})
         after = dict(before)
@@ -255,6 +310,8 @@ def _scoped_delta(deltas: _CellDeltas, changes: dict[int, dict]) -> None:
         if before:
             deltas.add_customer(list(before.values()), -1)
         deltas.add_customer(list(after.values()), 1)
+        tags[customer_id] = customer_scope_tags(after.values())
+    return tags, stored_tags
 
 
 def map_cells_copies_delta(*, customer_ids: Sequence[int]) -> list[tuple]:
@@ -430,9 +487,57 @@ def map_cells_rebuild(*, address_model=Address, cell_model=MapCell, batch: int =
     rows.sort()  # in index order: the rows of one scope and level lie together on disk
     for i in range(0, len(rows), 100_000):
         bulk_insert_rows(cell_model, columns, rows[i : i + 100_000])
+    if any(f.name == "customer_scopes" for f in address_model._meta.get_fields()):
+        customer_scopes_rebuild(address_model=address_model)
     if cell_model is MapCell:
         map_data_changed()
     return len(rows)
+
+
+def customer_scopes_rebuild(*, address_model=Address) -> int:
+    """Recompute every address's `customer_scopes` (see `customer_scope_tags`); returns rows changed."""
+    table = address_model._meta.db_table
+    through = address_model._meta.get_field("categories").remote_field.through._meta.db_table
+    regions = ("country_id", "province_id", "city_id", "district_id")
+    if connection.vendor == "postgresql":
+        tags = " UNION ".join(
+            [
+                *(
+                    f"SELECT customer_id, 'r' || {c} AS tag FROM {table} WHERE {c} IS NOT NULL"  # noqa: S608
+                    for c in regions
+                ),
+                f"SELECT a.customer_id, 'c' || t.addresscategory_id FROM {through} t "  # noqa: S608
+                f"JOIN {table} a ON a.id = t.address_id",
+            ]
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH t AS (SELECT customer_id, ' ' || string_agg(tag, ' ' ORDER BY tag COLLATE \"C\") || ' ' "  # noqa: S608
+                f"AS tags FROM ({tags}) x GROUP BY customer_id) "
+                f"UPDATE {table} a SET customer_scopes = s.tags FROM (SELECT b.id, COALESCE(t.tags, '') AS tags "
+                f"FROM {table} b LEFT JOIN t ON t.customer_id = b.customer_id) s "
+                "WHERE s.id = a.id AND a.customer_scopes IS DISTINCT FROM s.tags"
+            )
+            return cursor.rowcount
+    found: dict[int, set[str]] = {}
+    rows = address_model.objects.order_by().values_list("pk", "customer_id", *regions, "customer_scopes")
+    stored = {}
+    for pk, customer_id, *ids, old in rows:
+        found.setdefault(customer_id, set()).update(f"r{r}" for r in ids if r)
+        stored[pk] = (customer_id, old)
+    through_model = address_model._meta.get_field("categories").remote_field.through
+    for customer_id, category_id in through_model.objects.values_list(
+        "address__customer_id", "addresscategory_id"
+    ):
+        found.setdefault(customer_id, set()).add(f"c{category_id}")
+    changed = []
+    for pk, (customer_id, old) in stored.items():
+        tags = found.get(customer_id)
+        new = f" {' '.join(sorted(tags))} " if tags else ""
+        if new != old:
+            changed.append(address_model(pk=pk, customer_scopes=new))
+    address_model.objects.bulk_update(changed, ["customer_scopes"], batch_size=500)
+    return len(changed)
 
 
 def _scoped_rebuild_rows(table: str, through: str) -> list[tuple]:
@@ -695,18 +800,25 @@ def region_level_for_zoom(zoom: int) -> str:
     return "district"
 
 
-MAP_COPY_FILTERS = {"stage", "kind", "owner"}
+MAP_COPY_FILTERS = {"stage", "kind", "owner", "category", "region"}
+
+
+def _has_scope(tag: str) -> Q:
+    """Addresses whose customer has `tag` (see customer_scope_tags): one test on the row itself."""
+    return Q(customer_scopes__contains=f" {tag} ")
 
 
 def address_where(*, user, filters: dict) -> Q | None:
     """The map's customer filter as a condition on the addresses' own columns, or None when
-    it needs the customers table (search, region, category, dates...).
+    it needs the customers table (search, dates, precision, selected ids).
 
     `filters` is the CustomerFilterSet's cleaned data; the user's scope is
-    `Customer.objects.visible_to(user)` restated over the copies.
+    `Customer.objects.visible_to(user)` restated over the copies: customer-level facts (an
+    address in a region, an address with a category) are read from `customer_scopes`.
     """
     from crm.roles import is_manager
-    from customers.querysets import territory_address_filter
+    from customers.models import Territory
+    from geo.models import Region
 
     if not set(filters) <= MAP_COPY_FILTERS:
         return None
@@ -717,13 +829,20 @@ def address_where(*, user, filters: dict) -> Q | None:
         where &= Q(customer_kind=filters["kind"])
     if filters.get("owner") not in (None, ""):
         where &= Q(customer_owner_id=int(filters["owner"]))
+    if filters.get("category"):
+        any_category = Q(pk__in=[])
+        for category in filters["category"]:
+            any_category |= _has_scope(f"c{category.pk}")
+        where &= any_category
+    if filters.get("region"):
+        region = (
+            Region.objects.filter(code=str(filters["region"]).strip()).values_list("pk", flat=True).first()
+        )
+        where &= _has_scope(f"r{region}") if region is not None else Q(pk__in=[])
     if not is_manager(user):
         visible = Q(customer_owner_id=user.pk)
-        in_territory = territory_address_filter(user)
-        if in_territory is not None:
-            # An address in a territory makes all of its customer's addresses visible: a
-            # customer-level test, left to the semi-join (see the report on issue 5).
-            return None
+        for region_id in Territory.objects.filter(user=user).values_list("region_id", flat=True):
+            visible |= _has_scope(f"r{region_id}")
         where &= visible
     return where
 
@@ -783,53 +902,3 @@ def _owner_values() -> list[int]:
     from django.contrib.auth import get_user_model
 
     return [0, *get_user_model().objects.order_by("pk").values_list("pk", flat=True)]
-
-
-def scope_terms_where(terms: Sequence[tuple[str, int]]) -> Q:
-    """The rows a sum of scopes counts, as a condition on Address: any positive term holds
-    (the negative terms only take back what two positive ones both count)."""
-    from geo.models import Region
-
-    owners_in: dict[int, list[int]] = {}  # region id -> owners whose customers there count
-    for scope, sign in terms:
-        if sign > 0 and scope.startswith("r:"):
-            _r, region, owner = scope.split(":")
-            owners_in.setdefault(int(region), []).append(int(owner))
-    levels = (
-        dict(Region.objects.filter(pk__in=list(owners_in)).values_list("pk", "level")) if owners_in else {}
-    )
-    where, simple, probed = Q(pk__in=[]), Q(pk__in=[]), Q(pk__in=[])
-    table = Address._meta.db_table
-    for region, owners in owners_in.items():
-        if region not in levels:
-            continue
-        column = f"{levels[region]}_id"
-        owned = Q(customer_owner_id__in=[o for o in owners if o])
-        if 0 in owners:
-            owned |= Q(customer_owner_id__isnull=True)
-        simple |= owned & Q(**{column: region})
-        # An OFFSET keeps this a probe of the (region, customer) index per row left over; as a
-        # plain EXISTS PostgreSQL hashes every customer of the region first (100,000 for a province).
-        other = RawSQL(
-            f"EXISTS (SELECT 1 FROM {table} b WHERE b.customer_id = {table}.customer_id "  # noqa: S608
-            f"AND b.{column} = %s LIMIT 1 OFFSET 0)",
-            [region],
-            output_field=BooleanField(),
-        )
-        probed |= owned & Q(other)
-    for scope, sign in terms:
-        if sign < 0:
-            continue
-        kind, value = scope.split(":", 1)
-        if kind == "s":
-            where |= Q(customer_stage=value)
-        elif kind == "k":
-            where |= Q(customer_kind=value)
-        elif kind == "o":
-            where |= Q(customer_owner_id=int(value) or None)
-        elif kind == "c":
-            where |= Exists(
-                Address.objects.filter(customer_id=OuterRef("customer_id"), categories=int(value))
-            )
-    # Cheap column tests first: PostgreSQL evaluates OR arms in order.
-    return where | simple | probed

@@ -70,11 +70,6 @@ def _map_filter(request):
         filters = {k: filterset.form.cleaned_data.get(k) for k in active}
         where = clustering.address_where(user=user, filters=filters)
         terms = clustering.map_scope_terms(user=user, filters=filters)
-        if where is None and terms is not None:
-            # Per-row customer probes: right for a viewport's few rows, not for whole-table
-            # region counts (those keep the semi-join, see _regions).
-            where = clustering.scope_terms_where(terms)
-            request.map_probing_where = True
     return customers, f"{who}|{params}", where, terms
 
 
@@ -236,8 +231,7 @@ def clusters(request):
     customers, scope, where, terms = _map_filter(request)
     area = bbox.padded(0.15)
     if layer == "regions":
-        region_where = None if getattr(request, "map_probing_where", False) else where
-        return JsonResponse(_regions(customers, scope, zoom, area, region_where))
+        return JsonResponse(_regions(customers, scope, zoom, area, where))
     if layer == "heat":
         level = min(zoom + clustering.HEAT_ZOOM_OFFSET, mapmath.KEY_LEVEL)
         cells = clustering.grid(

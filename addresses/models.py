@@ -144,6 +144,10 @@ class Address(models.Model):
     customer_kind = models.CharField(
         _("customer kind"), max_length=12, blank=True, default="", editable=False
     )
+    # The customer-level facts the list's and map's filters test, copied onto each of the
+    # customer's addresses by the write path (addresses.clustering.customer_scope_tags): every
+    # region any of its addresses lies in and every category any of them has, as " r12 r340 c5 ".
+    customer_scopes = models.TextField(_("customer scopes"), blank=True, default="", editable=False)
     customer_owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("customer owner"),

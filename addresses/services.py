@@ -27,7 +27,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from addresses.choices import AddressKind, Channel
-from addresses.clustering import map_cells_apply, map_cells_copies_delta, map_cells_delta, map_data_changed
+from addresses.clustering import (
+    customer_scopes_apply,
+    map_cells_apply,
+    map_cells_copies_delta,
+    map_cells_delta,
+    map_data_changed,
+)
 from addresses.models import Address, AddressCategory, AddressVersion
 from crm.batch_lookup import in_values
 from crm.bulk_insert import bulk_insert, bulk_insert_rows
@@ -542,7 +548,7 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
 
     # Write rows. Map cell changes are computed now (this sets map_key) and applied last:
     # the upsert locks the cells it touches until commit, so it should come right before it.
-    map_rows = map_cells_delta(
+    map_delta = map_cells_delta(
         created=[a for _i, a, _c in to_create],
         updated=[a for _i, a, *_r in to_update],
         old=old_points,
@@ -578,6 +584,7 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
                 "version",
                 "updated_at",
                 "map_key",
+                "customer_scopes",
             ],
         )
     _write_categories(to_create, to_update)
@@ -594,7 +601,8 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
         result.updated += 1
     _write_versions(versions, actor=actor, channel=channel, now=now)
     _queue_refinement([a for a, _b, _a in versions if a.precision not in _PRECISE])
-    map_cells_apply(map_rows)
+    customer_scopes_apply(map_delta.sibling_tags)
+    map_cells_apply(map_delta.cells)
     return result
 
 

@@ -5,7 +5,7 @@ import pytest
 from django.http import QueryDict
 
 from addresses import clustering
-from addresses.models import AddressCategory, MapCell
+from addresses.models import Address, AddressCategory, MapCell
 from addresses.services import address_create, address_update, addresses_categorize
 from customers.filtersets import CustomerFilterSet
 from customers.models import Customer
@@ -66,8 +66,34 @@ def test_scoped_cells_stay_equal_to_a_rebuild_through_writes(spread, sales, othe
     kept = _cells()
     assert any(scope.startswith("c:") for scope, *_rest in kept)
     assert any(scope.startswith("r:") for scope, *_rest in kept)
+    tags = dict(Address.objects.values_list("pk", "customer_scopes"))
+    assert any(f" c{shop.pk} " in t for t in tags.values())
     clustering.map_cells_rebuild()
     assert _cells() == kept
+    assert dict(Address.objects.values_list("pk", "customer_scopes")) == tags
+
+
+def test_customer_scopes_name_every_region_and_category_of_the_customer(make_customer, shop):
+    from geo.models import Region
+
+    c = make_customer("戊")
+    first = address_create(customer=c, district_code="110101", lat=39.91, lng=116.40)
+    ids = dict(
+        Region.objects.filter(code__in=["CN", "110000", "110100", "110101", "440000"]).values_list(
+            "code", "pk"
+        )
+    )
+    beijing = {f"r{ids[code]}" for code in ("CN", "110000", "110100", "110101")}
+    assert set(Address.objects.get(pk=first.pk).customer_scopes.split()) == beijing
+    second = address_create(customer=c, district_code="440305", kind="billing", category_ids=[shop.pk])
+    # The first address learns of the second's province and category, and loses them with it.
+    assert f" r{ids['440000']} " in Address.objects.get(pk=first.pk).customer_scopes
+    assert f" c{shop.pk} " in Address.objects.get(pk=first.pk).customer_scopes
+    second.refresh_from_db()
+    address_update(address=second, expected_version=second.version, district_code="110105")
+    assert set(Address.objects.get(pk=first.pk).customer_scopes.split()) == beijing | {
+        f"r{pk}" for pk in Region.objects.filter(code="110105").values_list("pk", flat=True)
+    } | {f"c{shop.pk}"}
 
 
 def _semi_join_grid(customers, level):
@@ -129,23 +155,35 @@ def test_filters_no_sum_of_scopes_says_fall_back(sales, other_sales, make_territ
 
 
 @pytest.mark.parametrize("level", [14, 17, 20])
-def test_scope_conditions_select_the_same_addresses_as_the_semi_join(
+def test_address_conditions_select_the_same_addresses_as_the_semi_join(
     spread, manager, sales, other_sales, make_territory, shop, level
 ):
     make_territory(sales, "440000")
+    make_territory(other_sales, "110000")
+    make_territory(other_sales, "310101")  # two territories, one a district
+    other = AddressCategory.objects.create(name="仓库2", colour="#111111")
+    addresses_categorize(address_ids=list(spread[3].addresses.values_list("pk", flat=True)), add=[other.pk])
     ranges = clustering._ranges_q(mapmath.bbox_key_ranges(CHINA))
     for user, query in [
         (manager, "region=440000"),
+        (manager, "region=440305"),
+        (manager, "region=CN"),
+        (manager, "region=nowhere"),
         (manager, f"owner={sales.pk}"),
+        (manager, f"category={shop.pk}"),
+        (manager, f"category={shop.pk}&category={other.pk}"),
+        (manager, f"stage=existing&region=440000&category={shop.pk}"),
         (sales, ""),
+        (sales, "region=110000"),
         (other_sales, ""),
+        (other_sales, "kind=individual&region=440300"),
     ]:
         fs = CustomerFilterSet(QueryDict(query), queryset=Customer.objects.visible_to(user))
         assert fs.is_valid()
-        terms = clustering.map_scope_terms(
+        where = clustering.address_where(
             user=user, filters={k: fs.form.cleaned_data[k] for k in QueryDict(query)}
         )
-        where = clustering.scope_terms_where(terms)
+        assert where is not None, query
         addresses = clustering._filtered_addresses(fs.qs, where).filter(ranges)
         by_where = sorted((c[0], c[1]) for c in clustering._grid_from_addresses(addresses, level))
         assert by_where == _semi_join_grid(fs.qs, level), (user.username, query)
