@@ -80,6 +80,9 @@ def bench_clusters(n_viewports, only=()):
         (f"manager, category={category.pk}", manager, {"category": category.pk}),
         ("manager, region=440000 (Guangdong)", manager, {"region": "440000"}),
         ("sales (own + Guangdong)", sales, {}),
+        # Combinations no single MapCell scope holds: the address rows' own columns.
+        ("manager, stage=existing + region=440000", manager, {"stage": "existing", "region": "440000"}),
+        ("manager, district 440305 (Nanshan)", manager, {"region": "440305"}),
     ]
     # Random located addresses (a block sample: quick, and spread over the table).
     if connection.vendor == "postgresql":

@@ -97,7 +97,7 @@ def customer_list(*, user, params, per_page: int = 50, page_number=1) -> Custome
     )
     if paginator.count:
         page.object_list = list(
-            Customer.objects.filter(pk__in=page.object_list)
+            filterset.queryset.filter(pk__in=page.object_list)  # visible_to(user), as every read
             .order_by(*ordering)
             .select_related("owner")
             .only(
@@ -142,7 +142,7 @@ def _region_name_index(filterset, params, user, ordering):
         return None
     if region.level not in (RegionLevel.PROVINCE, RegionLevel.CITY):
         return None
-    visible = Customer.objects.visible_to(user)
+    visible = filterset.queryset  # Customer.objects.visible_to(user)
     if visible.query.is_empty():
         return None
     if visible.query.where and not _in_territory(user, region):
