@@ -1,4 +1,5 @@
-"""Recompute every address's map key and the MapCell aggregate (after bulk SQL or cascaded deletes)."""
+"""Recompute every address's map key, the MapCell aggregate and the addresses' customer_scopes
+(after bulk SQL or cascaded deletes)."""
 
 import time
 
@@ -8,7 +9,10 @@ from addresses.clustering import map_cells_rebuild
 
 
 class Command(BaseCommand):
-    help = "Recompute map keys and the map's precomputed cell counts from the addresses."
+    help = (
+        "Recompute map keys, the map's precomputed cell counts and each address's copy of its "
+        "customer's regions and categories from the addresses."
+    )
 
     def handle(self, *args, **options):
         started = time.perf_counter()
