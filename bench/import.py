@@ -139,7 +139,7 @@ def raw_copy(path: Path) -> float:
         with cur.copy(
             "copy addresses_address (id, customer_id, kind, is_primary, raw_text, detail, postcode, "
             "precision, geocode_source, version, created_at, updated_at, customer_name, customer_stage, "
-            "customer_kind) "
+            "customer_kind, customer_scopes) "
             "from stdin"
         ) as copy:
             for i, (_e, name, _p, address) in enumerate(rows, 1):
@@ -160,6 +160,7 @@ def raw_copy(path: Path) -> float:
                         name,
                         "potential",
                         "enterprise",
+                        "",
                     )
                 )
         with cur.copy(
