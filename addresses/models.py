@@ -56,6 +56,7 @@ class Address(models.Model):
         verbose_name=_("customer"),
         on_delete=models.CASCADE,
         related_name="addresses",
+        db_index=False,  # led by the (customer, id) index below
     )
     kind = models.CharField(
         _("kind"), max_length=12, choices=AddressKind.choices, default=AddressKind.DELIVERY
@@ -167,6 +168,8 @@ class Address(models.Model):
         verbose_name_plural = _("addresses")
         ordering = ["customer", "-is_primary", "kind", "id"]
         indexes = [
+            # A customer's addresses, and the list's per-customer EXISTS tests as index-only scans.
+            models.Index(fields=["customer", "id"], name="addresses_address_cust_id"),
             models.Index(fields=["province", "customer"], name="addresses_address_province"),
             models.Index(fields=["city", "customer"], name="addresses_address_city"),
             models.Index(fields=["district", "customer"], name="addresses_address_district"),
