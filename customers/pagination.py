@@ -21,8 +21,11 @@ class CustomerPaginator(EstimatedCountPaginator):
     exact_limit = 10_000
     trust_estimate_above = 50_000
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, planned=None, **kwargs):
+        """`planned`, when given, is a query returning one row per matching customer whose
+        planner estimate is better than the list's own (see customers.selectors)."""
         super().__init__(*args, **kwargs)
+        self.planned = planned
         self.estimated = False
         self.matching_ids: list[int] | None = None
 
@@ -35,7 +38,7 @@ class CustomerPaginator(EstimatedCountPaginator):
             count = super().count
             self.estimated = count > self.estimate_threshold
             return count
-        planned = planned_rows(qs)
+        planned = planned_rows(self.planned if self.planned is not None else qs)
         if planned > self.trust_estimate_above:
             self.estimated = True
             return planned

@@ -56,7 +56,10 @@ def customer_list(*, user, params, per_page: int = 50, page_number=1) -> Custome
     filterset = CustomerFilterSet(params, queryset=Customer.objects.visible_to(user))
     qs = filterset.qs if filterset.is_valid() else filterset.queryset.none()
     ordering = qs.query.order_by or ("name", "pk")
-    paginator = CustomerPaginator(qs.values_list("pk", flat=True), per_page)
+    by_region = _region_name_index(filterset, params, user, ordering)
+    # A region's customers are better estimated from its addresses than through a salesperson's
+    # visibility test (a planner guess of its own).
+    paginator = CustomerPaginator(qs.values_list("pk", flat=True), per_page, planned=by_region)
     page = paginator.get_page(page_number)
     if paginator.matching_ids:
         # A small result, already known by id: sort just those rows.
@@ -67,7 +70,6 @@ def customer_list(*, user, params, per_page: int = 50, page_number=1) -> Custome
         )
         page.object_list = ids[page.start_index() - 1 : page.end_index()]
     deep_key = None
-    by_region = _region_name_index(filterset, params, user, ordering)
     if by_region is not None and paginator.count:
         page.object_list = [pk for _name, pk in by_region[page.start_index() - 1 : page.end_index()]]
     elif paginator.estimated and page.start_index() > DEEP_OFFSET and not paginator.matching_ids:
