@@ -157,13 +157,13 @@ class _CellDeltas:
         """(scope, level, x, y, count, lat_sum, lng_sum) per changed cell, sorted (a fixed lock order)."""
         out = [
             ("", level, x, y, n, slat, slng)
-            for level, cells in _roll_up(self.fine, AGG_LEVELS, lambda k: (), lambda k: k)
+            for level, cells in _roll_up(self.fine, AGG_LEVELS, scoped=False)
             for (x, y), (n, slat, slng) in cells.items()
             if n or slat or slng
         ]
         out += [
             (scope, level, x, y, n, slat, slng)
-            for level, cells in _roll_up(self.scoped, SCOPED_LEVELS, lambda k: k[:1], lambda k: k[1:])
+            for level, cells in _roll_up(self.scoped, SCOPED_LEVELS, scoped=True)
             for (scope, x, y), (n, slat, slng) in cells.items()
             if n or abs(slat) > 1e-9 or abs(slng) > 1e-9
         ]
@@ -172,21 +172,36 @@ class _CellDeltas:
         return out
 
 
-def _roll_up(cells: dict, levels: range, head, xy):
-    """Yield (level, cells) from the finest of `levels` to the coarsest, halving x and y."""
+def _roll_up(cells: dict, levels: range, scoped: bool):
+    """Yield (level, cells) from the finest of `levels` to the coarsest, halving x and y.
+
+    Keys are (x, y), or (scope, x, y) when `scoped`. Two plain loops rather than one with
+    key functions: this runs over every cell of an import batch at every level.
+    """
     for level in reversed(levels):
         if level != levels[-1]:
             coarser: dict[tuple, list] = {}
-            for k, (n, slat, slng) in cells.items():
-                x, y = xy(k)
-                ck = (*head(k), x >> 1, y >> 1)
-                d = coarser.get(ck)
-                if d is None:
-                    coarser[ck] = [n, slat, slng]
-                else:
-                    d[0] += n
-                    d[1] += slat
-                    d[2] += slng
+            get = coarser.get
+            if scoped:
+                for (scope, x, y), (n, slat, slng) in cells.items():
+                    ck = (scope, x >> 1, y >> 1)
+                    d = get(ck)
+                    if d is None:
+                        coarser[ck] = [n, slat, slng]
+                    else:
+                        d[0] += n
+                        d[1] += slat
+                        d[2] += slng
+            else:
+                for (x, y), (n, slat, slng) in cells.items():
+                    ck = (x >> 1, y >> 1)
+                    d = get(ck)
+                    if d is None:
+                        coarser[ck] = [n, slat, slng]
+                    else:
+                        d[0] += n
+                        d[1] += slat
+                        d[2] += slng
             cells = coarser
         yield level, cells
 
@@ -577,7 +592,7 @@ def _scoped_rebuild_rows(table: str, through: str) -> list[tuple]:
                 fine[name, x, y] = [n, float(slat), float(slng)]
     return [
         (scope, level, x, y, n, slat, slng)
-        for level, cells in _roll_up(fine, SCOPED_LEVELS, lambda k: k[:1], lambda k: k[1:])
+        for level, cells in _roll_up(fine, SCOPED_LEVELS, scoped=True)
         for (scope, x, y), (n, slat, slng) in cells.items()
     ]
 
