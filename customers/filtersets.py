@@ -1,6 +1,7 @@
 import django_filters
 from django.contrib.auth import get_user_model
-from django.db.models import BooleanField, Exists, OuterRef, Q, Value
+from django.core.validators import EMPTY_VALUES
+from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
@@ -88,6 +89,16 @@ class CustomerFilterSet(django_filters.FilterSet):
         # one index probe per customer; see filter_region.
         self.deep_page = deep_page
         super().__init__(*args, **kwargs)
+
+    def active_filters(self) -> set[str]:
+        """Names of the filters given a value (call once the form is valid)."""
+        active = set()
+        for name, value in self.form.cleaned_data.items():
+            if isinstance(value, QuerySet):
+                value = list(value)  # categories: already fetched while validating
+            if value not in EMPTY_VALUES:
+                active.add(name)
+        return active
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)

@@ -56,7 +56,7 @@ def customer_list(*, user, params, per_page: int = 50, page_number=1) -> Custome
     filterset = CustomerFilterSet(params, queryset=Customer.objects.visible_to(user))
     qs = filterset.qs if filterset.is_valid() else filterset.queryset.none()
     ordering = qs.query.order_by or ("name", "pk")
-    by_region = _region_name_index(filterset, params, user, ordering)
+    by_region = _region_name_index(filterset, user, ordering)
     # A region's customers are better estimated from its addresses than through a salesperson's
     # visibility test (a planner guess of its own).
     paginator = CustomerPaginator(qs.values_list("pk", flat=True), per_page, planned=by_region)
@@ -126,7 +126,7 @@ def customer_list(*, user, params, per_page: int = 50, page_number=1) -> Custome
     return CustomerListResult(filterset=filterset, paginator=paginator, page=page)
 
 
-def _region_name_index(filterset, params, user, ordering):
+def _region_name_index(filterset, user, ordering):
     """The customers of one province or city in name order, off the addresses'
     (region, customer name, customer) index, when that is the whole filter: a list
     filtered by region alone, sorted by name, for a user who sees every customer
@@ -138,9 +138,8 @@ def _region_name_index(filterset, params, user, ordering):
     """
     if ordering[0].lstrip("-") != "name" or not filterset.is_valid():
         return None
-    active = {name for name in filterset.filters if any(v.strip() for v in params.getlist(name))}
     region = getattr(filterset, "region", None)
-    if active - {"sort"} != {"region"} or region is None:
+    if filterset.active_filters() - {"sort"} != {"region"} or region is None:
         return None
     if region.level not in (RegionLevel.PROVINCE, RegionLevel.CITY):
         return None
