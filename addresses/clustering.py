@@ -86,6 +86,10 @@ def customer_scope_tags(rows) -> str:
     """
     tags = {f"r{r}" for row in rows for r in row[3:7] if r}
     tags |= {f"c{c}" for c in _customer_categories(rows)}
+    return _tags_text(tags)
+
+
+def _tags_text(tags: set[str]) -> str:
     return f" {' '.join(sorted(tags))} " if tags else ""
 
 
@@ -98,7 +102,7 @@ class _CellDeltas:
     """
 
     def __init__(self):
-        self.fine: dict[tuple[int, int], list] = {}
+        self.fine: dict[tuple[str, int, int], list] = {}  # ("", x, y): the unscoped cells
         self.scoped: dict[tuple[str, int, int], list] = {}
         self.regions: dict[tuple[int, int], int] = {}
         self._points: dict[tuple, tuple[int, int, int]] = {}
@@ -117,9 +121,10 @@ class _CellDeltas:
         k = self.key(lat, lng)
         if k is not None:
             flat, flng = sign * float(lat), sign * float(lng)
-            d = self.fine.get(k[1:])
+            fk = ("", k[1], k[2])  # the unscoped cell: scope ""
+            d = self.fine.get(fk)
             if d is None:
-                self.fine[k[1:]] = [sign, flat, flng]
+                self.fine[fk] = [sign, flat, flng]
             else:
                 d[0] += sign
                 d[1] += flat
@@ -156,14 +161,9 @@ class _CellDeltas:
     def rows(self) -> list[tuple[str, int, int, int, int, float, float]]:
         """(scope, level, x, y, count, lat_sum, lng_sum) per changed cell, sorted (a fixed lock order)."""
         out = [
-            ("", level, x, y, n, slat, slng)
-            for level, cells in _roll_up(self.fine, AGG_LEVELS, scoped=False)
-            for (x, y), (n, slat, slng) in cells.items()
-            if n or slat or slng
-        ]
-        out += [
             (scope, level, x, y, n, slat, slng)
-            for level, cells in _roll_up(self.scoped, SCOPED_LEVELS, scoped=True)
+            for fine, levels in ((self.fine, AGG_LEVELS), (self.scoped, SCOPED_LEVELS))
+            for level, cells in _roll_up(fine, levels)
             for (scope, x, y), (n, slat, slng) in cells.items()
             if n or abs(slat) > 1e-9 or abs(slng) > 1e-9
         ]
@@ -172,36 +172,25 @@ class _CellDeltas:
         return out
 
 
-def _roll_up(cells: dict, levels: range, scoped: bool):
+def _roll_up(cells: dict, levels: range):
     """Yield (level, cells) from the finest of `levels` to the coarsest, halving x and y.
 
-    Keys are (x, y), or (scope, x, y) when `scoped`. Two plain loops rather than one with
-    key functions: this runs over every cell of an import batch at every level.
+    Keys are (scope, x, y). A plain loop: this runs over every cell of an import batch at
+    every level.
     """
     for level in reversed(levels):
         if level != levels[-1]:
             coarser: dict[tuple, list] = {}
             get = coarser.get
-            if scoped:
-                for (scope, x, y), (n, slat, slng) in cells.items():
-                    ck = (scope, x >> 1, y >> 1)
-                    d = get(ck)
-                    if d is None:
-                        coarser[ck] = [n, slat, slng]
-                    else:
-                        d[0] += n
-                        d[1] += slat
-                        d[2] += slng
-            else:
-                for (x, y), (n, slat, slng) in cells.items():
-                    ck = (x >> 1, y >> 1)
-                    d = get(ck)
-                    if d is None:
-                        coarser[ck] = [n, slat, slng]
-                    else:
-                        d[0] += n
-                        d[1] += slat
-                        d[2] += slng
+            for (scope, x, y), (n, slat, slng) in cells.items():
+                ck = (scope, x >> 1, y >> 1)
+                d = get(ck)
+                if d is None:
+                    coarser[ck] = [n, slat, slng]
+                else:
+                    d[0] += n
+                    d[1] += slat
+                    d[2] += slng
             cells = coarser
         yield level, cells
 
@@ -547,8 +536,7 @@ def customer_scopes_rebuild(*, address_model=Address) -> int:
         found.setdefault(customer_id, set()).add(f"c{category_id}")
     changed = []
     for pk, (customer_id, old) in stored.items():
-        tags = found.get(customer_id)
-        new = f" {' '.join(sorted(tags))} " if tags else ""
+        new = _tags_text(found.get(customer_id, set()))
         if new != old:
             changed.append(address_model(pk=pk, customer_scopes=new))
     address_model.objects.bulk_update(changed, ["customer_scopes"], batch_size=500)
@@ -592,7 +580,7 @@ def _scoped_rebuild_rows(table: str, through: str) -> list[tuple]:
                 fine[name, x, y] = [n, float(slat), float(slng)]
     return [
         (scope, level, x, y, n, slat, slng)
-        for level, cells in _roll_up(fine, SCOPED_LEVELS, scoped=True)
+        for level, cells in _roll_up(fine, SCOPED_LEVELS)
         for (scope, x, y), (n, slat, slng) in cells.items()
     ]
 

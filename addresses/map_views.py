@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from addresses import clustering, routing
-from addresses.models import Address, AddressCategory
+from addresses.models import Address, AddressCategory, address_line
 from crm.roles import is_manager
 from customers.choices import CustomerKind, RelationshipStage
 from customers.filtersets import LOCATED_CHOICES, CustomerFilterSet, owner_choices
@@ -90,8 +90,7 @@ def _float(value) -> float:
 def _points(address_ids, *, origin: tuple[float, float] | None = None) -> list[dict]:
     """Popup-ready points (customer name, one-line address, category ids) for addresses.
 
-    Plain rows, not model instances: hundreds of points per response (see Address.one_line,
-    which `_one_line` repeats).
+    Plain rows, not model instances: hundreds of points per response.
     """
     if not address_ids:
         return []
@@ -125,7 +124,7 @@ def _points(address_ids, *, origin: tuple[float, float] | None = None) -> list[d
             "id": pk,
             "customer": customer_id,
             "name": name,
-            "address": _one_line(detail, raw_text, *region_row),
+            "address": address_line(detail, raw_text, *region_row),
             "lat": round(lat, 6),
             "lng": round(lng, 6),
             "categories": sorted(cats.get(pk, [])),
@@ -134,19 +133,6 @@ def _points(address_ids, *, origin: tuple[float, float] | None = None) -> list[d
             point["km"] = round(haversine_km(origin[0], origin[1], lat, lng), 3)
         out.append(point)
     return out
-
-
-def _one_line(detail: str, raw_text: str, country_code, country_name, *names) -> str:
-    """Address.one_line over plain values (province, city and district names)."""
-    parts = []
-    for name in names:
-        if name is not None and (not parts or parts[-1] != name):
-            parts.append(name)
-    if country_code and country_code != "CN":
-        parts.insert(0, country_name)
-    if detail:
-        parts.append(detail)
-    return " ".join(parts) or raw_text
 
 
 def _bbox(request):

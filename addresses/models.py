@@ -232,15 +232,28 @@ class Address(models.Model):
 
     def one_line(self) -> str:
         """The address as one line, Chinese order (province city district detail)."""
-        parts = []
-        for region in (self.province, self.city, self.district):
-            if region is not None and (not parts or parts[-1] != region.name):
-                parts.append(region.name)
-        if self.country_id and self.country and self.country.code != "CN":
-            parts.insert(0, self.country.name)
-        if self.detail:
-            parts.append(self.detail)
-        return " ".join(parts) or self.raw_text
+        country = self.country if self.country_id else None
+        return address_line(
+            self.detail,
+            self.raw_text,
+            country.code if country else None,
+            country.name if country else None,
+            *(r.name if r is not None else None for r in (self.province, self.city, self.district)),
+        )
+
+
+def address_line(detail: str, raw_text: str, country_code, country_name, *names) -> str:
+    """Address.one_line over plain values (province, city and district names, None when
+    unknown): for readers of many rows that fetch values, not model instances."""
+    parts = []
+    for name in names:
+        if name is not None and (not parts or parts[-1] != name):
+            parts.append(name)
+    if country_code and country_code != "CN":
+        parts.insert(0, country_name)
+    if detail:
+        parts.append(detail)
+    return " ".join(parts) or raw_text
 
 
 class AddressVersion(models.Model):
