@@ -15,6 +15,9 @@ Three paths, fastest first:
 
 import hashlib
 from collections.abc import Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from operator import attrgetter
 from typing import NamedTuple
 
 from django.core.cache import cache
@@ -66,6 +69,9 @@ def address_scopes(stage: str, kind: str, owner_id: int | None, regions, categor
     return out
 
 
+_NO_CATEGORIES: frozenset[int] = frozenset()
+
+
 def _customer_regions(rows) -> set[int]:
     """Every province and city any of a customer's addresses lies in (countries are too big
     to be worth cells of their own, districts small enough for the semi-join)."""
@@ -98,7 +104,9 @@ class _CellDeltas:
 
     Coarser levels are derived from the finer one (x >> 1, y >> 1), so the work per
     address is one Mercator projection and one dict update, whatever the number of levels.
-    Scoped cells (per filter value) are summed the same way from SCOPED_LEVELS' finest level.
+    Scoped cells (per filter value) are summed the same way from SCOPED_LEVELS' finest level,
+    first per set of scopes (most addresses of a batch share theirs with many others) and
+    spread over the scopes of each set once, at the end.
     """
 
     def __init__(self):
@@ -106,6 +114,8 @@ class _CellDeltas:
         self.scoped: dict[tuple[str, int, int], list] = {}
         self.regions: dict[tuple[int, int], int] = {}
         self._points: dict[tuple, tuple[int, int, int]] = {}
+        self._by_scopes: dict[tuple[tuple[str, ...], int, int], list] = {}
+        self._scope_sets: dict[tuple, tuple[str, ...]] = {}
 
     def key(self, lat, lng) -> tuple[int, int, int] | None:
         """(map key, x, y at the finest level) of a point; computed once per distinct point."""
@@ -140,26 +150,83 @@ class _CellDeltas:
     def add_customer(self, rows, sign: int) -> None:
         """Count one customer's addresses (tuples in `_SCOPE_COLUMNS` order plus the address's
         category ids) in their scopes."""
-        regions = _customer_regions(rows)
-        categories = _customer_categories(rows)
-        scoped = self.scoped
+        regions = frozenset(_customer_regions(rows))
+        categories = frozenset(_customer_categories(rows))
+        by_scopes, scope_sets = self._by_scopes, self._scope_sets
         for _c, lat, lng, _co, _p, _ci, _d, stage, kind, owner, _cats in rows:
             k = self.key(lat, lng)
             if k is None:
                 continue
-            x, y = k[1] >> _SCOPED_SHIFT, k[2] >> _SCOPED_SHIFT
-            flat, flng = sign * float(lat), sign * float(lng)
-            for scope in address_scopes(stage, kind, owner, regions, categories):
+            signature = (stage, kind, owner, regions, categories)
+            scopes = scope_sets.get(signature)
+            if scopes is None:
+                scopes = scope_sets[signature] = tuple(
+                    address_scopes(stage, kind, owner, regions, categories)
+                )
+            cell = (scopes, k[1] >> _SCOPED_SHIFT, k[2] >> _SCOPED_SHIFT)
+            d = by_scopes.get(cell)
+            if d is None:
+                by_scopes[cell] = [sign, sign * float(lat), sign * float(lng)]
+            else:
+                d[0] += sign
+                d[1] += sign * float(lat)
+                d[2] += sign * float(lng)
+
+    def merge(self, other: "_CellDeltas") -> None:
+        """Add another batch's changes to these (before either is turned into rows)."""
+        for mine, theirs in ((self.fine, other.fine), (self._by_scopes, other._by_scopes)):
+            for key, (n, slat, slng) in theirs.items():
+                d = mine.get(key)
+                if d is None:
+                    mine[key] = [n, slat, slng]
+                else:
+                    d[0] += n
+                    d[1] += slat
+                    d[2] += slng
+        for key, n in other.regions.items():
+            self.regions[key] = self.regions.get(key, 0) + n
+
+    def __bool__(self) -> bool:
+        return bool(self.fine or self._by_scopes or self.scoped or self.regions)
+
+    def add_single(self, row, sign: int) -> None:
+        """`add_customer` for a customer with this one address."""
+        _c, lat, lng, _co, province, city, _d, stage, kind, owner, categories = row
+        k = self.key(lat, lng)
+        if k is None:
+            return
+        signature = (stage, kind, owner, province, city, categories)
+        scopes = self._scope_sets.get(signature)
+        if scopes is None:
+            regions = [r for r in dict.fromkeys((province, city)) if r]
+            scopes = self._scope_sets[signature] = tuple(
+                address_scopes(stage, kind, owner, regions, categories)
+            )
+        cell = (scopes, k[1] >> _SCOPED_SHIFT, k[2] >> _SCOPED_SHIFT)
+        d = self._by_scopes.get(cell)
+        if d is None:
+            self._by_scopes[cell] = [sign, sign * float(lat), sign * float(lng)]
+        else:
+            d[0] += sign
+            d[1] += sign * float(lat)
+            d[2] += sign * float(lng)
+
+    def _spread_scopes(self) -> None:
+        scoped = self.scoped
+        for (scopes, x, y), (n, slat, slng) in self._by_scopes.items():
+            for scope in scopes:
                 d = scoped.get((scope, x, y))
                 if d is None:
-                    scoped[scope, x, y] = [sign, flat, flng]
+                    scoped[scope, x, y] = [n, slat, slng]
                 else:
-                    d[0] += sign
-                    d[1] += flat
-                    d[2] += flng
+                    d[0] += n
+                    d[1] += slat
+                    d[2] += slng
+        self._by_scopes = {}
 
     def rows(self) -> list[tuple[str, int, int, int, int, float, float]]:
-        """(scope, level, x, y, count, lat_sum, lng_sum) per changed cell, sorted (a fixed lock order)."""
+        """(scope, level, x, y, count, lat_sum, lng_sum) per changed cell."""
+        self._spread_scopes()
         out = [
             (scope, level, x, y, n, slat, slng)
             for fine, levels in ((self.fine, AGG_LEVELS), (self.scoped, SCOPED_LEVELS))
@@ -168,7 +235,6 @@ class _CellDeltas:
             if n or abs(slat) > 1e-9 or abs(slng) > 1e-9
         ]
         out += [("", level, region_id, 0, n, 0.0, 0.0) for (level, region_id), n in self.regions.items() if n]
-        out.sort()
         return out
 
 
@@ -220,7 +286,10 @@ def map_cells_delta(
         k = deltas.key(a.lat, a.lng)
         a.map_key = k[0] if k is not None else None
         deltas.add(a.lat, a.lng, a.province_id, a.city_id, a.district_id, 1)
-        touched.setdefault(a.customer_id, {})[("new", i)] = (*_scope_row(a), frozenset(cats[i]))
+        touched.setdefault(a.customer_id, {})[("new", i)] = (
+            *_scope_row(a),
+            frozenset(cats[i]) if cats[i] else _NO_CATEGORIES,
+        )
     if updated:
         if old is None:
             old = {
@@ -253,11 +322,11 @@ def map_cells_delta(
             for pk, (customer_id, old_tags) in stored_tags.items()
             if pk not in in_batch and old_tags != tags[customer_id]
         ]
-    return MapDelta(deltas.rows(), sibling_tags)
+    return MapDelta(deltas, sibling_tags)
 
 
 class MapDelta(NamedTuple):
-    cells: list[tuple]  # for map_cells_apply
+    cells: _CellDeltas  # for map_cells_apply
     sibling_tags: list[tuple[int, str]]  # (address id, customer_scopes), for customer_scopes_apply
 
 
@@ -279,8 +348,7 @@ def customer_scopes_apply(rows: Sequence[tuple[int, str]]) -> None:
     )
 
 
-def _scope_row(a: Address) -> tuple:
-    return tuple(getattr(a, c) for c in _SCOPE_COLUMNS)
+_scope_row = attrgetter(*_SCOPE_COLUMNS)  # an address's values in _SCOPE_COLUMNS order
 
 
 def _scoped_delta(deltas: _CellDeltas, changes: dict[int, dict]) -> tuple[dict, dict]:
@@ -304,7 +372,20 @@ def _scoped_delta(deltas: _CellDeltas, changes: dict[int, dict]) -> tuple[dict, 
         stored.setdefault(columns[0], {})[pk] = (*columns, frozenset(categories.get(pk, ())))
         stored_tags[pk] = (columns[0], old_tags)
     tags = {}
+    single_tags: dict[tuple, str] = {}
     for customer_id, changed in changes.items():
+        if customer_id not in stored and len(changed) == 1:
+            # A customer's first address (every row of a first import): nothing leaves a scope.
+            (row,) = changed.values()
+            if row[10] is None:
+                row = (*row[:10], _NO_CATEGORIES)
+            deltas.add_single(row, 1)
+            key = (*row[3:7], row[10])
+            tag = single_tags.get(key)
+            if tag is None:
+                tag = single_tags[key] = customer_scope_tags((row,))
+            tags[customer_id] = tag
+            continue
         before = stored.get(customer_id, {})
         after = dict(before)
         for key, row in changed.items():
@@ -318,7 +399,7 @@ def _scoped_delta(deltas: _CellDeltas, changes: dict[int, dict]) -> tuple[dict, 
     return tags, stored_tags
 
 
-def map_cells_copies_delta(*, customer_ids: Sequence[int]) -> list[tuple]:
+def map_cells_copies_delta(*, customer_ids: Sequence[int]) -> _CellDeltas:
     """MapCell changes for customers whose stage / kind / owner are about to be copied onto
     their addresses (call before the copies are written; apply with `map_cells_apply`)."""
     table = Address._meta.db_table
@@ -337,17 +418,17 @@ def map_cells_copies_delta(*, customer_ids: Sequence[int]) -> list[tuple]:
             params,
         )
         fetched = cursor.fetchall()
+    deltas = _CellDeltas()
     if not fetched:
-        return []
+        return deltas
     categories = _address_categories([row[0] for row in fetched])
     by_customer: dict[int, list] = {}
     for row in fetched:
         by_customer.setdefault(row[1], []).append((*row[1:], frozenset(categories.get(row[0], ()))))
-    deltas = _CellDeltas()
     for rows in by_customer.values():
         deltas.add_customer([(*r[:10], r[13]) for r in rows], -1)
         deltas.add_customer([(*r[:7], *r[10:]) for r in rows], 1)
-    return deltas.rows()
+    return deltas
 
 
 def _address_categories(address_ids: Sequence[int]) -> dict[int, list[int]]:
@@ -360,11 +441,68 @@ def _address_categories(address_ids: Sequence[int]) -> dict[int, list[int]]:
     return out
 
 
-def map_cells_apply(rows: list[tuple]) -> None:
-    """Add the changes of `map_cells_delta` to MapCell and invalidate cached aggregates."""
-    if rows:
-        _upsert(rows)
-        map_data_changed()
+def map_cells_apply(deltas: _CellDeltas) -> None:
+    """Add the changes of `map_cells_delta` to MapCell and invalidate cached aggregates
+    (inside `map_cells_batched`, at the end of that block)."""
+    batch = _batch.get()
+    if batch is not None:
+        batch.add(deltas)
+    elif deltas:
+        rows = deltas.rows()
+        if rows:
+            _upsert(rows)
+            map_data_changed()
+
+
+class MapCellBatch:
+    """The map-cell changes of many writes in one transaction, summed and applied once.
+
+    A bulk import writes a few hundred thousand rows per transaction in smaller chunks: each
+    chunk touches nearly every cell of the grid, so applying once per transaction instead
+    of once per chunk saves most of the upserts. `mark` and `discard` follow the caller's
+    savepoints: changes of a rolled-back savepoint are dropped with it.
+    """
+
+    def __init__(self):
+        self._deltas: list[_CellDeltas] = []
+
+    def add(self, deltas: _CellDeltas) -> None:
+        if deltas:
+            self._deltas.append(deltas)
+
+    def mark(self) -> int:
+        return len(self._deltas)
+
+    def discard(self, mark: int) -> None:
+        del self._deltas[mark:]
+
+    def apply(self) -> None:
+        if not self._deltas:
+            return
+        total, *rest = self._deltas
+        for deltas in rest:
+            total.merge(deltas)
+        self._deltas = []
+        rows = total.rows()
+        if rows:
+            _upsert(rows)
+            map_data_changed()
+
+
+_batch: ContextVar[MapCellBatch | None] = ContextVar("map_cell_batch", default=None)
+
+
+@contextmanager
+def map_cells_batched():
+    """Collect the map-cell changes of every write in the block and apply them at its end
+    (call inside the transaction; nothing is applied if the block raises)."""
+    batch = MapCellBatch()
+    token = _batch.set(batch)
+    try:
+        yield batch
+    finally:
+        _batch.reset(token)
+    batch.apply()
 
 
 def _same(before, after) -> bool:
@@ -377,31 +515,41 @@ def _same(before, after) -> bool:
 _CELL_COLUMNS = ("scope", "level", "x", "y", "count", "lat_sum", "lng_sum")
 
 
-def _upsert(rows: list[tuple], chunk: int = 1000) -> None:
-    """Add counts and sums to cells, creating them as needed (sorted: no deadlocks).
+# The batch's cell changes, COPYed in binary and merged in one statement (PostgreSQL).
+_DELTA_TABLE = "map_cell_delta"
+_DELTA_TABLE_SQL = (
+    f"CREATE TEMPORARY TABLE IF NOT EXISTS {_DELTA_TABLE} (scope text, level smallint, x bigint, y bigint, "
+    "count integer, lat_sum float8, lng_sum float8) ON COMMIT DELETE ROWS"
+)
 
-    PostgreSQL gets the whole batch as seven arrays in one statement; other databases
-    multi-row VALUES.
+
+def _upsert(rows: list[tuple], chunk: int = 1000) -> None:
+    """Add counts and sums to cells, creating them as needed, in index order (a fixed lock
+    order: concurrent writers wait for each other instead of deadlocking).
+
+    PostgreSQL gets the batch through a binary COPY into a temporary table and one
+    INSERT ... ON CONFLICT from it; other databases multi-row VALUES.
     """
-    rows.sort()
     table = MapCell._meta.db_table
     conflict = (
         f"ON CONFLICT (scope, level, x, y) DO UPDATE SET count = {table}.count + excluded.count, "
         f"lat_sum = {table}.lat_sum + excluded.lat_sum, lng_sum = {table}.lng_sum + excluded.lng_sum"
     )
     columns = ", ".join(_CELL_COLUMNS)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Arrays as text literals: psycopg's client-side quoting of long lists costs far more.
-            scopes, *numbers = zip(*rows)
+    if connection.vendor == "postgresql":
+        from crm.bulk_insert import copy_rows
+
+        with connection.cursor() as cursor:
+            cursor.execute(_DELTA_TABLE_SQL)
+            copy_rows(connection, _DELTA_TABLE, _CELL_COLUMNS, rows)
             cursor.execute(
-                f"INSERT INTO {table} ({columns}) "  # noqa: S608
-                "SELECT * FROM unnest(%s::text[], %s::smallint[], %s::bigint[], %s::bigint[], %s::integer[], "
-                f"%s::float8[], %s::float8[]) {conflict}",
-                ["{" + ",".join(f'"{s}"' for s in scopes) + "}"]
-                + ["{" + ",".join(map(repr, column)) + "}" for column in numbers],
+                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {_DELTA_TABLE} "  # noqa: S608
+                f"ORDER BY scope, level, x, y {conflict}"
             )
-            return
+            cursor.execute(f"TRUNCATE {_DELTA_TABLE}")
+        return
+    rows.sort()
+    with connection.cursor() as cursor:
         for i in range(0, len(rows), chunk):
             part = rows[i : i + chunk]
             values = ",".join(["(%s,%s,%s,%s,%s,%s,%s)"] * len(part))

@@ -49,6 +49,7 @@ from django.db import connections, transaction
 from django.utils.translation import gettext as _
 
 from addresses.choices import AddressKind, Channel
+from addresses.clustering import map_cells_batched
 from addresses.models import Address, AddressCategory, ImportCheckpoint, ImportJob, ImportStatus
 from addresses.services import AddressInput, addresses_save
 from crm.batch_lookup import in_values
@@ -61,7 +62,10 @@ logger = logging.getLogger(__name__)
 
 MAX_ROWS = getattr(settings, "IMPORT_MAX_ROWS", 1_000_000)
 MAX_CELL_CHARS = getattr(settings, "IMPORT_MAX_CELL_CHARS", 4096)
-BATCH_SIZE = getattr(settings, "IMPORT_BATCH_SIZE", 10000)  # fewer, larger map-cell upserts
+# Rows per transaction and checkpoint: the map cells are upserted once per batch, and a
+# batch of a 30-character-address file touches most cells of the grid whatever its size.
+BATCH_SIZE = getattr(settings, "IMPORT_BATCH_SIZE", 100_000)
+CHUNK_SIZE = getattr(settings, "IMPORT_CHUNK_SIZE", 20_000)  # rows in memory at once
 MAX_XLSX_UNCOMPRESSED = getattr(settings, "IMPORT_MAX_XLSX_UNCOMPRESSED", 2 * 1024**3)
 MAX_XLSX_RATIO = 150  # real sheets compress 5-30x; a bomb compresses 1000x
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -830,16 +834,20 @@ def _format_errors(errors: dict[str, list[str]]) -> list[tuple[str, str]]:
     return out
 
 
-def write_batch(rows: list[ImportRow], *, customer_fields: list[str], actor=None) -> tuple[Counts, list]:
+def write_batch(
+    rows: list[ImportRow], *, customer_fields: list[str], actor=None, map_cells=None
+) -> tuple[Counts, list]:
     """Upsert the customers and addresses of `rows` (call inside a transaction).
 
     A row whose address is refused by the write path is dropped and the rest written
-    again, so no customer is left without the address it came with.
+    again, so no customer is left without the address it came with. `map_cells` is the
+    enclosing `map_cells_batched` block, if any (a retry drops the map changes it undoes).
     """
     rejects: list[tuple[int, list[str], list[tuple[str, str]]]] = []
     for _attempt in range(4):
         counts = Counts()
         sid = transaction.savepoint_create()
+        mark = map_cells.mark() if map_cells is not None else 0
         first: dict[str, int] = {}
         cust_rows = []
         for r in rows:
@@ -875,6 +883,8 @@ def write_batch(rows: list[ImportRow], *, customer_fields: list[str], actor=None
         result = addresses_save(items=items, actor=actor, channel=Channel.IMPORT)
         if result.errors:
             transaction.savepoint_rollback(sid)
+            if map_cells is not None:
+                map_cells.discard(mark)
             bad = {positions[i]: errors for i, errors in result.errors.items()}
             for n in sorted(bad):
                 rejects.append((rows[n].row_no, rows[n].cells, _format_errors(bad[n])))
@@ -1147,7 +1157,11 @@ def _bulk_load_settings() -> None:
 
 
 def _run_worker(job, worker, workers, *, table, columns, crs, actor, report_base, batch_size, progress=None):
-    """Read the file, validate this worker's rows and write them in checkpointed batches."""
+    """Read the file, validate this worker's rows and write them in checkpointed batches.
+
+    A batch (one transaction, one checkpoint) is written in chunks of at most CHUNK_SIZE
+    rows, which bound the memory; the map cells of the whole batch are applied once.
+    """
     dry_run = job.dry_run
     validator = RowValidator(columns, table.headers, crs=crs)
     duplicates = DuplicateTracker()
@@ -1163,89 +1177,99 @@ def _run_worker(job, worker, workers, *, table, columns, crs, actor, report_base
     report.seek(checkpoint.report_offset)
     counts = Counts(checkpoint.created, checkpoint.updated, checkpoint.unchanged, checkpoint.rejected)
     first_errors: list[dict] = []
-    batch: list[ImportRow] = []
-    pending: list[tuple[int, list[str] | None, list[tuple[str, str]]]] = []
-    last_row = checkpoint.last_row
-    resume_after = checkpoint.last_row
     total = table.estimated_rows
-    last_progress = 0.0
+    chunk_size = max(1, min(CHUNK_SIZE, batch_size))
+    ext_i = columns.index["external_id"]
 
-    def flush(final=False):
-        nonlocal batch, pending, last_progress
+    def my_rows():
+        """(row number, ImportRow or None, errors) of this worker's rows after the checkpoint."""
+        resume_after = checkpoint.last_row
+        for row_no, cells, problem in table.rows():
+            if workers > 1:
+                ext = _unescape(cells[ext_i].strip()) if cells and ext_i < len(cells) else ""
+                if zlib.crc32(ext.encode("utf-8", "replace")) % workers != worker:
+                    continue
+            if problem is not None:
+                if row_no > resume_after:
+                    yield row_no, None, cells, [("", problem)]
+                continue
+            row, errors = validator.validate(row_no, cells)
+            if row is not None:
+                dup = duplicates.check(row)
+                if dup:
+                    row, errors = None, [(validator.column("external_id"), dup)]
+            if row_no > resume_after:  # before it: committed, only the duplicate tracker needed it
+                yield row_no, row, cells, errors
+
+    def write_chunk(rows, rejected, cells):
+        batch_counts = Counts()
+        if rows:
+            batch_counts, rejects = write_batch(
+                rows, customer_fields=validator.customer_fields, actor=actor, map_cells=cells
+            )
+            rejected.extend(rejects)
+        batch_counts.rejected = len(rejected)
+        rejected.sort(key=lambda p: p[0])
+        for row_no, row_cells, errors in rejected:
+            report.write(_report_line(row_no, row_cells, errors))
+            if len(first_errors) < 20:
+                first_errors.append(
+                    {"row": row_no, "errors": [{"column": c, "reason": m} for c, m in errors]}
+                )
+        counts.add(batch_counts)
+
+    stream = my_rows()
+    done = False
+    while not done:
+        in_batch = 0
         with transaction.atomic():
             _bulk_load_settings()
-            if batch:
-                batch_counts, rejects = write_batch(
-                    batch, customer_fields=validator.customer_fields, actor=actor
-                )
-                pending.extend(rejects)
-            else:
-                batch_counts = Counts()
-            batch_counts.rejected = len(pending)
-            pending.sort(key=lambda p: p[0])
-            for row_no, cells, errors in pending:
-                report.write(_report_line(row_no, cells, errors))
-                if len(first_errors) < 20:
-                    first_errors.append(
-                        {"row": row_no, "errors": [{"column": c, "reason": m} for c, m in errors]}
-                    )
+            with map_cells_batched() as cells:
+                while in_batch < batch_size:
+                    rows, rejected = [], []
+                    for row_no, row, row_cells, errors in stream:
+                        checkpoint.last_row = row_no
+                        if row is None:
+                            rejected.append((row_no, row_cells, errors))
+                        else:
+                            rows.append(row)
+                        if len(rows) + len(rejected) >= chunk_size:
+                            break
+                    else:
+                        done = True
+                    in_batch += len(rows) + len(rejected)
+                    write_chunk(rows, rejected, cells)
+                    if progress is not None and workers == 1:
+                        progress(counts.rows, total)
+                    if done:
+                        break
+                # Deferred foreign-key checks now, before the cell upsert locks its rows: a
+                # concurrent writer then waits for the commit only, not for the checks too.
+                _check_constraints_now()
             report.flush()
             os.fsync(report.fileno())
-            counts.add(batch_counts)
-            checkpoint.last_row = last_row
             checkpoint.rows_done = counts.rows
             checkpoint.created, checkpoint.updated = counts.created, counts.updated
             checkpoint.unchanged, checkpoint.rejected = counts.unchanged, counts.rejected
             checkpoint.report_offset = report.tell()
-            checkpoint.finished = final
+            checkpoint.finished = done
             if dry_run:
                 transaction.set_rollback(True)
             else:
                 checkpoint.save()
-        batch, pending = [], []
-        if workers == 1 and not dry_run:
-            ImportJob.objects.filter(pk=job.pk).update(rows_done=counts.rows)
-        elif dry_run:
+        if workers == 1 or dry_run:
             ImportJob.objects.filter(pk=job.pk).update(rows_done=counts.rows)
         if progress is not None:
             progress(counts.rows, total)
-
-    try:
-        for row_no, cells, problem in table.rows():
-            mine = workers == 1
-            if not mine:
-                ext_i = columns.index["external_id"]
-                ext = _unescape(cells[ext_i].strip()) if cells and ext_i < len(cells) else ""
-                mine = (zlib.crc32(ext.encode("utf-8", "replace")) % workers) == worker
-            if not mine:
-                continue
-            if row_no <= resume_after:
-                # Already committed: only rebuild the duplicate tracker.
-                if problem is None:
-                    row, errors = validator.validate(row_no, cells)
-                    if row is not None:
-                        duplicates.check(row)
-                continue
-            last_row = row_no
-            if problem is not None:
-                pending.append((row_no, cells, [("", problem)]))
-            else:
-                row, errors = validator.validate(row_no, cells)
-                if row is not None:
-                    dup = duplicates.check(row)
-                    if dup:
-                        errors = [(validator.column("external_id"), dup)]
-                        row = None
-                if row is None:
-                    pending.append((row_no, cells, errors))
-                else:
-                    batch.append(row)
-            if len(batch) >= batch_size or len(pending) >= batch_size:
-                flush()
-        flush(final=True)
-    finally:
-        report.close()
+    report.close()
     return counts, first_errors
+
+
+def _check_constraints_now() -> None:
+    connection = connections["default"]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def _run_parallel(job, workers, *, progress=None, **ctx):

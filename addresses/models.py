@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from addresses.choices import AddressKind, Channel
 from addresses.querysets import AddressQuerySet
+from crm.search_keys import SearchKeysField
 from geo.choices import GeocodePrecision
 
 
@@ -65,6 +66,11 @@ class Address(models.Model):
     raw_text = models.TextField(_("address as entered"), blank=True)
     detail = models.CharField(_("detail line"), max_length=300, blank=True)
     postcode = models.CharField(_("postcode"), max_length=20, blank=True)
+    # The deepest region, checked by the database. The four level fields below are copies of
+    # its ancestors, written only by the write path from the same Region rows: their own
+    # foreign-key checks (one index probe and row lock each, per address written) would only
+    # repeat this one. Regions are never deleted (load_regions retires them), so no index on
+    # region_id is needed for PROTECT either.
     region = models.ForeignKey(
         "geo.Region",
         verbose_name=_("region"),
@@ -72,6 +78,7 @@ class Address(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,
     )
     country = models.ForeignKey(
         "geo.Region",
@@ -81,6 +88,7 @@ class Address(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         db_index=False,  # led by the (country, customer) index below
+        db_constraint=False,  # a copy of region's ancestor: see below
     )
     province = models.ForeignKey(
         "geo.Region",
@@ -90,6 +98,7 @@ class Address(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         db_index=False,  # led by the (province, customer) index below
+        db_constraint=False,  # a copy of region's ancestor: see below
     )
     city = models.ForeignKey(
         "geo.Region",
@@ -99,6 +108,7 @@ class Address(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         db_index=False,  # led by the (city, customer) index below
+        db_constraint=False,  # a copy of region's ancestor: see below
     )
     district = models.ForeignKey(
         "geo.Region",
@@ -108,6 +118,7 @@ class Address(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         db_index=False,  # led by the (district, customer) index below
+        db_constraint=False,  # a copy of region's ancestor: see below
     )
     lat = models.DecimalField(
         _("latitude"), max_digits=9, decimal_places=6, null=True, blank=True, validators=_LAT
@@ -126,6 +137,9 @@ class Address(models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # Keys of the character pairs of raw_text and detail, for the list's search (crm.search_keys;
+    # GIN-indexed on PostgreSQL by addresses/migrations/0015), kept by the write path.
+    search_keys = SearchKeysField(_("search keys"), source=("raw_text", "detail"))
     # Morton cell of (lat, lng), kept by the write path; see geo/mapmath.py and addresses/clustering.py.
     map_key = models.BigIntegerField(_("map cell key"), null=True, blank=True, editable=False)
     # Copies of the customer's name, stage, kind and owner, kept by customers/services.py and
@@ -180,8 +194,6 @@ class Address(models.Model):
                 fields=["province", "customer_name", "customer"], name="addresses_address_prov_name"
             ),
             models.Index(fields=["city", "customer_name", "customer"], name="addresses_address_city_name"),
-            models.Index(fields=["precision"], name="addresses_address_precision"),
-            models.Index(fields=["lat", "lng"], name="addresses_address_latlng"),
             models.Index(fields=["map_key", "customer"], name="addresses_address_map_key"),
             # Covering map indexes (PostgreSQL only): addresses/migrations/0004_customer_copies_for_map.py.
         ]
@@ -279,6 +291,7 @@ class AddressVersion(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,  # the partial index below: imports and the self-service link have no actor
     )
     channel = models.CharField(_("channel"), max_length=12, choices=Channel.choices)
     created_at = models.DateTimeField(_("time"))
@@ -292,6 +305,11 @@ class AddressVersion(models.Model):
         verbose_name = _("address version")
         verbose_name_plural = _("address versions")
         ordering = ["address", "version"]
+        indexes = [
+            models.Index(
+                fields=["actor"], condition=Q(actor__isnull=False), name="addresses_addressversion_actor"
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["address", "version"], name="%(app_label)s_%(class)s_unique_version"

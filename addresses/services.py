@@ -17,6 +17,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from json.encoder import encode_basestring
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -36,7 +37,8 @@ from addresses.clustering import (
 )
 from addresses.models import Address, AddressCategory, AddressVersion
 from crm.batch_lookup import in_values
-from crm.bulk_insert import bulk_insert, bulk_insert_rows
+from crm.bulk_insert import JsonText, bulk_insert, bulk_insert_rows
+from crm.search_keys import search_keys
 from customers.models import Customer
 from geo import geocoding, parsing
 from geo.choices import PRECISION_RANK, CoordinateSystem, GeocodePrecision, RegionLevel
@@ -62,6 +64,7 @@ SNAPSHOT_FIELDS = (
     "categories",
 )
 _UNSET = object()
+_ADDRESS_KINDS = {k.value: k for k in AddressKind}
 
 
 class StaleAddressError(Exception):
@@ -163,6 +166,16 @@ def _quantize(value: float | Decimal) -> Decimal:
     return Decimal(str(value)).quantize(_Q6, rounding=ROUND_HALF_EVEN)
 
 
+def _quantized_text(value, _cache: dict = {}) -> str:  # noqa: B006 (a memo: a batch repeats its centroids)
+    """str(_quantize(value)), remembered: snapshots of a batch repeat a few thousand points."""
+    text = _cache.get(value)
+    if text is None:
+        if len(_cache) > 100_000:
+            _cache.clear()
+        text = _cache[value] = str(_quantize(value))
+    return text
+
+
 class _RegionRows:
     """Region rows needed by one batch, fetched in one query per batch."""
 
@@ -181,6 +194,8 @@ class _RegionRows:
             rows += list(Region.objects.filter(code__in=ancestor_codes))
         self.by_code = {r.code: r for r in rows}
         self.by_id = {r.pk: r for r in rows}
+        self._chains: dict[int, tuple] = {}
+        self._centroids: dict[int, tuple | None] = {}
 
     def get(self, code: str) -> Region | None:
         region = self.by_code.get(code)
@@ -197,6 +212,30 @@ class _RegionRows:
             if r is not None:
                 out[r.level] = r
         return out
+
+    def fields(self, region: Region | None) -> tuple[dict, dict]:
+        """({attname: id}, {field name: region or None}) of the five region foreign keys."""
+        key = region.pk if region is not None else None
+        hit = self._chains.get(key)
+        if hit is None:
+            chain = self.chain(region) if region is not None else {}
+            objects = {
+                name: region if level is None else chain.get(level) for name, _a, level in _REGION_FIELDS
+            }
+            ids = {attname: getattr(objects[name], "pk", None) for name, attname, _l in _REGION_FIELDS}
+            hit = self._chains[key] = (ids, objects)
+        return hit
+
+    def centroid(self, region: Region) -> tuple | None:
+        """(lat, lng, precision, source) of the offline geocode of `region`, or None."""
+        hit = self._centroids.get(region.pk, _UNSET)
+        if hit is _UNSET:
+            result = geocoding.offline_result(_region_record(region, self))
+            hit = None
+            if result is not None:
+                hit = (_quantize(result.lat), _quantize(result.lng), result.precision, result.source)
+            self._centroids[region.pk] = hit
+        return hit
 
 
 def _resolve_structured(item: AddressInput, rows: _RegionRows) -> Region:
@@ -241,8 +280,8 @@ def _snapshot(address: Address, category_ids: Sequence[int], regions_by_id: dict
         "postcode": address.postcode,
         "region": region.code if region else None,
         "region_name": region.name if region else None,
-        "lat": None if address.lat is None else str(_quantize(address.lat)),
-        "lng": None if address.lng is None else str(_quantize(address.lng)),
+        "lat": None if address.lat is None else _quantized_text(address.lat),
+        "lng": None if address.lng is None else _quantized_text(address.lng),
         "precision": address.precision,
         "geocode_source": address.geocode_source,
         "verified_at": address.verified_at.isoformat() if address.verified_at else None,
@@ -254,20 +293,33 @@ def version_hash(
     *, address_id: int, version: int, actor_id, channel: str, created_at, before, after, prev_hash: str
 ) -> str:
     """SHA-256 over a version row's content and its predecessor's hash."""
-    payload = json.dumps(
-        {
-            "address": address_id,
-            "version": version,
-            "actor": actor_id,
-            "channel": channel,
-            "time": created_at.isoformat(),
-            "before": before,
-            "after": after,
-            "prev": prev_hash,
-        },
-        sort_keys=True,
-        ensure_ascii=False,
-        separators=(",", ":"),
+    head = _hash_head(actor_id, channel, created_at)
+    return _version_hash_of(head, address_id, version, _json(before), _json(after), prev_hash)
+
+
+# The canonical JSON of history snapshots and hash payloads: sorted keys, no spaces, UTF-8.
+_json = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _hash_head(actor_id, channel: str, created_at) -> tuple[str, str]:
+    """The parts of a hash payload shared by a batch's rows (same actor, channel and time)."""
+    return (
+        f'{{"actor":{"null" if actor_id is None else int(actor_id)},"address":',
+        f',"channel":{encode_basestring(channel)},"prev":',
+        f',"time":{encode_basestring(created_at.isoformat())},"version":',
+    )
+
+
+def _version_hash_of(
+    head: tuple[str, str, str], address_id: int, version: int, before: str, after: str, prev: str
+) -> str:
+    """`version_hash` from the snapshots' canonical JSON, written as json.dumps(sort_keys=True)
+    writes the whole payload ({"actor", "address", "after", "before", "channel", "prev", "time",
+    "version"}): a batch encodes each snapshot once, for the hash and the row alike."""
+    actor, channel, time = head
+    payload = (
+        f'{actor}{int(address_id)},"after":{after},"before":{before}{channel}{encode_basestring(prev)}'
+        f"{time}{int(version)}}}"
     )
     return hashlib.sha256(payload.encode()).hexdigest()
 
@@ -309,13 +361,12 @@ def _apply_location(item: AddressInput, address: Address, region: Region | None,
             address.lat = address.lng = None
             address.precision, address.geocode_source = GeocodePrecision.NONE, ""
         return
-    result = geocoding.offline_result(_region_record(region, rows))
-    if result is None:
+    located = rows.centroid(region)
+    if located is None:
         address.lat = address.lng = None
         address.precision, address.geocode_source = GeocodePrecision.NONE, ""
     else:
-        address.lat, address.lng = _quantize(result.lat), _quantize(result.lng)
-        address.precision, address.geocode_source = result.precision, result.source
+        address.lat, address.lng, address.precision, address.geocode_source = located
 
 
 def _level_precision(region: Region | None) -> str:
@@ -342,12 +393,9 @@ _REGION_FIELDS = (
 def _apply_regions(address: Address, region: Region | None, rows: _RegionRows):
     # What `address.<fk> = region` does (id and cached object), minus the descriptor's
     # per-call checks: five foreign keys per address add up in a bulk import.
-    chain = rows.chain(region) if region is not None else {}
-    values, cache = address.__dict__, address._state.fields_cache
-    for name, attname, level in _REGION_FIELDS:
-        r = region if level is None else chain.get(level)
-        values[attname] = r.pk if r is not None else None
-        cache[name] = r
+    ids, objects = rows.fields(region)
+    address.__dict__.update(ids)
+    address._state.fields_cache.update(objects)
 
 
 _ADDRESS_PROTOTYPE: dict | None = None
@@ -436,15 +484,16 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
     )
 
     # Free text to parse: items with text and no structured chain.
+    structured = [it.structured_codes() for it in items]
     texts = {}
     for i, it in enumerate(items):
         if it.raw_text is not None:
             it.raw_text = it.raw_text.strip()
-        if it.raw_text and not it.structured_codes():
+        if it.raw_text and not structured[i]:
             texts[i] = it.raw_text
     parsed = _parse_texts(texts)
 
-    codes = [c for it in items for c in it.structured_codes()]
+    codes = [c for item_codes in structured for c in item_codes]
     codes += [c for p in parsed.values() if (c := _deepest_parsed_code(p))]
     rows = _RegionRows(codes, ids=[a.region_id for a in existing.values() if a.region_id])
 
@@ -469,10 +518,10 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
                 cats_before, before = [], None
 
             if it.kind is not None:
-                try:
-                    address.kind = AddressKind(it.kind)
-                except ValueError:
+                kind = _ADDRESS_KINDS.get(it.kind)
+                if kind is None:
                     _fail("kind", _("Unknown address kind “%(kind)s”.") % {"kind": it.kind})
+                address.kind = kind
             if it.is_primary is not None:
                 address.is_primary = bool(it.is_primary)
             if it.raw_text is not None:
@@ -485,7 +534,7 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
                 address.verified_at = it.verified_at
 
             old_region_id = address.region_id
-            if it.structured_codes():
+            if structured[i]:
                 region = _resolve_structured(it, rows)
             elif i in parsed:
                 p = parsed[i]
@@ -507,7 +556,7 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
                 _fail("detail", _("The detail line is too long (at most 300 characters)."))
             if len(address.postcode) > 20:
                 _fail("postcode", _("The postcode is too long."))
-            if address.country and address.country.code == "CN" and address.postcode:
+            if address.postcode and address.country_id and rows.by_id[address.country_id].code == "CN":
                 if not (len(address.postcode) == 6 and address.postcode.isdigit()):
                     _fail("postcode", _("A Chinese postcode has six digits."))
             if not (address.raw_text or address.detail or address.region_id):
@@ -528,6 +577,7 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
                 primaries.add(key)
 
             if address.pk is None:
+                address.search_keys = search_keys(f"{address.raw_text} {address.detail}")
                 to_create.append((i, address, cats))
             else:
                 after = _snapshot(address, cats, rows.by_id)
@@ -536,6 +586,7 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
                     result.statuses[i] = "unchanged"
                     result.unchanged += 1
                 else:
+                    address.search_keys = search_keys(f"{address.raw_text} {address.detail}")
                     to_update.append((i, address, cats, before, after))
         except _ItemError as exc:
             result.errors[i] = exc.errors
@@ -585,6 +636,7 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
                 "updated_at",
                 "map_key",
                 "customer_scopes",
+                "search_keys",
             ],
         )
     _write_categories(to_create, to_update)
@@ -674,27 +726,22 @@ def _write_versions(entries, *, actor, channel, now):
             if updated[address_id] == version:
                 prev[address_id] = h
     actor_id = actor.pk if actor is not None and actor.is_authenticated else None
+    head = _hash_head(actor_id, channel, now)
     rows = []
     created_fields = None
     for address, before, after in entries:
         if before is None:
             # A creation changes every field (snapshots share their keys).
             if created_fields is None:
-                created_fields = sorted(after)
+                created_fields = JsonText(_json(sorted(after)))
             changed = created_fields
+            before_json = "null"
         else:
             changed = sorted(k for k in after if before.get(k) != after.get(k))
+            before_json = JsonText(_json(before))
+        after_json = JsonText(_json(after))
         prev_hash = prev.get(address.pk, "")
-        h = version_hash(
-            address_id=address.pk,
-            version=address.version,
-            actor_id=actor_id,
-            channel=channel,
-            created_at=now,
-            before=before,
-            after=after,
-            prev_hash=prev_hash,
-        )
+        h = _version_hash_of(head, address.pk, address.version, before_json, after_json, prev_hash)
         rows.append(
             (
                 address.pk,
@@ -703,8 +750,8 @@ def _write_versions(entries, *, actor, channel, now):
                 actor_id,
                 channel,
                 now,
-                before,
-                after,
+                None if before is None else before_json,
+                after_json,
                 changed,
                 prev_hash,
                 h,

@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from crm.search_keys import SearchKeysField
 from customers.choices import CustomerKind, RelationshipStage
 from customers.querysets import CustomerQuerySet
 
@@ -32,7 +33,11 @@ class Customer(models.Model):
     )
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     email = models.EmailField(_("email"), blank=True)
-    external_id = models.CharField(_("external id"), max_length=100, null=True, blank=True, unique=True)
+    # Unique by a constraint (Meta), not unique=True: that would add a second, LIKE-only index.
+    external_id = models.CharField(_("external id"), max_length=100, null=True, blank=True)
+    # Keys of the name's character pairs, for the list's search (crm.search_keys; GIN-indexed
+    # on PostgreSQL by customers/migrations/0007).
+    search_keys = SearchKeysField(_("search keys"), source=("name",))
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True, db_index=True)
 
@@ -44,12 +49,21 @@ class Customer(models.Model):
         ordering = ["name", "id"]
         indexes = [
             models.Index(fields=["name", "id"], name="customers_customer_name_id"),
-            models.Index(fields=["owner", "name"], name="customers_customer_owner_name"),
+            # A salesperson's own customers; customers nobody owns are not indexed.
+            models.Index(
+                fields=["owner", "name"],
+                condition=Q(owner__isnull=False),
+                name="customers_customer_owner_name",
+            ),
             models.Index(fields=["stage", "name"], name="customers_customer_stage_name"),
             models.Index(fields=["kind", "name"], name="customers_customer_kind_name"),
-            models.Index(fields=["phone"], name="customers_customer_phone"),
+            # Phone search is a prefix match: customers_customer_phone_prefix (PostgreSQL,
+            # customers/migrations/0002) serves it, and equality too.
         ]
         constraints = [
+            models.UniqueConstraint(
+                fields=["external_id"], name="%(app_label)s_%(class)s_unique_external_id"
+            ),
             models.CheckConstraint(
                 condition=~Q(external_id=""), name="%(app_label)s_%(class)s_external_id_not_blank"
             ),

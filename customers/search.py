@@ -1,11 +1,11 @@
 """Free-text search of customers by name and address text.
 
 Chinese words are mostly two characters long (科技, 南山, 欧阳), too short for
-pg_trgm: a LIKE '%科技%' has no whole trigram, so a plain trigram index cannot
-narrow it and PostgreSQL reads every row. The indexes here are on the text with
-every character doubled (科技 → 科科技技): a term of two characters then has two
-trigrams of its own, and "the text contains the term" is exactly "the doubled
-text contains the doubled term", so LIKE on the doubled forms stays exact.
+pg_trgm: a LIKE '%科技%' has no whole trigram, so a trigram index cannot narrow it.
+On PostgreSQL each customer and address keeps the keys of its text's character
+pairs (crm.search_keys) under a GIN index: a term's pairs narrow the rows, and
+the text itself is then tested, so the match stays an exact, case-insensitive
+substring match. A one-character term has no pair and is tested row by row.
 
 A common term (the 100,000 names with 科技) is better answered the other way
 round: walk the list's sort index and test each row until the page is full.
@@ -17,20 +17,17 @@ from django.db.models import Exists, F, Func, OuterRef, Q, TextField, Value
 
 from addresses.models import Address
 from crm.pagination import planned_rows
+from crm.search_keys import SEARCH_COLLATION, search_keys
 from customers.models import Customer
 
 # Above this many estimated matches, walk the sort order instead of collecting ids.
 WALK_ABOVE = 20_000
 
 
-class Doubled(Func):
-    """regexp_replace(upper(a || ' ' || b ...), '(.)', '\\1\\1', 'g') — the indexed search form.
+class SearchText(Func):
+    """upper(a || ' ' || b ...) under the search's case mapping (crm.search_keys.SEARCH_COLLATION)."""
 
-    The expression must stay character for character the one in
-    customers/migrations/0004_search_doubled_text.py, or the indexes go unused.
-    """
-
-    template = r"regexp_replace(upper(%(expressions)s), '(.)', '\1\1', 'g')"
+    template = f'upper((%(expressions)s) COLLATE "{SEARCH_COLLATION}")'
     arg_joiner = " || ' ' || "
     output_field = TextField()
 
@@ -39,16 +36,20 @@ def _name_match(customers, value: str):
     """(customers, condition): the name contains `value`, or the external id is `value`."""
     if connection.vendor != "postgresql":
         return customers, Q(name__icontains=value) | Q(external_id=value)
-    condition = Q(_search_name__contains=Doubled(Value(value))) | Q(external_id=value)
-    return customers.alias(_search_name=Doubled(F("name"))), condition
+    named = Q(_search_name__contains=SearchText(Value(value)))
+    if keys := search_keys(value):
+        named &= Q(search_keys__has_keys=keys)
+    return customers.alias(_search_name=SearchText(F("name"))), named | Q(external_id=value)
 
 
 def _address_matches(value: str):
     addresses = Address.objects.all()
     if connection.vendor != "postgresql":
         return addresses.filter(Q(raw_text__icontains=value) | Q(detail__icontains=value))
-    return addresses.alias(_search_text=Doubled(F("raw_text"), F("detail"))).filter(
-        _search_text__contains=Doubled(Value(value))
+    if keys := search_keys(value):
+        addresses = addresses.filter(search_keys__has_keys=keys)
+    return addresses.alias(_search_text=SearchText(F("raw_text"), F("detail"))).filter(
+        _search_text__contains=SearchText(Value(value))
     )
 
 

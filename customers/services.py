@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from django.db import transaction
 
 from crm.batch_lookup import in_values
+from crm.search_keys import search_keys
 from customers.models import Customer
 
 CUSTOMER_FIELDS = ("name", "kind", "stage", "owner", "phone", "email", "external_id")
@@ -62,7 +63,7 @@ def customers_reassign_owner(*, customer_ids: Sequence[int], owner, actor=None) 
 
 # Fields an import may set on a customer (owner as owner_id).
 UPSERT_FIELDS = ("name", "kind", "stage", "owner_id", "phone", "email")
-_INSERT_FIELDS = (*UPSERT_FIELDS, "external_id", "created_at", "updated_at")
+_INSERT_FIELDS = (*UPSERT_FIELDS, "external_id", "search_keys", "created_at", "updated_at")
 
 
 @transaction.atomic
@@ -93,11 +94,14 @@ def customers_upsert(*, rows: Sequence[dict], fields: Sequence[str], actor=None)
         if current is None:
             cells = {**defaults, **{f: row[f] for f in fields if f in row}}
             cells["external_id"] = row["external_id"]
+            cells["search_keys"] = search_keys(cells["name"])
             new.append((i, tuple(cells[f] for f in _INSERT_FIELDS)))
             continue
         pk, values = current[0], current[1:]
         diff = {f: row[f] for f, old in zip(fields, values) if f in row and row[f] != old}
         if diff:
+            if "name" in diff:
+                diff["search_keys"] = search_keys(diff["name"])
             customer = Customer(pk=pk, updated_at=now, **diff)
             changed.append((customer, tuple(diff)))
             out[i] = (pk, "updated")

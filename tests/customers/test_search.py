@@ -6,7 +6,8 @@ from django.urls import reverse
 from hypothesis import given
 from hypothesis import strategies as st
 
-from addresses.services import address_create
+from addresses.services import address_create, address_update
+from crm.search_keys import search_keys
 from customers import search
 from customers.models import Customer
 from customers.search import customer_search
@@ -65,24 +66,44 @@ def test_common_term_walks_the_sort_order_on_the_list(people, client, sales, mon
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL indexes")
-def test_two_character_terms_use_the_doubled_text_indexes(people):
+def test_two_character_terms_use_the_search_key_indexes(people):
     qs, walk = customer_search(Customer.objects.all(), "科技")
     assert not walk
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
         plan = qs.explain()
-    assert "customers_customer_name_search" in plan
-    assert "addresses_address_text_search" in plan
+    assert "customers_customer_search_keys" in plan
+    assert "addresses_address_search_keys" in plan
 
 
-def _doubled(text: str) -> str:
-    return "".join(ch + ch for ch in text)
+def test_search_follows_an_address_edit(people):
+    customer = people["欧阳娜娜"]
+    address = customer.addresses.get()
+    address_update(address=address, expected_version=address.version, detail="人民路9号")
+    assert set(customer_search(Customer.objects.all(), "人民路9")[0]) == {customer}
+    assert not customer_search(Customer.objects.all(), "科技园")[0].filter(pk=customer.pk).exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="keys are stored on PostgreSQL")
+def test_write_path_stores_the_search_keys_of_names_and_address_text(people):
+    customer = Customer.objects.get(pk=people["欧阳娜娜"].pk)
+    assert set(customer.search_keys) == set(search_keys("欧阳娜娜"))
+    address = customer.addresses.get()
+    assert set(address.search_keys) == set(search_keys(address.raw_text, address.detail))
 
 
 @given(
-    text=st.text(alphabet="科技欧阳哈ab%_\\ ", max_size=30),
-    term=st.text(alphabet="科技欧阳哈ab%_\\ ", min_size=1, max_size=5),
+    text=st.text(alphabet="科技欧阳哈abAB%_\\ ßẞİı", max_size=30),
+    term=st.text(alphabet="科技欧阳哈abAB%_\\ ßẞİı", min_size=1, max_size=5),
 )
-def test_doubling_keeps_substring_matches_exact(text, term):
-    # The indexed search (customers.search.Doubled) relies on this equivalence.
-    assert (_doubled(term) in _doubled(text)) == (term in text)
+def test_a_texts_keys_hold_every_key_of_a_term_it_contains(text, term):
+    # The indexed search (crm.search_keys) narrows by keys, then tests the text: it relies on this.
+    if term.upper() in text.upper():
+        assert set(search_keys(term)) <= set(search_keys(text))
+
+
+@given(text=st.text(alphabet="科技欧阳哈abAB %_", max_size=30))
+def test_keys_are_the_texts_adjacent_character_pairs(text):
+    upper = text.upper()
+    pairs = {upper[i : i + 2] for i in range(len(upper) - 1)}
+    assert {chr(k & 0xFFFF) + chr((k >> 16) & 0xFFFF) for k in search_keys(text)} == pairs
