@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import gc
 import hashlib
 import heapq
 import io
@@ -37,6 +38,7 @@ import time
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -1220,49 +1222,95 @@ def _run_worker(job, worker, workers, *, table, columns, crs, actor, report_base
 
     stream = my_rows()
     done = False
-    while not done:
-        in_batch = 0
-        with transaction.atomic():
-            _bulk_load_settings()
-            with map_cells_batched() as cells:
-                while in_batch < batch_size:
-                    rows, rejected = [], []
-                    for row_no, row, row_cells, errors in stream:
-                        checkpoint.last_row = row_no
-                        if row is None:
-                            rejected.append((row_no, row_cells, errors))
+    with _few_collections():
+        while not done:
+            in_batch = 0
+            with transaction.atomic():
+                _bulk_load_settings()
+                with map_cells_batched() as cells:
+                    while in_batch < batch_size:
+                        rows, rejected = [], []
+                        for row_no, row, row_cells, errors in stream:
+                            checkpoint.last_row = row_no
+                            if row is None:
+                                rejected.append((row_no, row_cells, errors))
+                            else:
+                                rows.append(row)
+                            if len(rows) + len(rejected) >= chunk_size:
+                                break
                         else:
-                            rows.append(row)
-                        if len(rows) + len(rejected) >= chunk_size:
+                            done = True
+                        in_batch += len(rows) + len(rejected)
+                        write_chunk(rows, rejected, cells)
+                        if progress is not None and workers == 1:
+                            progress(counts.rows, total)
+                        if done:
                             break
-                    else:
-                        done = True
-                    in_batch += len(rows) + len(rejected)
-                    write_chunk(rows, rejected, cells)
-                    if progress is not None and workers == 1:
-                        progress(counts.rows, total)
-                    if done:
-                        break
-                # Deferred foreign-key checks now, before the cell upsert locks its rows: a
-                # concurrent writer then waits for the commit only, not for the checks too.
-                _check_constraints_now()
-            report.flush()
-            os.fsync(report.fileno())
-            checkpoint.rows_done = counts.rows
-            checkpoint.created, checkpoint.updated = counts.created, counts.updated
-            checkpoint.unchanged, checkpoint.rejected = counts.unchanged, counts.rejected
-            checkpoint.report_offset = report.tell()
-            checkpoint.finished = done
-            if dry_run:
-                transaction.set_rollback(True)
-            else:
-                checkpoint.save()
-        if workers == 1 or dry_run:
-            ImportJob.objects.filter(pk=job.pk).update(rows_done=counts.rows)
-        if progress is not None:
-            progress(counts.rows, total)
+                    # Deferred foreign-key checks now, before the cell upsert locks its rows: a
+                    # concurrent writer then waits for the commit only, not for the checks too.
+                    _check_constraints_now()
+                report.flush()
+                os.fsync(report.fileno())
+                checkpoint.rows_done = counts.rows
+                checkpoint.created, checkpoint.updated = counts.created, counts.updated
+                checkpoint.unchanged, checkpoint.rejected = counts.unchanged, counts.rejected
+                checkpoint.report_offset = report.tell()
+                checkpoint.finished = done
+                if dry_run:
+                    transaction.set_rollback(True)
+                else:
+                    checkpoint.save()
+            if worker == 0 and not dry_run:
+                _analyze_grown_tables()
+            if workers == 1 or dry_run:
+                ImportJob.objects.filter(pk=job.pk).update(rows_done=counts.rows)
+            if progress is not None:
+                progress(counts.rows, total)
     report.close()
     return counts, first_errors
+
+
+# Tables a batch writes and later batches look rows up in (by customer, by external id).
+_ANALYZED_TABLES = ("customers_customer", "addresses_address", "addresses_addressversion")
+
+
+def _analyze_grown_tables() -> None:
+    """ANALYZE the import's tables once they hold ten times the rows of their last analysis.
+
+    The write path looks up a batch's customers and addresses by id lists; without column
+    statistics (a table filled from empty, with autovacuum off or not yet round) PostgreSQL
+    plans those as scans of the whole table, which grow with every batch. One analysis early
+    on is enough: the statistics it keeps (distinct values as a fraction of the rows) scale.
+    """
+    connection = connections["default"]
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT s.relname FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid "
+            "WHERE s.relname = ANY(%s) AND s.n_mod_since_analyze > 10 * greatest(c.reltuples, 1000)",
+            [list(_ANALYZED_TABLES)],
+        )
+        for (table,) in cursor.fetchall():
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+
+
+@contextmanager
+def _few_collections():
+    """Rare garbage collections while batches build and drop millions of short-lived objects.
+
+    Python's collector runs a pass every few thousand allocations, and its older generations
+    walk every long-lived object (the parser index, the duplicate tracker): a quarter of an
+    import's time. A batch's objects form no reference cycles worth collecting early.
+    """
+    threshold = gc.get_threshold()
+    gc.freeze()  # what exists now (the index, the lookups) is never walked again
+    gc.set_threshold(100_000, 50, 1000)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
 
 
 def _check_constraints_now() -> None:

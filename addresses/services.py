@@ -271,22 +271,55 @@ def _resolve_structured(item: AddressInput, rows: _RegionRows) -> Region:
 
 
 def _snapshot(address: Address, category_ids: Sequence[int], regions_by_id: dict[int, Region]) -> dict:
-    region = regions_by_id.get(address.region_id) if address.region_id else None
+    values = address.__dict__  # plain reads: the foreign-key id descriptors cost a call each
+    region_id = values["region_id"]
+    region = regions_by_id.get(region_id) if region_id else None
+    lat, lng, verified_at = values["lat"], values["lng"], values["verified_at"]
     return {
-        "kind": address.kind,
-        "is_primary": address.is_primary,
-        "raw_text": address.raw_text,
-        "detail": address.detail,
-        "postcode": address.postcode,
+        "kind": values["kind"],
+        "is_primary": values["is_primary"],
+        "raw_text": values["raw_text"],
+        "detail": values["detail"],
+        "postcode": values["postcode"],
         "region": region.code if region else None,
         "region_name": region.name if region else None,
-        "lat": None if address.lat is None else _quantized_text(address.lat),
-        "lng": None if address.lng is None else _quantized_text(address.lng),
-        "precision": address.precision,
-        "geocode_source": address.geocode_source,
-        "verified_at": address.verified_at.isoformat() if address.verified_at else None,
+        "lat": None if lat is None else _quantized_text(lat),
+        "lng": None if lng is None else _quantized_text(lng),
+        "precision": values["precision"],
+        "geocode_source": values["geocode_source"],
+        "verified_at": verified_at.isoformat() if verified_at else None,
         "categories": sorted(category_ids),
     }
+
+
+# A snapshot's keys in sorted order, each with the JSON text that leads its value.
+_SNAPSHOT_KEYS = tuple(sorted(SNAPSHOT_FIELDS + ("region_name",)))
+_SNAPSHOT_LEADS = tuple(("{" if i == 0 else ",") + f'"{k}":' for i, k in enumerate(_SNAPSHOT_KEYS))
+
+
+def _snapshot_json(snapshot: dict) -> str:
+    """`_json(snapshot)` for the shape `_snapshot` builds (text, None, booleans and a list of
+    ids): the same characters, four times faster; anything else goes to the encoder."""
+    if snapshot.keys() != _SNAPSHOT_KEY_SET:
+        return _json(snapshot)
+    parts = []
+    for lead, key in zip(_SNAPSHOT_LEADS, _SNAPSHOT_KEYS):
+        value = snapshot[key]
+        if value.__class__ is str:
+            parts.append(lead + encode_basestring(value))
+        elif value is None:
+            parts.append(lead + "null")
+        elif value is True or value is False:
+            parts.append(lead + ("true" if value else "false"))
+        elif value.__class__ is list and all(v.__class__ is int for v in value):
+            parts.append(lead + "[" + ",".join(map(str, value)) + "]")
+        else:
+            return _json(snapshot)
+    parts.append("}")
+    return "".join(parts)
+
+
+_SNAPSHOT_KEY_SET = frozenset(_SNAPSHOT_KEYS)
 
 
 def version_hash(
@@ -738,15 +771,17 @@ def _write_versions(entries, *, actor, channel, now):
             before_json = "null"
         else:
             changed = sorted(k for k in after if before.get(k) != after.get(k))
-            before_json = JsonText(_json(before))
-        after_json = JsonText(_json(after))
-        prev_hash = prev.get(address.pk, "")
-        h = _version_hash_of(head, address.pk, address.version, before_json, after_json, prev_hash)
+            before_json = JsonText(_snapshot_json(before))
+        after_json = JsonText(_snapshot_json(after))
+        values = address.__dict__
+        pk, version = values["id"], values["version"]
+        prev_hash = prev.get(pk, "")
+        h = _version_hash_of(head, pk, version, before_json, after_json, prev_hash)
         rows.append(
             (
-                address.pk,
-                address.customer_id,
-                address.version,
+                pk,
+                values["customer_id"],
+                version,
                 actor_id,
                 channel,
                 now,
