@@ -99,6 +99,17 @@ def _tags_text(tags: set[str]) -> str:
     return f" {' '.join(sorted(tags))} " if tags else ""
 
 
+def _accumulate(cells: dict, key, n, slat: float, slng: float) -> None:
+    """Add (count, lat sum, lng sum) to one cell of a delta dict, creating it."""
+    d = cells.get(key)
+    if d is None:
+        cells[key] = [n, slat, slng]
+    else:
+        d[0] += n
+        d[1] += slat
+        d[2] += slng
+
+
 class _CellDeltas:
     """Signed changes to MapCell rows of one batch, summed at the finest grid level first.
 
@@ -129,16 +140,8 @@ class _CellDeltas:
 
     def add(self, lat, lng, province_id, city_id, district_id, sign: int) -> None:
         k = self.key(lat, lng)
-        if k is not None:
-            flat, flng = sign * float(lat), sign * float(lng)
-            fk = ("", k[1], k[2])  # the unscoped cell: scope ""
-            d = self.fine.get(fk)
-            if d is None:
-                self.fine[fk] = [sign, flat, flng]
-            else:
-                d[0] += sign
-                d[1] += flat
-                d[2] += flng
+        if k is not None:  # the unscoped cell: scope ""
+            _accumulate(self.fine, ("", k[1], k[2]), sign, sign * float(lat), sign * float(lng))
         regions = self.regions
         if province_id:
             regions[101, province_id] = regions.get((101, province_id), 0) + sign
@@ -164,25 +167,13 @@ class _CellDeltas:
                     address_scopes(stage, kind, owner, regions, categories)
                 )
             cell = (scopes, k[1] >> _SCOPED_SHIFT, k[2] >> _SCOPED_SHIFT)
-            d = by_scopes.get(cell)
-            if d is None:
-                by_scopes[cell] = [sign, sign * float(lat), sign * float(lng)]
-            else:
-                d[0] += sign
-                d[1] += sign * float(lat)
-                d[2] += sign * float(lng)
+            _accumulate(by_scopes, cell, sign, sign * float(lat), sign * float(lng))
 
     def merge(self, other: "_CellDeltas") -> None:
         """Add another batch's changes to these (before either is turned into rows)."""
         for mine, theirs in ((self.fine, other.fine), (self._by_scopes, other._by_scopes)):
             for key, (n, slat, slng) in theirs.items():
-                d = mine.get(key)
-                if d is None:
-                    mine[key] = [n, slat, slng]
-                else:
-                    d[0] += n
-                    d[1] += slat
-                    d[2] += slng
+                _accumulate(mine, key, n, slat, slng)
         for key, n in other.regions.items():
             self.regions[key] = self.regions.get(key, 0) + n
 
@@ -203,25 +194,12 @@ class _CellDeltas:
                 address_scopes(stage, kind, owner, regions, categories)
             )
         cell = (scopes, k[1] >> _SCOPED_SHIFT, k[2] >> _SCOPED_SHIFT)
-        d = self._by_scopes.get(cell)
-        if d is None:
-            self._by_scopes[cell] = [sign, sign * float(lat), sign * float(lng)]
-        else:
-            d[0] += sign
-            d[1] += sign * float(lat)
-            d[2] += sign * float(lng)
+        _accumulate(self._by_scopes, cell, sign, sign * float(lat), sign * float(lng))
 
     def _spread_scopes(self) -> None:
-        scoped = self.scoped
         for (scopes, x, y), (n, slat, slng) in self._by_scopes.items():
             for scope in scopes:
-                d = scoped.get((scope, x, y))
-                if d is None:
-                    scoped[scope, x, y] = [n, slat, slng]
-                else:
-                    d[0] += n
-                    d[1] += slat
-                    d[2] += slng
+                _accumulate(self.scoped, (scope, x, y), n, slat, slng)
         self._by_scopes = {}
 
     def rows(self) -> list[tuple[str, int, int, int, int, float, float]]:
@@ -241,22 +219,13 @@ class _CellDeltas:
 def _roll_up(cells: dict, levels: range):
     """Yield (level, cells) from the finest of `levels` to the coarsest, halving x and y.
 
-    Keys are (scope, x, y). A plain loop: this runs over every cell of an import batch at
-    every level.
+    Keys are (scope, x, y).
     """
     for level in reversed(levels):
         if level != levels[-1]:
             coarser: dict[tuple, list] = {}
-            get = coarser.get
             for (scope, x, y), (n, slat, slng) in cells.items():
-                ck = (scope, x >> 1, y >> 1)
-                d = get(ck)
-                if d is None:
-                    coarser[ck] = [n, slat, slng]
-                else:
-                    d[0] += n
-                    d[1] += slat
-                    d[2] += slng
+                _accumulate(coarser, (scope, x >> 1, y >> 1), n, slat, slng)
             cells = coarser
         yield level, cells
 

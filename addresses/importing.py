@@ -68,6 +68,14 @@ MAX_CELL_CHARS = getattr(settings, "IMPORT_MAX_CELL_CHARS", 4096)
 # batch of a 30-character-address file touches most cells of the grid whatever its size.
 BATCH_SIZE = getattr(settings, "IMPORT_BATCH_SIZE", 100_000)
 CHUNK_SIZE = getattr(settings, "IMPORT_CHUNK_SIZE", 20_000)  # rows in memory at once
+
+
+def default_batch_size(rows: int) -> int:
+    """A tenth of the file, between CHUNK_SIZE and BATCH_SIZE rows: progress (committed with each
+    batch) moves at least ten times, and a big file pays for few map-cell upserts."""
+    return max(CHUNK_SIZE, min(BATCH_SIZE, rows // 10))
+
+
 MAX_XLSX_UNCOMPRESSED = getattr(settings, "IMPORT_MAX_XLSX_UNCOMPRESSED", 2 * 1024**3)
 MAX_XLSX_RATIO = 150  # real sheets compress 5-30x; a bomb compresses 1000x
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -1042,7 +1050,7 @@ def run_import(
         crs=crs,
         actor=actor,
         report_base=report_path,
-        batch_size=opts.get("batch_size") or BATCH_SIZE,
+        batch_size=opts.get("batch_size") or default_batch_size(table.estimated_rows),
     )
     if workers == 1:
         counts, first_errors = _run_worker(job, 0, 1, progress=progress, **ctx)
@@ -1220,53 +1228,58 @@ def _run_worker(job, worker, workers, *, table, columns, crs, actor, report_base
                 )
         counts.add(batch_counts)
 
-    stream = my_rows()
-    done = False
-    with _few_collections():
-        while not done:
-            in_batch = 0
-            with transaction.atomic():
-                _bulk_load_settings()
-                with map_cells_batched() as cells:
-                    while in_batch < batch_size:
-                        rows, rejected = [], []
-                        for row_no, row, row_cells, errors in stream:
-                            checkpoint.last_row = row_no
-                            if row is None:
-                                rejected.append((row_no, row_cells, errors))
-                            else:
-                                rows.append(row)
-                            if len(rows) + len(rejected) >= chunk_size:
-                                break
+    def write_transaction(stream) -> bool:
+        """Write one batch in chunks and commit it with its checkpoint; True after the last."""
+        in_batch, done = 0, False
+        with transaction.atomic():
+            _bulk_load_settings()
+            with map_cells_batched() as cells:
+                while in_batch < batch_size and not done:
+                    rows, rejected = [], []
+                    for row_no, row, row_cells, errors in stream:
+                        checkpoint.last_row = row_no
+                        if row is None:
+                            rejected.append((row_no, row_cells, errors))
                         else:
-                            done = True
-                        in_batch += len(rows) + len(rejected)
-                        write_chunk(rows, rejected, cells)
-                        if progress is not None and workers == 1:
-                            progress(counts.rows, total)
-                        if done:
+                            rows.append(row)
+                        if len(rows) + len(rejected) >= chunk_size:
                             break
-                    # Deferred foreign-key checks now, before the cell upsert locks its rows: a
-                    # concurrent writer then waits for the commit only, not for the checks too.
-                    _check_constraints_now()
-                report.flush()
-                os.fsync(report.fileno())
-                checkpoint.rows_done = counts.rows
-                checkpoint.created, checkpoint.updated = counts.created, counts.updated
-                checkpoint.unchanged, checkpoint.rejected = counts.unchanged, counts.rejected
-                checkpoint.report_offset = report.tell()
-                checkpoint.finished = done
-                if dry_run:
-                    transaction.set_rollback(True)
-                else:
-                    checkpoint.save()
-            if worker == 0 and not dry_run:
-                _analyze_grown_tables()
-            if workers == 1 or dry_run:
-                ImportJob.objects.filter(pk=job.pk).update(rows_done=counts.rows)
-            if progress is not None:
-                progress(counts.rows, total)
-    report.close()
+                    else:
+                        done = True
+                    in_batch += len(rows) + len(rejected)
+                    write_chunk(rows, rejected, cells)
+                    if progress is not None and workers == 1:
+                        progress(counts.rows, total)
+                # Deferred foreign-key checks now, before the cell upsert locks its rows: a
+                # concurrent writer then waits for the commit only, not for the checks too.
+                _check_constraints_now()
+            report.flush()
+            os.fsync(report.fileno())
+            checkpoint.rows_done = counts.rows
+            checkpoint.created, checkpoint.updated = counts.created, counts.updated
+            checkpoint.unchanged, checkpoint.rejected = counts.unchanged, counts.rejected
+            checkpoint.report_offset = report.tell()
+            checkpoint.finished = done
+            if dry_run:
+                transaction.set_rollback(True)
+            else:
+                checkpoint.save()
+        return done
+
+    stream = my_rows()
+    try:
+        with _few_collections():
+            done = False
+            while not done:
+                done = write_transaction(stream)
+                if worker == 0 and not dry_run:
+                    _analyze_grown_tables()
+                if workers == 1 or dry_run:
+                    ImportJob.objects.filter(pk=job.pk).update(rows_done=counts.rows)
+                if progress is not None:
+                    progress(counts.rows, total)
+    finally:
+        report.close()
     return counts, first_errors
 
 

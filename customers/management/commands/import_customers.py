@@ -33,7 +33,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--dry-run", action="store_true", help="validate everything, write nothing")
         parser.add_argument("--report", help="where to write rejected rows (default: FILE.rejected.csv)")
-        parser.add_argument("--batch-size", type=int, default=importing.BATCH_SIZE)
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            help=f"rows per transaction and checkpoint (default: a tenth of the file, "
+            f"{importing.CHUNK_SIZE:,} to {importing.BATCH_SIZE:,})",
+        )
         parser.add_argument("--workers", type=int, default=1, help="parallel writer processes")
         parser.add_argument(
             "--max-rows",
