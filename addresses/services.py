@@ -334,7 +334,7 @@ def version_hash(
 _json = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
 
 
-def _hash_head(actor_id, channel: str, created_at) -> tuple[str, str]:
+def _hash_head(actor_id, channel: str, created_at) -> tuple[str, str, str]:
     """The parts of a hash payload shared by a batch's rows (same actor, channel and time)."""
     return (
         f'{{"actor":{"null" if actor_id is None else int(actor_id)},"address":',
@@ -589,7 +589,8 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
                 _fail("detail", _("The detail line is too long (at most 300 characters)."))
             if len(address.postcode) > 20:
                 _fail("postcode", _("The postcode is too long."))
-            if address.postcode and address.country_id and rows.by_id[address.country_id].code == "CN":
+            country = rows.by_id.get(address.country_id) if address.postcode else None
+            if country is not None and country.code == "CN":
                 if not (len(address.postcode) == 6 and address.postcode.isdigit()):
                     _fail("postcode", _("A Chinese postcode has six digits."))
             if not (address.raw_text or address.detail or address.region_id):

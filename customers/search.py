@@ -32,21 +32,25 @@ class SearchText(Func):
     output_field = TextField()
 
 
-def _name_match(customers, value: str):
-    """(customers, condition): the name contains `value`, or the external id is `value`."""
+def _name_match(customers, value: str, *, by_keys: bool = True):
+    """(customers, condition): the name contains `value`, or the external id is `value`.
+
+    `by_keys` adds the search-key test the GIN index answers; a walk, which tests rows one
+    by one, leaves it out (for a row at hand the text test alone is cheaper).
+    """
     if connection.vendor != "postgresql":
         return customers, Q(name__icontains=value) | Q(external_id=value)
     named = Q(_search_name__contains=SearchText(Value(value)))
-    if keys := search_keys(value):
+    if by_keys and (keys := search_keys(value)):
         named &= Q(search_keys__has_keys=keys)
     return customers.alias(_search_name=SearchText(F("name"))), named | Q(external_id=value)
 
 
-def _address_matches(value: str):
+def _address_matches(value: str, *, by_keys: bool = True):
     addresses = Address.objects.all()
     if connection.vendor != "postgresql":
         return addresses.filter(Q(raw_text__icontains=value) | Q(detail__icontains=value))
-    if keys := search_keys(value):
+    if by_keys and (keys := search_keys(value)):
         addresses = addresses.filter(search_keys__has_keys=keys)
     return addresses.alias(_search_text=SearchText(F("raw_text"), F("detail"))).filter(
         _search_text__contains=SearchText(Value(value))
@@ -66,13 +70,30 @@ def customer_search(queryset, value: str):
         .values("pk")
         .union(_address_matches(value).order_by().values("customer_id"))
     )
-    if connection.vendor == "postgresql" and planned_rows(matching) > WALK_ABOVE:
+    if connection.vendor == "postgresql" and _estimated_matches(value, matching) > WALK_ABOVE:
         # A range instead of customer_id = id: PostgreSQL cannot turn it into one hashed
         # subplan over every matching address (built before the first row, the LIMIT
         # notwithstanding), so each row walked is one index probe of its own addresses.
         in_address = Exists(
-            _address_matches(value).filter(customer_id__gte=OuterRef("pk"), customer_id__lte=OuterRef("pk"))
+            _address_matches(value, by_keys=False).filter(
+                customer_id__gte=OuterRef("pk"), customer_id__lte=OuterRef("pk")
+            )
         )
-        queryset, named = _name_match(queryset, value)
+        queryset, named = _name_match(queryset, value, by_keys=False)
         return queryset.filter(named | in_address), True
     return queryset.filter(pk__in=matching), False
+
+
+def _estimated_matches(value: str, matching) -> int:
+    """The planner's estimate of the customers matching `value`: from the search keys alone when
+    the term has some (the planner multiplies the keys' selectivity with the LIKE test's, which
+    it cannot know, so the full condition is estimated far too low for a common term)."""
+    keys = search_keys(value)
+    if not keys:
+        return planned_rows(matching)
+    by_keys = (
+        Customer.objects.filter(search_keys__has_keys=keys)
+        .values("pk")
+        .union(Address.objects.filter(search_keys__has_keys=keys).values("customer_id"))
+    )
+    return planned_rows(by_keys)

@@ -107,3 +107,18 @@ def test_keys_are_the_texts_adjacent_character_pairs(text):
     upper = text.upper()
     pairs = {upper[i : i + 2] for i in range(len(upper) - 1)}
     assert {chr(k & 0xFFFF) + chr((k >> 16) & 0xFFFF) for k in search_keys(text)} == pairs
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the planner's estimate decides")
+def test_a_common_term_walks_although_the_text_test_hides_how_common_it_is(make_customer, monkeypatch):
+    for i in range(40):
+        make_customer(f"科技公司{i}")
+    make_customer("张伟")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE customers_customer")
+        cursor.execute("ANALYZE addresses_address")
+    monkeypatch.setattr(search, "WALK_ABOVE", 20)
+    assert customer_search(Customer.objects.all(), "科技")[1] is True
+    assert customer_search(Customer.objects.all(), "张伟")[1] is False
+    qs, _walk = customer_search(Customer.objects.all(), "科技")
+    assert qs.count() == 40
