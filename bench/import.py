@@ -317,7 +317,7 @@ def main():
         avg = sum(len(line.rsplit(",", 1)[1]) - 1 for _i, line in zip(range(10000), f)) / 10000
     with connection.cursor() as cur:
         cur.execute(
-            "select string_agg(name || '=' || setting || coalesce(unit, ''), ', ' order by name) from pg_settings "
+            "select string_agg(name || '=' || current_setting(name), ', ' order by name) from pg_settings "
             "where name in ('shared_buffers', 'max_wal_size', 'checkpoint_timeout', 'autovacuum', 'wal_compression')"
         )
         settings_text = cur.fetchone()[0]
