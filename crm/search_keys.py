@@ -1,13 +1,13 @@
-"""Keys for the list's substring search: each text's distinct pairs of adjacent characters.
+"""Keys for the list's substring search: the pairs of adjacent characters of each text.
 
 Chinese words are mostly two characters long (科技, 南山, 欧阳), too short for pg_trgm's
 trigrams. So each searchable row keeps the keys of its character pairs (bigrams) in an
 integer array with a GIN index, written by the write path: "the text contains the term"
 implies "the row's keys contain every key of the term", which the index answers, and the
 text itself is then tested with LIKE, so matches stay exact. It is what the pg_bigm
-extension does inside PostgreSQL, computed once per write in Python, and it costs a
-quarter of the doubled-text trigram index it replaces (one key per pair, no regular
-expression or trigram extraction per row written).
+extension does inside PostgreSQL, computed once per write in Python; an address written
+costs its index less than half of what the doubled-text trigram index it replaces did
+(one key per pair, no regular expression or trigram extraction in the database).
 
 Text is compared upper-cased with Unicode's full case mapping (Python's str.upper(),
 ICU's upper() in PostgreSQL: SEARCH_COLLATION), so a key set never misses a match.
