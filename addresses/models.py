@@ -41,6 +41,12 @@ class AddressCategory(models.Model):
 
 
 _LAT = [MinValueValidator(-90), MaxValueValidator(90)]
+COARSE_PRECISIONS = [
+    GeocodePrecision.NONE,
+    GeocodePrecision.COUNTRY,
+    GeocodePrecision.PROVINCE,
+    GeocodePrecision.CITY,
+]
 _LNG = [MinValueValidator(-180), MaxValueValidator(180)]
 
 
@@ -195,6 +201,13 @@ class Address(models.Model):
             ),
             models.Index(fields=["city", "customer_name", "customer"], name="addresses_address_city_name"),
             models.Index(fields=["map_key", "customer"], name="addresses_address_map_key"),
+            # Addresses still to locate precisely (a data-quality list); the usual district,
+            # street or rooftop points are not indexed, so a bulk import writes nothing here.
+            models.Index(
+                fields=["precision"],
+                condition=Q(precision__in=COARSE_PRECISIONS),
+                name="addresses_address_coarse",
+            ),
             # Covering map indexes (PostgreSQL only): addresses/migrations/0004_customer_copies_for_map.py.
         ]
         constraints = [

@@ -4,8 +4,9 @@
   foreign keys: they are the ancestors of `region`, which keeps its own, and each check
   cost an index probe and a row lock per address written;
 - `region_id` loses its index (regions are never deleted, and no page filters on it);
-- the (lat, lng) and precision indexes go: the map reads points through map_key ranges
-  (the covering index), and the location filter tests each customer's own addresses;
+- the (lat, lng) index goes: the map reads points through map_key ranges (the covering
+  index); the precision index keeps only the coarse precisions (none, country, province,
+  city), the addresses a data-quality list looks for, which a geocoded import rarely writes;
 - the map's owner index (PostgreSQL) and the history's actor index hold only rows that
   have an owner / an actor: the queries using them always name one.
 """
@@ -50,6 +51,14 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RemoveIndex(model_name="address", name="addresses_address_precision"),
+        migrations.AddIndex(
+            model_name="address",
+            index=models.Index(
+                condition=models.Q(("precision__in", ["none", "country", "province", "city"])),
+                fields=["precision"],
+                name="addresses_address_coarse",
+            ),
+        ),
         migrations.RemoveIndex(model_name="address", name="addresses_address_latlng"),
         *(
             migrations.AlterField(model_name="address", name=name, field=_level(name))
