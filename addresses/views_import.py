@@ -4,13 +4,13 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import get_valid_filename
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from addresses.importing import job_for_file
+from addresses.importing import job_for_file, template_csv
 from addresses.models import ImportJob, ImportStatus
 from addresses.tasks_import import import_job_run, import_job_validate
 from crm.roles import is_manager
@@ -108,3 +108,12 @@ def import_report(request, pk):
     return FileResponse(
         open(job.report_path, "rb"), as_attachment=True, filename=name, content_type="text/csv; charset=utf-8"
     )
+
+
+@login_required
+def import_template(request):
+    """A CSV to fill in: the usual columns and one example row."""
+    _manager(request)
+    response = HttpResponse(template_csv(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="dizhi-import-template.csv"'
+    return response

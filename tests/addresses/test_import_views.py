@@ -54,3 +54,23 @@ def test_a_broken_file_shows_the_error(client, manager, settings, tmp_path):
     response = client.post(reverse("addresses:import"), {"file": SimpleUploadedFile("c.csv", b"a,b\n1,2\n")})
     page = client.get(response.url).content.decode()
     assert "Required columns are missing" in page
+
+
+def test_the_template_downloads_and_its_example_row_imports(client, manager, sales, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    client.force_login(sales)
+    assert client.get(reverse("addresses:import_template")).status_code == 403
+    client.force_login(manager)
+    response = client.get(reverse("addresses:import_template"))
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="dizhi-import-template.csv"'
+    assert response.content.startswith("\ufeff外部编号,客户名称,".encode())
+
+    client.post(reverse("addresses:import"), {"file": SimpleUploadedFile("template.csv", response.content)})
+    job = ImportJob.objects.get()
+    assert (job.status, job.created, job.rejected) == ("validated", 1, 0)
+    client.post(reverse("addresses:import_job", args=[job.pk]))
+    customer = Customer.objects.get()
+    assert (customer.external_id, customer.kind, customer.stage) == ("C0001", "enterprise", "potential")
+    address = customer.addresses.get()
+    assert (address.district.name, address.postcode) == ("南山区", "518057")

@@ -34,6 +34,10 @@ def test_upload_watch_progress_and_download_the_report(import_page, live_server,
         "B4,坏负责人,,深圳市南山区,ghost\n".encode("utf-8-sig")
     )
     page.goto(f"{live_server.url}/addresses/import/")
+    page.screenshot(path="/tmp/dz-import-upload.png", full_page=True)
+    with page.expect_download() as template:
+        page.click("[data-testid=import-template]")
+    assert open(template.value.path(), encoding="utf-8-sig").readline().startswith("外部编号,客户名称,")
     page.set_input_files("#id_file", str(upload))
     page.get_by_role("button", name="Upload and check").click()
     page.wait_for_selector("[data-testid=import-confirm]")
