@@ -70,8 +70,13 @@ if IS_POSTGRES:
     # a few hundred milliseconds compiling before the first row.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 else:
-    # SQLite: wait for a writer instead of failing with "database is locked".
-    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)
+    # SQLite: readers go on while an import writes (write-ahead log); a writer waits for
+    # another instead of failing with "database is locked", and takes the write lock when
+    # its transaction begins, so two never deadlock upgrading a read lock.
+    _sqlite = DATABASES["default"].setdefault("OPTIONS", {})
+    _sqlite.setdefault("timeout", 20)
+    _sqlite.setdefault("transaction_mode", "IMMEDIATE")
+    _sqlite.setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
 
 # Customer names sort in pinyin order on PostgreSQL (ICU collation created by a
 # migration); SQLite has no ICU, so it falls back to code-point order.
@@ -102,14 +107,17 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
-# Background work (django.tasks). Immediate by default: tasks run in-process.
-# Set TASKS_BACKEND=database to queue them for `manage.py db_worker`.
+# Background work (django.tasks). By default tasks run in a background thread of the
+# web process (crm.tasks_thread), after the enqueuing transaction commits; `immediate`
+# runs them inline, in the request. Set TASKS_BACKEND=database to queue them in the
+# database for `manage.py db_worker` (production: they survive restarts).
 _TASK_BACKENDS = {
+    "thread": "crm.tasks_thread.ThreadBackend",
     "immediate": "django.tasks.backends.immediate.ImmediateBackend",
     "database": "django_tasks_db.DatabaseBackend",
     "dummy": "django.tasks.backends.dummy.DummyBackend",
 }
-TASKS = {"default": {"BACKEND": _TASK_BACKENDS[env.str("TASKS_BACKEND", default="immediate")]}}
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[env.str("TASKS_BACKEND", default="thread")]}}
 
 # Geocoding: the offline geocoder (region centroids) is always there; an online
 # provider (any geopy geocoder name, e.g. "nominatim", "baidu", "gaode"...) is optional.

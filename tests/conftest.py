@@ -8,6 +8,14 @@ from customers.models import Customer, Territory
 from geo.models import Region
 
 
+@pytest.fixture(autouse=True)
+def inline_tasks(request, settings):
+    """Tasks run inline, inside the test's transaction; `thread_tasks` tests keep the app's
+    default background thread (crm.tasks_thread)."""
+    if "thread_tasks" not in request.keywords:
+        settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """Load the region tree once for the whole test session."""

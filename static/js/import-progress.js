@@ -15,7 +15,8 @@
       if (span && dt > 0.5 && done > first.done) {
         var rate = (done - first.done) / dt;
         var eta = total > done ? Math.round((total - done) / rate) : 0;
-        span.textContent = "· " + Math.round(rate).toLocaleString() + " rows/s · ETA " + eta + " s";
+        var text = el.dataset.rateText || "· {rate} rows/s · about {eta} s left";
+        span.textContent = text.replace("{rate}", Math.round(rate).toLocaleString()).replace("{eta}", eta.toLocaleString());
       }
     }
     document.title = document.title.replace(/^\d+% · /, "");

@@ -6,7 +6,7 @@ from crm import roles
 from customers.models import Customer
 from tests.browser.conftest import new_context
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.thread_tasks]
 
 
 @pytest.fixture
