@@ -48,6 +48,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connections, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from addresses.choices import AddressKind, Channel
@@ -1080,6 +1081,7 @@ def run_import(
     resumed_from = ImportCheckpoint.objects.filter(job=job).aggregate(n=models_sum("rows_done"))["n"] or 0
     ImportJob.objects.filter(pk=job.pk).update(
         status=ImportStatus.VALIDATING if job.dry_run else ImportStatus.RUNNING,
+        updated_at=timezone.now(),
         total_rows=table.estimated_rows,
         report_path=str(report_path),
         error="",
@@ -1104,6 +1106,7 @@ def run_import(
     rows_done = counts.rows
     ImportJob.objects.filter(pk=job.pk).update(
         status=ImportStatus.VALIDATED if job.dry_run else ImportStatus.DONE,
+        updated_at=timezone.now(),
         rows_done=rows_done,
         total_rows=rows_done,
         created=counts.created,
@@ -1316,7 +1319,9 @@ def _run_worker(job, worker, workers, *, table, columns, crs, actor, report_base
                 if worker == 0 and not dry_run:
                     _analyze_grown_tables()
                 if workers == 1 or dry_run:
-                    ImportJob.objects.filter(pk=job.pk).update(rows_done=counts.rows)
+                    ImportJob.objects.filter(pk=job.pk).update(
+                        rows_done=counts.rows, updated_at=timezone.now()
+                    )
                 if progress is not None:
                     progress(counts.rows, total)
     finally:
@@ -1395,7 +1400,8 @@ def _run_parallel(job, workers, *, progress=None, **ctx):
             done = ImportCheckpoint.objects.filter(job=job).aggregate(n=models_sum("rows_done"))["n"] or 0
             progress(done, total)
         ImportJob.objects.filter(pk=job.pk).update(
-            rows_done=ImportCheckpoint.objects.filter(job=job).aggregate(n=models_sum("rows_done"))["n"] or 0
+            rows_done=ImportCheckpoint.objects.filter(job=job).aggregate(n=models_sum("rows_done"))["n"] or 0,
+            updated_at=timezone.now(),
         )
     for p in procs:
         p.join()

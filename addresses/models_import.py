@@ -1,7 +1,10 @@
 """Bulk import jobs and their checkpoints (imported at the end of addresses/models.py)."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -13,6 +16,12 @@ class ImportStatus(models.TextChoices):
     RUNNING = "running", _("Importing")
     DONE = "done", _("Finished")
     FAILED = "failed", _("Failed")
+    INTERRUPTED = "interrupted", _("Interrupted")
+
+
+# A running job whose progress has not moved for this long lost its process (a batch
+# commits, and moves `updated_at`, every few seconds).
+STALL_AFTER = timedelta(minutes=getattr(settings, "IMPORT_STALL_MINUTES", 10))
 
 
 class ImportJob(models.Model):
@@ -57,6 +66,20 @@ class ImportJob(models.Model):
 
     def __str__(self):
         return f"{self.source_name} ({self.get_status_display()})"
+
+    @property
+    def stalled(self) -> bool:
+        """Running or validating, but nothing committed for STALL_AFTER (its process died)."""
+        return (
+            self.status in (ImportStatus.RUNNING, ImportStatus.VALIDATING)
+            and self.updated_at is not None
+            and self.updated_at < timezone.now() - STALL_AFTER
+        )
+
+    @property
+    def resumable(self) -> bool:
+        """Stopped before the end; running it again continues after its last committed batch."""
+        return self.status == ImportStatus.INTERRUPTED or self.stalled
 
     @property
     def percent(self) -> int:

@@ -6,23 +6,29 @@ from addresses.importing import ImportFileError, run_import
 from addresses.models import ImportJob, ImportStatus
 
 
-@task
-def import_job_validate(*, job_id: int) -> int:
-    """Dry-run the job's file: counts and first errors for the preview; writes nothing."""
+def _run(job_id: int) -> int:
     job = ImportJob.objects.get(pk=job_id)
     try:
         return run_import(job, actor=job.created_by).counts.rows
     except ImportFileError:
-        return 0
+        return 0  # the job says why (status failed)
+    except Exception as exc:
+        # The committed batches stay; the page offers to resume after them.
+        ImportJob.objects.filter(pk=job_id).update(
+            status=ImportStatus.INTERRUPTED, error=f"{type(exc).__name__}: {exc}"[:2000]
+        )
+        raise
+
+
+@task
+def import_job_validate(*, job_id: int) -> int:
+    """Dry-run the job's file: counts and first errors for the preview; writes nothing."""
+    return _run(job_id)
 
 
 @task
 def import_job_run(*, job_id: int) -> int:
     """Import the job's file for real (resumes from its checkpoints if it ran before)."""
-    job = ImportJob.objects.get(pk=job_id)
-    if job.status == ImportStatus.DONE:
-        return job.rows_done
-    try:
-        return run_import(job, actor=job.created_by).counts.rows
-    except ImportFileError:
-        return 0
+    if ImportJob.objects.filter(pk=job_id, status=ImportStatus.DONE).exists():
+        return ImportJob.objects.get(pk=job_id).rows_done
+    return _run(job_id)

@@ -77,7 +77,11 @@ def import_job(request, pk):
     _manager(request)
     job = get_object_or_404(ImportJob, pk=pk)
     if request.method == "POST":
-        if job.status == ImportStatus.VALIDATED and job.dry_run:
+        if request.POST.get("action") == "resume":
+            if job.resumable:
+                ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.QUEUED, error="")
+                (import_job_validate if job.dry_run else import_job_run).enqueue(job_id=job.pk)
+        elif job.status == ImportStatus.VALIDATED and job.dry_run:
             ImportJob.objects.filter(pk=job.pk).update(
                 dry_run=False,
                 status=ImportStatus.QUEUED,
@@ -91,7 +95,7 @@ def import_job(request, pk):
             )
             import_job_run.enqueue(job_id=job.pk)
         return redirect("addresses:import_job", pk=job.pk)
-    context = {"job": job, "active": job.status in ACTIVE}
+    context = {"job": job, "active": job.status in ACTIVE and not job.stalled}
     if request.GET.get("partial"):
         return render(request, "addresses/import_progress.html", context)
     return render(request, "addresses/import_job.html", context)

@@ -1,7 +1,9 @@
+from datetime import timedelta
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from addresses.models import ImportJob
 from customers.models import Customer
@@ -74,3 +76,63 @@ def test_the_template_downloads_and_its_example_row_imports(client, manager, sal
     assert (customer.external_id, customer.kind, customer.stage) == ("C0001", "enterprise", "potential")
     address = customer.addresses.get()
     assert (address.district.name, address.postcode) == ("南山区", "518057")
+
+
+def _validated_job(client, manager, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    client.force_login(manager)
+    client.post(reverse("addresses:import"), {"file": SimpleUploadedFile("c.csv", CSV)})
+    return ImportJob.objects.get()
+
+
+def test_a_stalled_import_offers_to_resume_and_resuming_finishes_it(client, manager, settings, tmp_path):
+    job = _validated_job(client, manager, settings, tmp_path)
+    url = reverse("addresses:import_job", args=[job.pk])
+    # Confirmed, then its process died mid-run: still "running", nothing committed for an hour.
+    ImportJob.objects.filter(pk=job.pk).update(
+        dry_run=False, status="running", updated_at=timezone.now() - timedelta(hours=1)
+    )
+    page = client.get(url).content.decode()
+    assert "import-resume" in page and "has not moved for" in page
+    assert "hx-trigger" not in page  # no polling of a dead job
+    client.post(url, {"action": "resume"})
+    job.refresh_from_db()
+    assert (job.status, job.created, job.rejected) == ("done", 1, 1)
+    assert list(Customer.objects.values_list("external_id", flat=True)) == ["W1"]
+    assert "import-resume" not in client.get(url).content.decode()
+
+
+def test_a_running_import_cannot_be_started_twice(client, manager, settings, tmp_path, monkeypatch):
+    job = _validated_job(client, manager, settings, tmp_path)
+    ImportJob.objects.filter(pk=job.pk).update(dry_run=False, status="running", updated_at=timezone.now())
+    url = reverse("addresses:import_job", args=[job.pk])
+    page = client.get(url).content.decode()
+    assert "import-resume" not in page and "hx-trigger" in page
+    client.post(url, {"action": "resume"})
+    job.refresh_from_db()
+    assert job.status == "running" and not Customer.objects.exists()
+
+
+def test_an_import_that_crashes_is_marked_interrupted_and_resumes(
+    client, manager, settings, tmp_path, monkeypatch
+):
+    from addresses import tasks_import
+
+    job = _validated_job(client, manager, settings, tmp_path)
+    url = reverse("addresses:import_job", args=[job.pk])
+
+    def crash(job, **kw):
+        raise ConnectionError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(tasks_import, "run_import", crash)
+    client.post(url)  # the task fails (the backend records its error)
+    job.refresh_from_db()
+    assert job.status == "interrupted" and "server closed the connection" in job.error
+    page = client.get(url).content.decode()
+    assert "This import stopped before the end." in page and "server closed the connection" in page
+
+    monkeypatch.undo()
+    client.post(url, {"action": "resume"})
+    job.refresh_from_db()
+    assert (job.status, job.error, job.created) == ("done", "", 1)
+    assert list(Customer.objects.values_list("external_id", flat=True)) == ["W1"]
