@@ -50,6 +50,7 @@ from django.core.validators import validate_email
 from django.db import connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from addresses.choices import AddressKind, Channel
 from addresses.clustering import map_cells_batched
@@ -108,6 +109,30 @@ FIELD_HEADERS: dict[str, tuple[str, ...]] = {
     "categories": ("分类", "categories", "category"),
 }
 FIELDS = tuple(FIELD_HEADERS)
+# What each field is called on the upload page's preview (the column mapping it shows).
+FIELD_NAMES = {
+    "external_id": gettext_lazy("External id"),
+    "name": gettext_lazy("Customer name"),
+    "kind": gettext_lazy("Customer kind"),
+    "stage": gettext_lazy("Relationship stage"),
+    "owner": gettext_lazy("Owner (username)"),
+    "phone": gettext_lazy("Phone"),
+    "email": gettext_lazy("Email"),
+    "address_kind": gettext_lazy("Address kind"),
+    "address": gettext_lazy("Address (free text, parsed)"),
+    "country": gettext_lazy("Country"),
+    "province": gettext_lazy("Province"),
+    "city": gettext_lazy("City"),
+    "district": gettext_lazy("District"),
+    "detail": gettext_lazy("Detail line"),
+    "postcode": gettext_lazy("Postcode"),
+    "region_code": gettext_lazy("Region code"),
+    "lng": gettext_lazy("Longitude"),
+    "lat": gettext_lazy("Latitude"),
+    "precision": gettext_lazy("Geocode precision"),
+    "geocode_source": gettext_lazy("Geocode source"),
+    "categories": gettext_lazy("Categories"),
+}
 ADDRESS_FIELDS = ("address", "country", "province", "city", "district", "detail", "region_code")
 CUSTOMER_FIELDS = {
     "name": "name",
@@ -1118,6 +1143,9 @@ def run_import(
         preview={
             "first_errors": first_errors,
             "ignored_columns": columns.ignored,
+            "columns": [
+                [table.headers[i], f] for f, i in sorted(columns.index.items(), key=lambda fi: fi[1])
+            ],
             "encoding": _encoding_label(table.encoding),
             "format": table.format,
         },

@@ -1,6 +1,7 @@
 """Background work of the import page (django.tasks): validation preview, then the import."""
 
 from django.tasks import task
+from django.utils import translation
 
 from addresses.importing import ImportFileError, run_import
 from addresses.models import ImportJob, ImportStatus
@@ -9,7 +10,9 @@ from addresses.models import ImportJob, ImportStatus
 def _run(job_id: int) -> int:
     job = ImportJob.objects.get(pk=job_id)
     try:
-        return run_import(job, actor=job.created_by).counts.rows
+        # The preview's and the report's messages in the uploader's language, not the server's.
+        with translation.override((job.options or {}).get("language") or translation.get_language()):
+            return run_import(job, actor=job.created_by).counts.rows
     except ImportFileError:
         return 0  # the job says why (status failed)
     except Exception as exc:

@@ -7,10 +7,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import get_valid_filename
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from addresses.importing import job_for_file, template_csv
+from addresses.importing import FIELD_NAMES, job_for_file, template_csv
 from addresses.models import ImportJob, ImportStatus
 from addresses.tasks_import import import_job_run, import_job_validate
 from crm.roles import is_manager
@@ -51,7 +52,7 @@ def import_upload(request):
                     out.write(chunk)
             job = job_for_file(
                 path,
-                options={"map": {}, "crs": crs},
+                options={"map": {}, "crs": crs, "language": get_language()},
                 actor=request.user,
                 dry_run=True,
                 source_name=upload.name[:255],
@@ -95,7 +96,13 @@ def import_job(request, pk):
             )
             import_job_run.enqueue(job_id=job.pk)
         return redirect("addresses:import_job", pk=job.pk)
-    context = {"job": job, "active": job.status in ACTIVE and not job.stalled}
+    context = {
+        "job": job,
+        "active": job.status in ACTIVE and not job.stalled,
+        "column_map": [
+            (header, FIELD_NAMES.get(f, f)) for header, f in (job.preview or {}).get("columns", [])
+        ],
+    }
     if request.GET.get("partial"):
         return render(request, "addresses/import_progress.html", context)
     return render(request, "addresses/import_job.html", context)

@@ -136,3 +136,18 @@ def test_an_import_that_crashes_is_marked_interrupted_and_resumes(
     job.refresh_from_db()
     assert (job.status, job.error, job.created) == ("done", "", 1)
     assert list(Customer.objects.values_list("external_id", flat=True)) == ["W1"]
+
+
+def test_the_preview_shows_how_each_column_is_read(client, manager, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    client.force_login(manager)
+    data = "外部编号,客户名称,备注,地址,Phone\nW1,好客户,老朋友,北京市朝阳区建国路88号,13800138000\n".encode(
+        "gb18030"
+    )
+    response = client.post(reverse("addresses:import"), {"file": SimpleUploadedFile("c.csv", data)})
+    page = client.get(response.url).content.decode()
+    assert "Columns read (CSV, GB18030/GBK)" in page
+    assert "<td>外部编号</td><td>External id</td>" in page
+    assert "<td>地址</td><td>Address (free text, parsed)</td>" in page
+    assert "<td>Phone</td><td>Phone</td>" in page
+    assert "Not imported (unknown headers): 备注" in page

@@ -43,6 +43,7 @@ def test_upload_watch_progress_and_download_the_report(import_page, live_server,
     page.wait_for_selector("[data-testid=import-confirm]")
     errors = page.locator("[data-testid=import-errors]").inner_text()
     assert "Row 4" in errors and "Row 5" in errors and "ghost" in errors
+    assert "The customer name is required." in errors  # the uploader's language, from the background task
     assert not Customer.objects.exists()
     page.screenshot(path="/tmp/dz-import-preview.png", full_page=True)
 
