@@ -945,44 +945,30 @@ def write_batch(
     raise RuntimeError("the write path kept refusing rows")  # pragma: no cover
 
 
-# A file to start from: the columns most files need, with one row that imports cleanly.
-# The headers are the export's, so an exported file and a filled-in template read the same.
-TEMPLATE_ROWS = (
-    (
-        "外部编号",
-        "客户名称",
-        "类型",
-        "阶段",
-        "负责人",
-        "手机",
-        "邮箱",
-        "地址",
-        "邮编",
-        "经度",
-        "纬度",
-        "分类",
-    ),
-    (
-        "C0001",
-        "深圳示例科技有限公司",
-        "企业",
-        "潜在",
-        "",
-        "13800138000",
-        "info@example.com",
-        "广东省深圳市南山区科技园南区深南大道9988号",
-        "518057",
-        "",
-        "",
-        "",
-    ),
-)
+# A file to start from: the columns most files need (under their first header, which is
+# also the export's), with one row that imports cleanly.
+TEMPLATE_EXAMPLE = {
+    "external_id": "C0001",
+    "name": "深圳示例科技有限公司",
+    "kind": "企业",
+    "stage": "潜在",
+    "owner": "",
+    "phone": "13800138000",
+    "email": "info@example.com",
+    "address": "广东省深圳市南山区科技园南区深南大道9988号",
+    "postcode": "518057",
+    "lng": "",
+    "lat": "",
+    "categories": "",
+}
 
 
 def template_csv() -> bytes:
-    """TEMPLATE_ROWS as CSV, UTF-8 with a BOM (Excel then reads the Chinese headers)."""
+    """TEMPLATE_EXAMPLE as CSV, UTF-8 with a BOM (Excel then reads the Chinese headers)."""
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\r\n").writerows(TEMPLATE_ROWS)
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow([FIELD_LABELS[f] for f in TEMPLATE_EXAMPLE])
+    writer.writerow(TEMPLATE_EXAMPLE.values())
     return codecs.BOM_UTF8 + buf.getvalue().encode("utf-8")
 
 

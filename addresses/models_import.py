@@ -72,7 +72,6 @@ class ImportJob(models.Model):
         """Running or validating, but nothing committed for STALL_AFTER (its process died)."""
         return (
             self.status in (ImportStatus.RUNNING, ImportStatus.VALIDATING)
-            and self.updated_at is not None
             and self.updated_at < timezone.now() - STALL_AFTER
         )
 

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from addresses.importing import FIELD_NAMES, job_for_file, template_csv
 from addresses.models import ImportJob, ImportStatus
-from addresses.tasks_import import import_job_run, import_job_validate
+from addresses.tasks_import import import_job_confirm, import_job_resume, import_job_validate
 from crm.roles import is_manager
 from geo.choices import CoordinateSystem
 
@@ -79,22 +79,9 @@ def import_job(request, pk):
     job = get_object_or_404(ImportJob, pk=pk)
     if request.method == "POST":
         if request.POST.get("action") == "resume":
-            if job.resumable:
-                ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.QUEUED, error="")
-                (import_job_validate if job.dry_run else import_job_run).enqueue(job_id=job.pk)
-        elif job.status == ImportStatus.VALIDATED and job.dry_run:
-            ImportJob.objects.filter(pk=job.pk).update(
-                dry_run=False,
-                status=ImportStatus.QUEUED,
-                rows_done=0,
-                created=0,
-                updated=0,
-                unchanged=0,
-                rejected=0,
-                report_path="",
-                seconds=None,
-            )
-            import_job_run.enqueue(job_id=job.pk)
+            import_job_resume(job)
+        else:
+            import_job_confirm(job)
         return redirect("addresses:import_job", pk=job.pk)
     context = {
         "job": job,

@@ -9,14 +9,11 @@ its checkpoints when run again; production queues them in the database instead
 (TASKS_BACKEND=database and `manage.py db_worker`).
 """
 
-import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from django.db import connections, transaction
 from django.tasks.backends.immediate import ImmediateBackend
-
-logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _executor: ThreadPoolExecutor | None = None
@@ -44,12 +41,6 @@ class ThreadBackend(ImmediateBackend):
 
     def _run(self, task_result):
         try:
-            super()._execute_task(task_result)
-        except Exception:  # pragma: no cover (the base class records task errors itself)
-            logger.exception("background task %s failed", task_result.task.name)
+            super()._execute_task(task_result)  # records a failure on the result and logs it
         finally:
             connections.close_all()
-        if task_result.errors:
-            logger.error(
-                "background task %s failed:\n%s", task_result.task.name, task_result.errors[-1].traceback
-            )

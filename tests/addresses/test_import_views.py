@@ -102,7 +102,7 @@ def test_a_stalled_import_offers_to_resume_and_resuming_finishes_it(client, mana
     assert "import-resume" not in client.get(url).content.decode()
 
 
-def test_a_running_import_cannot_be_started_twice(client, manager, settings, tmp_path, monkeypatch):
+def test_a_running_import_cannot_be_started_twice(client, manager, settings, tmp_path):
     job = _validated_job(client, manager, settings, tmp_path)
     ImportJob.objects.filter(pk=job.pk).update(dry_run=False, status="running", updated_at=timezone.now())
     url = reverse("addresses:import_job", args=[job.pk])

@@ -64,4 +64,4 @@ def test_upload_watch_progress_and_download_the_report(import_page, live_server,
     page.click("[data-testid=import-view-customers]")
     page.wait_for_selector("table.dz-table")
     names = page.locator("table.dz-table tbody tr td a").all_inner_texts()
-    assert names[:2] == ["上海客户", "北京客户"] or names[:2] == ["北京客户", "上海客户"]
+    assert sorted(names[:2]) == sorted(["上海客户", "北京客户"])  # the two just imported come first
