@@ -34,6 +34,7 @@ import io
 import logging
 import os
 import re
+import threading
 import time
 import zipfile
 import zlib
@@ -48,7 +49,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connections, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -1089,15 +1090,16 @@ def run_import(
         raise
     report_path = Path(report_path or job.report_path or _default_report_path(job))
     report_path.parent.mkdir(parents=True, exist_ok=True)
-    resumed_from = ImportCheckpoint.objects.filter(job=job).aggregate(n=models_sum("rows_done"))["n"] or 0
+    resumed_from = rows_committed(job)
+    workers = writer_processes(job, workers)
     ImportJob.objects.filter(pk=job.pk).update(
         status=ImportStatus.VALIDATING if job.dry_run else ImportStatus.RUNNING,
         updated_at=timezone.now(),
         total_rows=table.estimated_rows,
         report_path=str(report_path),
         error="",
+        **({} if job.dry_run else {"workers": workers}),
     )
-    workers = 1 if job.dry_run else max(1, workers)
     ctx = dict(
         table=table,
         columns=columns,
@@ -1148,10 +1150,27 @@ def run_import(
     )
 
 
-def models_sum(name):
+def writer_processes(job: ImportJob, asked: int) -> int:
+    """How many processes write this job: fixed by its first run, so a resume splits alike.
+
+    Each worker owns the external ids that hash to it and checkpoints its own rows; resuming
+    with another count would skip rows another worker had not reached yet.
+    """
+    if job.dry_run:
+        return 1
+    if job.workers:
+        return job.workers
+    connection = connections["default"]
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+        return 1  # no other process can reach an in-memory database
+    return max(1, asked)
+
+
+def rows_committed(job: ImportJob) -> int:
+    """File rows whose batches have committed, over all the job's workers."""
     from django.db.models import Sum
 
-    return Sum(name)
+    return ImportCheckpoint.objects.filter(job=job).aggregate(n=Sum("rows_done"))["n"] or 0
 
 
 def _default_report_path(job: ImportJob) -> Path:
@@ -1336,6 +1355,8 @@ def _run_worker(job, worker, workers, *, table, columns, crs, actor, report_base
                     ImportJob.objects.filter(pk=job.pk).update(
                         rows_done=counts.rows, updated_at=timezone.now()
                     )
+                else:  # the parent sums the checkpoints; this is the heartbeat of a live worker
+                    ImportJob.objects.filter(pk=job.pk).update(updated_at=timezone.now())
                 if progress is not None:
                     progress(counts.rows, total)
     finally:
@@ -1394,29 +1415,37 @@ def _check_constraints_now() -> None:
 
 
 def _run_parallel(job, workers, *, progress=None, **ctx):
-    """Several processes, each owning the external ids that hash to it (so no two write one customer)."""
-    import multiprocessing
+    """Several processes, each owning the external ids that hash to it (so no two write one customer).
 
-    # Build the parser's region index once, before forking: every worker shares it
-    # (copy-on-write) instead of spending seconds building its own.
-    from geo.selectors import region_index
+    A single-threaded process (the command) forks them: they share the parser's region
+    index, built once here. A process with other threads (a web server, a task thread)
+    must not fork (a lock another thread holds would stay locked in the child), so it
+    starts fresh interpreters (addresses.import_worker) that set Django up on the same
+    database.
+    """
+    if threading.active_count() == 1:
+        import multiprocessing
 
-    region_index()
-    connections.close_all()
-    mp = multiprocessing.get_context("fork")
-    procs = [mp.Process(target=_worker_main, args=(job.pk, w, workers, ctx)) for w in range(workers)]
-    for p in procs:
-        p.start()
+        from geo.selectors import region_index
+
+        region_index()
+        connections.close_all()
+        mp = multiprocessing.get_context("fork")
+        procs = [mp.Process(target=_worker_main, args=(job.pk, w, workers, ctx)) for w in range(workers)]
+        for p in procs:
+            p.start()
+    else:
+        from addresses import import_worker
+
+        spec = _spawn_spec(ctx)
+        procs = [import_worker.start(job.pk, w, workers, spec) for w in range(workers)]
     total = ctx["table"].estimated_rows
     while any(p.is_alive() for p in procs):
         time.sleep(0.5)
+        done = rows_committed(job)
         if progress is not None:
-            done = ImportCheckpoint.objects.filter(job=job).aggregate(n=models_sum("rows_done"))["n"] or 0
             progress(done, total)
-        ImportJob.objects.filter(pk=job.pk).update(
-            rows_done=ImportCheckpoint.objects.filter(job=job).aggregate(n=models_sum("rows_done"))["n"] or 0,
-            updated_at=timezone.now(),
-        )
+        ImportJob.objects.filter(pk=job.pk).update(rows_done=done, updated_at=timezone.now())
     for p in procs:
         p.join()
     failed = [p.exitcode for p in procs if p.exitcode != 0]
@@ -1436,5 +1465,43 @@ def _worker_main(job_id, worker, workers, ctx):
     job = ImportJob.objects.get(pk=job_id)
     try:
         _run_worker(job, worker, workers, **ctx)
+    finally:
+        connections.close_all()
+
+
+def _spawn_spec(ctx) -> dict:
+    """What a fresh worker interpreter needs (pickled to its stdin): it reopens the file itself."""
+    return {
+        "settings": os.environ.get("DJANGO_SETTINGS_MODULE") or settings.SETTINGS_MODULE,
+        "database": dict(connections["default"].settings_dict),  # the test database, too
+        "language": translation.get_language(),
+        "crs": ctx["crs"],
+        "actor_id": getattr(ctx["actor"], "pk", None),
+        "report_base": str(ctx["report_base"]),
+        "batch_size": ctx["batch_size"],
+    }
+
+
+def spawned_worker(job_id, worker, workers, spec):
+    """A worker in a fresh interpreter (addresses.import_worker has set Django up)."""
+    connections.close_all()
+    connections["default"].settings_dict.update(spec["database"])
+    job = ImportJob.objects.get(pk=job_id)
+    opts = job.options or {}
+    table = open_table(job.file_path, max_rows=opts.get("max_rows", MAX_ROWS))
+    actor = get_user_model().objects.filter(pk=spec["actor_id"]).first() if spec["actor_id"] else None
+    try:
+        with translation.override(spec["language"]):
+            _run_worker(
+                job,
+                worker,
+                workers,
+                table=table,
+                columns=map_columns(table.headers, opts.get("map")),
+                crs=spec["crs"],
+                actor=actor,
+                report_base=Path(spec["report_base"]),
+                batch_size=spec["batch_size"],
+            )
     finally:
         connections.close_all()

@@ -46,6 +46,9 @@ class ImportJob(models.Model):
         _("status"), max_length=12, choices=ImportStatus.choices, default=ImportStatus.PENDING
     )
     dry_run = models.BooleanField(_("dry run"), default=False)
+    # Fixed when the import first writes: each worker owns the external ids that hash to
+    # it, so a resume must split the file the same way (0: not started yet).
+    workers = models.PositiveSmallIntegerField(_("writer processes"), default=0)
     total_rows = models.PositiveIntegerField(_("rows in file"), null=True, blank=True)
     rows_done = models.PositiveIntegerField(_("rows processed"), default=0)
     created = models.PositiveIntegerField(_("created"), default=0)

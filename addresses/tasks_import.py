@@ -1,5 +1,6 @@
 """Background work of the import page (django.tasks): validation preview, then the import."""
 
+from django.conf import settings
 from django.tasks import task
 from django.utils import translation
 
@@ -11,7 +12,7 @@ def _run(job: ImportJob) -> int:
     try:
         # The preview's and the report's messages in the uploader's language, not the server's.
         with translation.override((job.options or {}).get("language") or translation.get_language()):
-            return run_import(job, actor=job.created_by).counts.rows
+            return run_import(job, actor=job.created_by, workers=_workers(job)).counts.rows
     except ImportFileError:
         return 0  # the job says why (status failed)
     except Exception as exc:
@@ -20,6 +21,13 @@ def _run(job: ImportJob) -> int:
             status=ImportStatus.INTERRUPTED, error=f"{type(exc).__name__}: {exc}"[:2000]
         )
         raise
+
+
+def _workers(job: ImportJob) -> int:
+    """Parallel writers for a big file; one for a small one (a worker takes a second to start)."""
+    if job.dry_run or (job.total_rows or 0) < settings.IMPORT_PARALLEL_MIN_ROWS:
+        return 1
+    return settings.IMPORT_WORKERS
 
 
 @task

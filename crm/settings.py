@@ -119,6 +119,12 @@ _TASK_BACKENDS = {
 }
 TASKS = {"default": {"BACKEND": _TASK_BACKENDS[env.str("TASKS_BACKEND", default="thread")]}}
 
+# Upload-page imports of at least IMPORT_PARALLEL_MIN_ROWS rows write with this many
+# processes (each starts a fresh interpreter: a second or two, worth it on big files).
+# SQLite takes one writer at a time, so more would only queue.
+IMPORT_WORKERS = env.int("IMPORT_WORKERS", default=2 if IS_POSTGRES else 1)
+IMPORT_PARALLEL_MIN_ROWS = env.int("IMPORT_PARALLEL_MIN_ROWS", default=50_000)
+
 # Geocoding: the offline geocoder (region centroids) is always there; an online
 # provider (any geopy geocoder name, e.g. "nominatim", "baidu", "gaode"...) is optional.
 GEOCODER = {

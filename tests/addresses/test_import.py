@@ -231,8 +231,13 @@ def test_export_then_import_changes_nothing(tmp_path, sales, category):
     assert Customer.objects.get(external_id="R1").name == "=SUM(A1)"
 
 
-def test_kill_minus_9_and_rerun_imports_exactly_the_files_rows(tmp_path):
-    """An import killed mid-way (SIGKILL) and run again ends with exactly the file's rows."""
+@pytest.mark.parametrize("workers,resume_workers", [(1, 1), (2, 1)])
+def test_kill_minus_9_and_rerun_imports_exactly_the_files_rows(tmp_path, workers, resume_workers):
+    """An import killed mid-way (SIGKILL) and run again ends with exactly the file's rows.
+
+    Also when the re-run asks for another number of workers: the job keeps the split it
+    started with, since each worker's checkpoint covers only its own share of the rows.
+    """
     db = tmp_path / "kill.sqlite3"
     env = {
         **os.environ,
@@ -248,7 +253,14 @@ def test_kill_minus_9_and_rerun_imports_exactly_the_files_rows(tmp_path):
     rows.append(["K00001", "重复", "", "", "北京市", "", ""])  # a duplicate: rejected, not imported
     f = write_csv(tmp_path / "big.csv", rows)
     cmd = [*manage, "import_customers", str(f), "--batch-size", "100", "--progress", "log"]
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [*cmd, "--workers", str(workers)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # killpg reaches the forked workers too
+    )
     deadline = time.monotonic() + 120
     done = 0
     while time.monotonic() < deadline and proc.poll() is None:
@@ -263,12 +275,16 @@ def test_kill_minus_9_and_rerun_imports_exactly_the_files_rows(tmp_path):
         if done >= 300:
             break
     assert proc.poll() is None, "the import finished before it could be killed"
-    proc.send_signal(signal.SIGKILL)
+    os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert 0 < done < n
-    again = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
+    again = subprocess.run(
+        [*cmd, "--workers", str(resume_workers)], env=env, cwd=ROOT, capture_output=True, text=True
+    )
     assert again.returncode == 0, again.stderr[-3000:]
     assert "Resuming" in again.stdout
+    if workers != resume_workers:
+        assert f"It started with --workers {workers}" in again.stdout
     with sqlite3.connect(db) as con:
         customers = con.execute(
             "select count(*), count(distinct external_id) from customers_customer"

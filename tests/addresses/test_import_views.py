@@ -151,3 +151,42 @@ def test_the_preview_shows_how_each_column_is_read(client, manager, settings, tm
     assert "<td>地址</td><td>Address (free text, parsed)</td>" in page
     assert "<td>Phone</td><td>Phone</td>" in page
     assert "Not imported (unknown headers): 备注" in page
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.thread_tasks
+def test_a_big_upload_is_written_by_parallel_workers_started_from_the_task_thread(
+    client, manager, settings, tmp_path
+):
+    """The task thread must not fork: its workers are fresh interpreters on the same database."""
+    from django.db import connection
+
+    from crm.tasks_thread import wait_idle
+
+    settings.MEDIA_ROOT = tmp_path
+    settings.IMPORT_WORKERS = 2
+    settings.IMPORT_PARALLEL_MIN_ROWS = 100
+    lines = ["外部编号,客户名称,地址"]
+    for i in range(600):
+        lines.append(f"P{i:04d},客户{i},广东省深圳市南山区科技路{i}号")
+    lines[101] = "P0100,,广东省深圳市南山区科技路100号"  # no name: rejected (file row 102)
+    lines.append("P0007,重复,北京市")  # repeats P0007: rejected (file row 602)
+    client.force_login(manager)
+    response = client.post(
+        reverse("addresses:import"),
+        {"file": SimpleUploadedFile("big.csv", "\n".join(lines).encode("utf-8"))},
+    )
+    wait_idle(timeout=60)
+    job = ImportJob.objects.get()
+    assert (job.status, job.total_rows, job.created, job.rejected) == ("validated", 601, 599, 2)
+    client.post(response.url)
+    wait_idle(timeout=180)
+    job.refresh_from_db()
+    assert (job.status, job.error, job.created, job.rejected) == ("done", "", 599, 2), job.error
+    # SQLite's test database lives in memory, out of other processes' reach: one writer there.
+    assert job.workers == (2 if connection.vendor == "postgresql" else 1)
+    assert Customer.objects.count() == 599
+    assert Customer.objects.get(external_id="P0007").name == "客户7"
+    report = client.get(reverse("addresses:import_report", args=[job.pk]))
+    body = b"".join(report.streaming_content).decode("utf-8-sig")
+    assert [line.split(",")[0] for line in body.splitlines()[1:]] == ["102", "602"]

@@ -76,8 +76,14 @@ class Command(BaseCommand):
         except (importing.ImportFileError, OSError) as exc:
             raise CommandError(str(exc)) from exc
         report = report or (f"{file}.validation.csv" if dry_run else f"{file}.rejected.csv")
-        if job.rows_done and not dry_run:
-            self.stdout.write(f"Resuming the interrupted import of this file ({job.rows_done:,} rows done).")
+        done = 0 if dry_run else importing.rows_committed(job)
+        if done:
+            self.stdout.write(f"Resuming the interrupted import of this file ({done:,} rows done).")
+            if job.workers and job.workers != workers:
+                self.stdout.write(
+                    f"It started with --workers {job.workers}; it continues with {job.workers} "
+                    f"(each worker resumes its own share of the rows)."
+                )
         reporter = _Progress(self.stderr, progress, label="validating" if dry_run else "importing")
         try:
             result = importing.run_import(
