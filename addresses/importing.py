@@ -67,6 +67,7 @@ logger = logging.getLogger(__name__)
 
 MAX_ROWS = getattr(settings, "IMPORT_MAX_ROWS", 1_000_000)
 MAX_CELL_CHARS = getattr(settings, "IMPORT_MAX_CELL_CHARS", 4096)
+FIRST_ERRORS = 20  # rejected rows shown on the page (all of them are in the report)
 # Rows per transaction and checkpoint: the map cells are upserted once per batch, and a
 # batch of a 30-character-address file touches most cells of the grid whatever its size.
 BATCH_SIZE = getattr(settings, "IMPORT_BATCH_SIZE", 100_000)
@@ -1072,8 +1073,13 @@ def run_import(
     report_path: str | Path | None = None,
     progress: ProgressFn | None = None,
     workers: int = 1,
+    parallel_from_rows: int = 0,
 ) -> ImportResult:
-    """Import (or, for a dry-run job, validate) the job's file; resumes from its checkpoints."""
+    """Import (or, for a dry-run job, validate) the job's file; resumes from its checkpoints.
+
+    `workers` processes share the rows (see writer_processes), for files of at least
+    `parallel_from_rows` rows.
+    """
     started = time.perf_counter()
     opts = job.options or {}
     try:
@@ -1091,14 +1097,14 @@ def run_import(
     report_path = Path(report_path or job.report_path or _default_report_path(job))
     report_path.parent.mkdir(parents=True, exist_ok=True)
     resumed_from = rows_committed(job)
-    workers = writer_processes(job, workers)
+    workers = writer_processes(job, workers, table.estimated_rows, parallel_from_rows)
     ImportJob.objects.filter(pk=job.pk).update(
         status=ImportStatus.VALIDATING if job.dry_run else ImportStatus.RUNNING,
         updated_at=timezone.now(),
         total_rows=table.estimated_rows,
         report_path=str(report_path),
         error="",
-        **({} if job.dry_run else {"workers": workers}),
+        workers=workers,
     )
     ctx = dict(
         table=table,
@@ -1150,19 +1156,21 @@ def run_import(
     )
 
 
-def writer_processes(job: ImportJob, asked: int) -> int:
-    """How many processes write this job: fixed by its first run, so a resume splits alike.
+def writer_processes(job: ImportJob, asked: int, rows: int, parallel_from_rows: int = 0) -> int:
+    """How many processes import (or validate) this job: fixed by its first run, so a
+    resume splits the file alike.
 
     Each worker owns the external ids that hash to it and checkpoints its own rows; resuming
-    with another count would skip rows another worker had not reached yet.
+    with another count would skip rows another worker had not reached yet. Files under
+    `parallel_from_rows` rows get one (a fresh worker process takes a second to start).
     """
-    if job.dry_run:
-        return 1
     if job.workers:
         return job.workers
     connection = connections["default"]
     if connection.vendor == "sqlite" and connection.is_in_memory_db():
         return 1  # no other process can reach an in-memory database
+    if rows < parallel_from_rows:
+        return 1
     return max(1, asked)
 
 
@@ -1252,18 +1260,16 @@ def _run_worker(job, worker, workers, *, table, columns, crs, actor, report_base
     dry_run = job.dry_run
     validator = RowValidator(columns, table.headers, crs=crs)
     duplicates = DuplicateTracker()
-    if dry_run:
-        checkpoint = ImportCheckpoint(job=job, worker=worker)
-    else:
-        checkpoint, _c = ImportCheckpoint.objects.get_or_create(job=job, worker=worker)
+    checkpoint, _c = ImportCheckpoint.objects.get_or_create(job=job, worker=worker)
     if checkpoint.finished:
-        return Counts(checkpoint.created, checkpoint.updated, checkpoint.unchanged, checkpoint.rejected), []
+        counts = Counts(checkpoint.created, checkpoint.updated, checkpoint.unchanged, checkpoint.rejected)
+        return counts, checkpoint.first_errors
     part = _part_path(report_base, worker)
     report = open(part, "r+b" if part.exists() else "w+b")
     report.truncate(checkpoint.report_offset)
     report.seek(checkpoint.report_offset)
     counts = Counts(checkpoint.created, checkpoint.updated, checkpoint.unchanged, checkpoint.rejected)
-    first_errors: list[dict] = []
+    first_errors: list[dict] = list(checkpoint.first_errors)
     total = table.estimated_rows
     chunk_size = max(1, min(CHUNK_SIZE, batch_size))
     ext_i = columns.index["external_id"]
@@ -1299,7 +1305,7 @@ def _run_worker(job, worker, workers, *, table, columns, crs, actor, report_base
         rejected.sort(key=lambda p: p[0])
         for row_no, row_cells, errors in rejected:
             report.write(_report_line(row_no, row_cells, errors))
-            if len(first_errors) < 20:
+            if len(first_errors) < FIRST_ERRORS:
                 first_errors.append(
                     {"row": row_no, "errors": [{"column": c, "reason": m} for c, m in errors]}
                 )
@@ -1336,11 +1342,14 @@ def _run_worker(job, worker, workers, *, table, columns, crs, actor, report_base
             checkpoint.created, checkpoint.updated = counts.created, counts.updated
             checkpoint.unchanged, checkpoint.rejected = counts.unchanged, counts.rejected
             checkpoint.report_offset = report.tell()
+            checkpoint.first_errors = first_errors
             checkpoint.finished = done
             if dry_run:
                 transaction.set_rollback(True)
             else:
                 checkpoint.save()
+        if dry_run:  # nothing written to keep, but how far the validation got
+            checkpoint.save()
         return done
 
     stream = my_rows()
@@ -1351,7 +1360,7 @@ def _run_worker(job, worker, workers, *, table, columns, crs, actor, report_base
                 done = write_transaction(stream)
                 if worker == 0 and not dry_run:
                     _analyze_grown_tables()
-                if workers == 1 or dry_run:
+                if workers == 1:
                     ImportJob.objects.filter(pk=job.pk).update(
                         rows_done=counts.rows, updated_at=timezone.now()
                     )
@@ -1423,7 +1432,7 @@ def _run_parallel(job, workers, *, progress=None, **ctx):
     starts fresh interpreters (addresses.import_worker) that set Django up on the same
     database.
     """
-    if threading.active_count() == 1:
+    if _single_threaded():
         import multiprocessing
 
         from geo.selectors import region_index
@@ -1452,12 +1461,21 @@ def _run_parallel(job, workers, *, progress=None, **ctx):
     if failed:
         raise RuntimeError(f"import worker failed (exit codes {failed}); run the import again to resume")
     counts = Counts()
+    first: list[dict] = []
     for cp in ImportCheckpoint.objects.filter(job=job):
         counts.add(Counts(cp.created, cp.updated, cp.unchanged, cp.rejected))
-    first = []
+        first.extend(cp.first_errors)
     if progress is not None:
         progress(counts.rows, total)
-    return counts, first
+    return counts, sorted(first, key=lambda e: e["row"])[:FIRST_ERRORS]
+
+
+def _single_threaded() -> bool:
+    """No other thread in this process, Python's or not (a test runner's, a server's)."""
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:  # not Linux
+        return threading.active_count() == 1
 
 
 def _worker_main(job_id, worker, workers, ctx):

@@ -91,7 +91,8 @@ class ImportJob(models.Model):
 
 
 class ImportCheckpoint(models.Model):
-    """How far one import worker got; written in the same transaction as each batch.
+    """How far one import worker got; written in the same transaction as each batch
+    (a dry run's right after its batch is rolled back).
 
     `rows_done` is the last file row whose batch committed, so a killed import resumes
     right after it; `report_offset` is the size of the worker's report part at that point.
@@ -108,6 +109,8 @@ class ImportCheckpoint(models.Model):
     unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
     rejected = models.PositiveIntegerField(_("rejected"), default=0)
     report_offset = models.BigIntegerField(_("report offset"), default=0)
+    # The worker's first rejected rows (row, errors), for the page's preview and summary.
+    first_errors = models.JSONField(_("first errors"), default=list, blank=True)
     finished = models.BooleanField(_("finished"), default=False)
 
     class Meta:

@@ -5,14 +5,19 @@ from django.tasks import task
 from django.utils import translation
 
 from addresses.importing import ImportFileError, run_import
-from addresses.models import ImportJob, ImportStatus
+from addresses.models import ImportCheckpoint, ImportJob, ImportStatus
 
 
 def _run(job: ImportJob) -> int:
     try:
         # The preview's and the report's messages in the uploader's language, not the server's.
         with translation.override((job.options or {}).get("language") or translation.get_language()):
-            return run_import(job, actor=job.created_by, workers=_workers(job)).counts.rows
+            return run_import(
+                job,
+                actor=job.created_by,
+                workers=settings.IMPORT_WORKERS,
+                parallel_from_rows=settings.IMPORT_PARALLEL_MIN_ROWS,
+            ).counts.rows
     except ImportFileError:
         return 0  # the job says why (status failed)
     except Exception as exc:
@@ -21,13 +26,6 @@ def _run(job: ImportJob) -> int:
             status=ImportStatus.INTERRUPTED, error=f"{type(exc).__name__}: {exc}"[:2000]
         )
         raise
-
-
-def _workers(job: ImportJob) -> int:
-    """Parallel writers for a big file; one for a small one (a worker takes a second to start)."""
-    if job.dry_run or (job.total_rows or 0) < settings.IMPORT_PARALLEL_MIN_ROWS:
-        return 1
-    return settings.IMPORT_WORKERS
 
 
 @task
@@ -49,8 +47,11 @@ def import_job_confirm(job: ImportJob) -> bool:
     """Turn a validated preview into the import itself, queued; False if it is not one."""
     if not (job.dry_run and job.status == ImportStatus.VALIDATED):
         return False
+    # The validation's checkpoints say how far it read, not what the import wrote.
+    ImportCheckpoint.objects.filter(job=job).delete()
     ImportJob.objects.filter(pk=job.pk).update(
         dry_run=False,
+        workers=0,
         status=ImportStatus.QUEUED,
         rows_done=0,
         created=0,

@@ -320,3 +320,52 @@ def test_a_batch_large_enough_for_copy_keeps_history_intact(tmp_path, category):
     assert "updated 1" in run(write_csv(tmp_path / "c2.csv", rows))
     a.refresh_from_db()
     assert a.version == 2 and address_history_verify(address=a) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_validate_then_import_every_row_once(tmp_path):
+    from django.db import connection
+
+    rows = [[f"T{i:04d}", f"客户{i}", "", "", f"浙江省杭州市西湖区文三路{i}号", "", ""] for i in range(300)]
+    rows[50][1] = ""  # no name: file row 52
+    rows[250][0] = "T0007"  # repeats row 9 with other details: file row 252
+    f = write_csv(tmp_path / "c.csv", rows)
+    report = tmp_path / "r.csv"
+    out = run(f, "--dry-run", "--workers", "2", "--batch-size", "50", "--report", str(report))
+    assert "Dry run" in out and "created 298" in out and "rejected 2" in out, out
+    assert not Customer.objects.exists()
+    assert [r[0] for r in read_report(report)[1:]] == ["52", "252"]
+    out = run(f, "--workers", "2", "--batch-size", "50", "--report", str(report))
+    assert "created 298" in out and "rejected 2" in out, out
+    job = ImportJob.objects.get(dry_run=False)
+    assert job.workers == (2 if connection.vendor == "postgresql" else 1)  # SQLite's is in memory
+    assert [e["row"] for e in job.preview["first_errors"]] == [52, 252]
+    assert Customer.objects.count() == 298 and AddressVersion.objects.count() == 298
+    assert [r[0] for r in read_report(report)[1:]] == ["52", "252"]
+    assert "unchanged 298" in run(f, "--workers", "2")
+
+
+def test_a_resumed_import_still_lists_the_errors_of_its_earlier_batches(tmp_path, monkeypatch):
+    from addresses import importing
+
+    rows = [[f"E{i:04d}", f"客户{i}", "", "", f"浙江省杭州市西湖区文三路{i}号", "", ""] for i in range(200)]
+    rows[10][1] = ""  # file row 12, in the first batch
+    rows[160][1] = ""  # file row 162, after the crash
+    f = write_csv(tmp_path / "c.csv", rows)
+    calls, write_batch = [], importing.write_batch
+
+    def lost_connection(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise ConnectionError("server closed the connection")
+        return write_batch(*args, **kwargs)
+
+    monkeypatch.setattr(importing, "write_batch", lost_connection)
+    with pytest.raises(ConnectionError):
+        run(f, "--batch-size", "50")
+    monkeypatch.undo()
+    out = run(f, "--batch-size", "50")
+    assert "Resuming the interrupted import of this file (100 rows done)" in out
+    assert "created 198" in out and "rejected 2" in out, out
+    job = ImportJob.objects.get()
+    assert [e["row"] for e in job.preview["first_errors"]] == [12, 162]

@@ -1,4 +1,5 @@
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -85,12 +86,19 @@ def _validated_job(client, manager, settings, tmp_path):
     return ImportJob.objects.get()
 
 
-def test_a_stalled_import_offers_to_resume_and_resuming_finishes_it(client, manager, settings, tmp_path):
+def test_a_stalled_import_offers_to_resume_and_resuming_finishes_it(
+    client, manager, settings, tmp_path, monkeypatch
+):
+    from addresses import tasks_import
+
     job = _validated_job(client, manager, settings, tmp_path)
     url = reverse("addresses:import_job", args=[job.pk])
-    # Confirmed, then its process died mid-run: still "running", nothing committed for an hour.
+    # Confirmed, then its process died before a batch committed: still "running", for an hour.
+    monkeypatch.setattr(tasks_import, "import_job_run", SimpleNamespace(enqueue=lambda **kw: None))
+    assert tasks_import.import_job_confirm(job)
+    monkeypatch.undo()
     ImportJob.objects.filter(pk=job.pk).update(
-        dry_run=False, status="running", updated_at=timezone.now() - timedelta(hours=1)
+        status="running", updated_at=timezone.now() - timedelta(hours=1)
     )
     page = client.get(url).content.decode()
     assert "import-resume" in page and "has not moved for" in page
@@ -155,7 +163,7 @@ def test_the_preview_shows_how_each_column_is_read(client, manager, settings, tm
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.thread_tasks
-def test_a_big_upload_is_written_by_parallel_workers_started_from_the_task_thread(
+def test_a_big_upload_is_validated_and_written_by_workers_started_from_the_task_thread(
     client, manager, settings, tmp_path
 ):
     """The task thread must not fork: its workers are fresh interpreters on the same database."""
@@ -176,15 +184,20 @@ def test_a_big_upload_is_written_by_parallel_workers_started_from_the_task_threa
         reverse("addresses:import"),
         {"file": SimpleUploadedFile("big.csv", "\n".join(lines).encode("utf-8"))},
     )
+    # SQLite's test database lives in memory, out of other processes' reach: one worker there.
+    workers = 2 if connection.vendor == "postgresql" else 1
     wait_idle(timeout=60)
     job = ImportJob.objects.get()
     assert (job.status, job.total_rows, job.created, job.rejected) == ("validated", 601, 599, 2)
+    assert job.workers == workers and not Customer.objects.exists()
+    page = client.get(response.url).content.decode()
+    assert "Row 102" in page and "Row 602" in page  # each worker's first errors, in row order
     client.post(response.url)
     wait_idle(timeout=180)
     job.refresh_from_db()
     assert (job.status, job.error, job.created, job.rejected) == ("done", "", 599, 2), job.error
-    # SQLite's test database lives in memory, out of other processes' reach: one writer there.
-    assert job.workers == (2 if connection.vendor == "postgresql" else 1)
+    assert job.workers == workers
+    assert [e["row"] for e in job.preview["first_errors"]] == [102, 602]
     assert Customer.objects.count() == 599
     assert Customer.objects.get(external_id="P0007").name == "客户7"
     report = client.get(reverse("addresses:import_report", args=[job.pk]))

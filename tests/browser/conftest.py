@@ -6,23 +6,17 @@
   expected one);
 - `login(page, user)`: logs in through the login form of the live server;
 - `base_data`: regions and role groups, which the flush after every
-  live-server (transactional) test removes.
+  live-server (transactional) test removes (tests/conftest.py puts them back
+  after each such test, too).
 
 Mark browser tests with `pytest.mark.browser`.
 """
 
-import importlib
 import os
 
 import pytest
-from django.apps import apps as django_apps
-from django.contrib.auth.models import Group
-from django.core.management import call_command
-from django.db import transaction
-from pytest_django.plugin import blocking_manager_key
 
-from crm import roles
-from geo.models import Region
+from tests.conftest import ensure_base_data
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls made by
 # the tests themselves are still synchronous.
@@ -37,41 +31,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-
-
-_region_rows: list[dict] | None = None
-
-
-def ensure_base_data():
-    """Regions and role groups, loaded only when missing.
-
-    The first load is remembered, so putting the tree back after a flush is one
-    bulk insert instead of a second run of load_regions.
-    """
-    global _region_rows
-    if not Region.objects.exists():
-        if _region_rows is None:
-            call_command("load_regions", verbosity=0)
-        else:
-            with transaction.atomic():
-                Region.objects.bulk_create([Region(**row) for row in _region_rows], batch_size=2000)
-    if _region_rows is None:
-        _region_rows = list(Region.objects.order_by("path").values())
-    if Group.objects.filter(name__in=roles.ROLES).count() != len(roles.ROLES):
-        importlib.import_module("crm.migrations.0001_roles").create_roles(django_apps, None)
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_teardown(item, nextitem):
-    """After the last browser test, put back what its flush removed, for the tests that follow."""
-    yield
-    if nextitem is None or "tests/browser/" in str(nextitem.path).replace(os.sep, "/"):
-        return
-    blocker = item.config.stash.get(blocking_manager_key, None)
-    if blocker is None:
-        return
-    with blocker.unblock():
-        ensure_base_data()
 
 
 @pytest.fixture(scope="session")
