@@ -203,3 +203,16 @@ def test_a_big_upload_is_validated_and_written_by_workers_started_from_the_task_
     report = client.get(reverse("addresses:import_report", args=[job.pk]))
     body = b"".join(report.streaming_content).decode("utf-8-sig")
     assert [line.split(",")[0] for line in body.splitlines()[1:]] == ["102", "602"]
+
+
+def test_the_chinese_page_names_the_counts_and_groups_thousands(client, manager, settings, tmp_path):
+    from django.template import Context, Template
+
+    job = _validated_job(client, manager, settings, tmp_path)
+    client.post(reverse("addresses:import_job", args=[job.pk]))
+    with translation.override("zh-hans"):
+        page = client.get(reverse("addresses:import_job", args=[job.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans")
+        body = page.content.decode()
+        assert '<th scope="row">新建</th>' in body and '<th scope="row">拒绝</th>' in body
+        assert "创建时间" not in body  # the customer's "Created" (a date), not the import's count
+        assert Template("{% load humanize %}{{ n|intcomma }}").render(Context({"n": 1234567})) == "1,234,567"
