@@ -59,7 +59,11 @@ def import_upload(request):
             )
             import_job_validate.enqueue(job_id=job.pk)
             return redirect("addresses:import_job", pk=job.pk)
-    jobs = ImportJob.objects.filter(dry_run=False).exclude(status=ImportStatus.PENDING)[:10]
+    jobs = (
+        ImportJob.objects.filter(dry_run=False)
+        .exclude(status=ImportStatus.PENDING)
+        .select_related("created_by")[:10]
+    )
     return render(
         request,
         "addresses/import_upload.html",

@@ -49,6 +49,11 @@ def test_upload_preview_confirm_and_report(client, manager, settings, tmp_path):
     report = client.get(reverse("addresses:import_report", args=[job.pk]))
     body = b"".join(report.streaming_content)
     assert body.startswith(b"\xef\xbb\xbf") and b"W2" in body
+    history = client.get(reverse("addresses:import")).content.decode()
+    row = history[history.index('data-testid="import-history-row"') :].split("</tr>")[0]
+    assert "c.csv" in row and "manager1" in row and "Finished" in row
+    cells = [c.split(">", 1)[1] for c in row.split("</td>")[-5:-1]]
+    assert cells == ["1", "0", "0", "1"]  # created, updated, unchanged, rejected
 
 
 def test_a_broken_file_shows_the_error(client, manager, settings, tmp_path):
