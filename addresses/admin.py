@@ -53,11 +53,9 @@ class DistrictFilter(_LevelFilter):
     parent_parameter = "city"
 
 
-class AddressVersionInline(admin.TabularInline):
-    model = AddressVersion
-    fields = ("version", "created_at", "actor", "channel", "changed_fields", "hash")
-    readonly_fields = fields
-    ordering = ("-version",)
+class ReadOnlyInline(admin.TabularInline):
+    """Rows the admin shows beside their parent but only the app writes."""
+
     extra = 0
     can_delete = False
 
@@ -66,6 +64,13 @@ class AddressVersionInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class AddressVersionInline(ReadOnlyInline):
+    model = AddressVersion
+    fields = ("version", "created_at", "actor", "channel", "changed_fields", "hash")
+    readonly_fields = fields
+    ordering = ("-version",)
 
 
 class AddressAdminForm(forms.ModelForm):
@@ -225,18 +230,10 @@ class AddressVersionAdmin(admin.ModelAdmin):
         return False
 
 
-class ImportCheckpointInline(admin.TabularInline):
+class ImportCheckpointInline(ReadOnlyInline):
     model = ImportCheckpoint
     fields = ("worker", "last_row", "rows_done", "created", "updated", "unchanged", "rejected", "finished")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ImportJob)

@@ -49,6 +49,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import connections, transaction
+from django.db.models import Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -1176,8 +1177,6 @@ def writer_processes(job: ImportJob, asked: int, rows: int, parallel_from_rows: 
 
 def rows_committed(job: ImportJob) -> int:
     """File rows whose batches have committed, over all the job's workers."""
-    from django.db.models import Sum
-
     return ImportCheckpoint.objects.filter(job=job).aggregate(n=Sum("rows_done"))["n"] or 0
 
 
@@ -1490,6 +1489,7 @@ def _worker_main(job_id, worker, workers, ctx):
 def _spawn_spec(ctx) -> dict:
     """What a fresh worker interpreter needs (pickled to its stdin): it reopens the file itself."""
     return {
+        # The environment's: under override_settings, settings.SETTINGS_MODULE is None.
         "settings": os.environ.get("DJANGO_SETTINGS_MODULE") or settings.SETTINGS_MODULE,
         "database": dict(connections["default"].settings_dict),  # the test database, too
         "language": translation.get_language(),

@@ -221,3 +221,28 @@ def test_the_chinese_page_names_the_counts_and_groups_thousands(client, manager,
         assert '<th scope="row">新建</th>' in body and '<th scope="row">拒绝</th>' in body
         assert "创建时间" not in body  # the customer's "Created" (a date), not the import's count
         assert Template("{% load humanize %}{{ n|intcomma }}").render(Context({"n": 1234567})) == "1,234,567"
+
+
+def test_a_stalled_validation_continues_after_the_rows_it_already_checked(
+    client, manager, settings, tmp_path
+):
+    from addresses.models import ImportCheckpoint
+
+    job = _validated_job(client, manager, settings, tmp_path)
+    url = reverse("addresses:import_job", args=[job.pk])
+    # Its process died after checking row 2 and before row 3. The checkpoint's counts are
+    # marked (7 to create, not 1), so what the resumed check adds to them shows.
+    ImportCheckpoint.objects.filter(job=job).update(
+        finished=False, last_row=2, rows_done=7, created=7, rejected=0, first_errors=[], report_offset=0
+    )
+    ImportJob.objects.filter(pk=job.pk).update(
+        status="validating", updated_at=timezone.now() - timedelta(hours=1)
+    )
+    page = client.get(url).content.decode()
+    assert "checking continues after the rows already checked" in page and "import-resume" in page
+    client.post(url, {"action": "resume"})
+    job.refresh_from_db()
+    # Only row 3 was checked (rejected); starting over would have found 1 to create, not 7.
+    assert (job.status, job.created, job.rejected, job.rows_done) == ("validated", 7, 1, 8)
+    assert [e["row"] for e in job.preview["first_errors"]] == [3]
+    assert not Customer.objects.exists()
