@@ -39,7 +39,7 @@ import time
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -547,6 +547,7 @@ class ImportRow:
     address_kind: str
     address: dict | None
     cells: list[str]
+    repeat: bool = False  # the external id is on an earlier row (another address kind)
 
 
 class _Lookups:
@@ -840,6 +841,7 @@ class DuplicateTracker:
                 "(the first row wins)."
             ) % {"id": row.external_id, "first": first}
         self.seen[row.external_id] = packed | (bit << 32)
+        row.repeat = True
         return None
 
 
@@ -874,18 +876,20 @@ def _format_errors(errors: dict[str, list[str]]) -> list[tuple[str, str]]:
 
 
 def write_batch(
-    rows: list[ImportRow], *, customer_fields: list[str], actor=None, map_cells=None
+    rows: list[ImportRow], *, customer_fields: list[str], actor=None, map_cells=None, dry_run=False
 ) -> tuple[Counts, list]:
     """Upsert the customers and addresses of `rows` (call inside a transaction).
 
     A row whose address is refused by the write path is dropped and the rest written
     again, so no customer is left without the address it came with. `map_cells` is the
     enclosing `map_cells_batched` block, if any (a retry drops the map changes it undoes).
+    A `dry_run` takes the same steps through the services' dry runs: the same counts and
+    rejects, nothing written.
     """
     rejects: list[tuple[int, list[str], list[tuple[str, str]]]] = []
     for _attempt in range(4):
         counts = Counts()
-        sid = transaction.savepoint_create()
+        sid = None if dry_run else transaction.savepoint_create()
         mark = map_cells.mark() if map_cells is not None else 0
         first: dict[str, int] = {}
         cust_rows = []
@@ -893,7 +897,7 @@ def write_batch(
             if r.external_id not in first:
                 first[r.external_id] = len(cust_rows)
                 cust_rows.append(r.customer)
-        upserted = customers_upsert(rows=cust_rows, fields=customer_fields, actor=actor)
+        upserted = customers_upsert(rows=cust_rows, fields=customer_fields, actor=actor, dry_run=dry_run)
         existing_ids = [pk for pk, status in upserted if status != "created"]
         current: dict[tuple[int, str], int] = {}
         if existing_ids:
@@ -919,9 +923,10 @@ def write_batch(
                 items.append(
                     AddressInput(customer_id=customer_id, kind=r.address_kind, is_primary=True, **r.address)
                 )
-        result = addresses_save(items=items, actor=actor, channel=Channel.IMPORT)
+        result = addresses_save(items=items, actor=actor, channel=Channel.IMPORT, dry_run=dry_run)
         if result.errors:
-            transaction.savepoint_rollback(sid)
+            if sid is not None:
+                transaction.savepoint_rollback(sid)
             if map_cells is not None:
                 map_cells.discard(mark)
             bad = {positions[i]: errors for i, errors in result.errors.items()}
@@ -930,12 +935,13 @@ def write_batch(
             rows = [r for n, r in enumerate(rows) if n not in bad]
             continue
         address_status = dict(zip(positions, result.statuses))
-        transaction.savepoint_commit(sid)
+        if sid is not None:
+            transaction.savepoint_commit(sid)
         seen_customer = set()
         for i, r in enumerate(rows):
             status = upserted[first[r.external_id]][1]
-            if r.external_id in seen_customer:
-                status = "unchanged"  # counted on the customer's first row
+            if r.repeat or r.external_id in seen_customer:
+                status = "unchanged"  # counted on the customer's first row in the file
             seen_customer.add(r.external_id)
             if "created" in (status, address_status.get(i)):
                 counts.created += 1
@@ -1297,7 +1303,7 @@ def _run_worker(job, worker, workers, *, table, columns, crs, actor, report_base
         batch_counts = Counts()
         if rows:
             batch_counts, rejects = write_batch(
-                rows, customer_fields=validator.customer_fields, actor=actor, map_cells=cells
+                rows, customer_fields=validator.customer_fields, actor=actor, map_cells=cells, dry_run=dry_run
             )
             rejected.extend(rejects)
         batch_counts.rejected = len(rejected)
@@ -1311,11 +1317,15 @@ def _run_worker(job, worker, workers, *, table, columns, crs, actor, report_base
         counts.add(batch_counts)
 
     def write_transaction(stream) -> bool:
-        """Write one batch in chunks and commit it with its checkpoint; True after the last."""
+        """Write one batch in chunks and commit it with its checkpoint; True after the last.
+
+        A dry run writes nothing but the checkpoint (how far the validation got).
+        """
         in_batch, done = 0, False
         with transaction.atomic():
-            _bulk_load_settings()
-            with map_cells_batched() as cells:
+            if not dry_run:
+                _bulk_load_settings()
+            with nullcontext() if dry_run else map_cells_batched() as cells:
                 while in_batch < batch_size and not done:
                     rows, rejected = [], []
                     for row_no, row, row_cells, errors in stream:
@@ -1334,7 +1344,8 @@ def _run_worker(job, worker, workers, *, table, columns, crs, actor, report_base
                         progress(counts.rows, total)
                 # Deferred foreign-key checks now, before the cell upsert locks its rows: a
                 # concurrent writer then waits for the commit only, not for the checks too.
-                _check_constraints_now()
+                if not dry_run:
+                    _check_constraints_now()
             report.flush()
             os.fsync(report.fileno())
             checkpoint.rows_done = counts.rows
@@ -1343,11 +1354,6 @@ def _run_worker(job, worker, workers, *, table, columns, crs, actor, report_base
             checkpoint.report_offset = report.tell()
             checkpoint.first_errors = first_errors
             checkpoint.finished = done
-            if dry_run:
-                transaction.set_rollback(True)
-            else:
-                checkpoint.save()
-        if dry_run:  # nothing written to keep, but how far the validation got
             checkpoint.save()
         return done
 

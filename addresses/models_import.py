@@ -92,7 +92,7 @@ class ImportJob(models.Model):
 
 class ImportCheckpoint(models.Model):
     """How far one import worker got; written in the same transaction as each batch
-    (a dry run's right after its batch is rolled back).
+    (a dry run writes only the checkpoint).
 
     `rows_done` is the last file row whose batch committed, so a killed import resumes
     right after it; `report_offset` is the size of the worker's report part at that point.

@@ -470,11 +470,18 @@ def _deepest_parsed_code(p) -> str | None:
 
 
 @transaction.atomic
-def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -> AddressBatchResult:
+def addresses_save(
+    *, items: Sequence[AddressInput], actor=None, channel: str, dry_run: bool = False
+) -> AddressBatchResult:
     """Create or update a batch of addresses through the full pipeline.
 
     Bad items are reported in `errors` (by position) and skipped; good items are
     written together. Runs in one transaction: the caller's batch boundary.
+
+    A `dry_run` parses, geocodes, validates and compares exactly the same way, fills in
+    the same errors, statuses and counts, and writes nothing (no lock, no history, no map
+    change). Its items may name customers that `customers_upsert(dry_run=True)` would
+    create (ids below zero).
     """
     Channel(channel)
     result = AddressBatchResult(addresses=[None] * len(items), statuses=[None] * len(items))
@@ -482,14 +489,10 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
 
     # Existing rows (updates), locked against concurrent edits.
     update_ids = [it.address_id for it in items if it.address_id]
-    existing = (
-        {
-            a.pk: a
-            for a in Address.objects.select_for_update().filter(pk__in=in_values(update_ids)).order_by("pk")
-        }
-        if update_ids
-        else {}
-    )
+    existing_rows = Address.objects.filter(pk__in=in_values(update_ids)).order_by("pk")
+    if not dry_run:
+        existing_rows = existing_rows.select_for_update()
+    existing = {a.pk: a for a in existing_rows} if update_ids else {}
     # Stored map inputs of the rows to update, before this batch changes them.
     old_points = {pk: (a.lat, a.lng, a.province_id, a.city_id, a.district_id) for pk, a in existing.items()}
     existing_categories: dict[int, list[int]] = {}
@@ -509,6 +512,8 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
             "pk", "name", "stage", "kind", "owner_id"
         )
         known_customers = {pk: rest for pk, *rest in copied}
+        if dry_run:  # customers the same dry run would create: their copies do not matter here
+            known_customers.update({pk: ["", "", "", None] for pk in customer_ids if pk < 0})
     wanted_categories = {c for it in items if it.category_ids for c in it.category_ids}
     known_categories = (
         set(AddressCategory.objects.filter(pk__in=wanted_categories).values_list("pk", flat=True))
@@ -611,7 +616,6 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
                 primaries.add(key)
 
             if address.pk is None:
-                address.search_keys = search_keys(f"{address.raw_text} {address.detail}")
                 to_create.append((i, address, cats))
             else:
                 after = _snapshot(address, cats, rows.by_id)
@@ -620,7 +624,6 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
                     result.statuses[i] = "unchanged"
                     result.unchanged += 1
                 else:
-                    address.search_keys = search_keys(f"{address.raw_text} {address.detail}")
                     to_update.append((i, address, cats, before, after))
         except _ItemError as exc:
             result.errors[i] = exc.errors
@@ -629,6 +632,16 @@ def addresses_save(*, items: Sequence[AddressInput], actor=None, channel: str) -
             if len(items) == 1:
                 raise
 
+    if dry_run:
+        for i, a, *_r in to_create:
+            result.addresses[i], result.statuses[i] = a, "created"
+        for i, a, *_r in to_update:
+            result.addresses[i], result.statuses[i] = a, "updated"
+        result.created, result.updated = len(to_create), len(to_update)
+        return result
+
+    for _i, a, *_r in (*to_create, *to_update):
+        a.search_keys = search_keys(f"{a.raw_text} {a.detail}")
     _demote_other_primaries(to_create, to_update, actor=actor, channel=channel, now=now, rows=rows)
 
     # Write rows. Map cell changes are computed now (this sets map_key) and applied last:

@@ -7,10 +7,12 @@ Usage (PostgreSQL; the database is created and emptied by this script):
 
 Prints, for the same file of free-text Chinese addresses (~30 characters, like
 seed_demo's): Dizhi's import end to end (parse, offline geocode, write, history;
-rows/s and peak RSS of the import processes), raw PostgreSQL COPY into the same
-tables (the physical limit), django-import-export with a default ModelResource
-(the peer, on the first --peer-rows rows; installed with pip --target under
-var/bench-deps/, never into the project), and the CSV export of everything.
+rows/s and peak RSS of the import processes), the CSV export of everything, the
+validation of the file (`--dry-run`, the upload page's preview, on empty tables),
+raw PostgreSQL COPY into the same tables (the physical limit), and
+django-import-export with a default ModelResource (the peer, on the first
+--peer-rows rows; installed with pip --target under var/bench-deps/, never into
+the project).
 """
 
 import argparse
@@ -293,7 +295,7 @@ def main():
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--peer-rows", type=int, default=20_000)
-    parser.add_argument("--skip", action="append", default=[], help="copy, peer, export")
+    parser.add_argument("--skip", action="append", default=[], help="dry, copy, peer, export")
     args = parser.parse_args()
     ensure_database()
     manage("migrate", "-v0")
@@ -363,6 +365,14 @@ def main():
             f"{out_file.stat().st_size / 1e6:.0f} MB"
         )
 
+    if "dry" not in args.skip:
+        empty_tables()  # a new file's preview: every row would be created
+        seconds, _rss, out = timed_child([*cmd, "--dry-run"])
+        print(
+            f"dizhi import_customers --dry-run (validation, the upload page's preview; --workers {args.workers}): "
+            f"{args.rows:,} rows in {seconds:.1f} s = {args.rows / seconds:,.0f} rows/s"
+        )
+        print(f"  {out.strip().splitlines()[-1]}; rows written: {sum(counts())}")
     if "copy" not in args.skip:
         empty_tables()
         seconds = raw_copy(path)

@@ -67,11 +67,15 @@ _INSERT_FIELDS = (*UPSERT_FIELDS, "external_id", "search_keys", "created_at", "u
 
 
 @transaction.atomic
-def customers_upsert(*, rows: Sequence[dict], fields: Sequence[str], actor=None) -> list[tuple[int, str]]:
+def customers_upsert(
+    *, rows: Sequence[dict], fields: Sequence[str], actor=None, dry_run: bool = False
+) -> list[tuple[int, str]]:
     """Create or update customers matched by `external_id`, comparing and writing only `fields`.
 
     `rows` are validated dicts with distinct external ids; returns (customer id,
-    "created" | "updated" | "unchanged") per row, in order.
+    "created" | "updated" | "unchanged") per row, in order. A `dry_run` compares the same
+    way and writes nothing: a customer it would create gets the placeholder id
+    -1 - (its row's index), which `addresses_save(dry_run=True)` accepts.
     """
     from django.utils import timezone
 
@@ -91,6 +95,9 @@ def customers_upsert(*, rows: Sequence[dict], fields: Sequence[str], actor=None)
     defaults["created_at"] = defaults["updated_at"] = now
     for i, row in enumerate(rows):
         current = existing.get(row["external_id"])
+        if current is None and dry_run:
+            out[i] = (-1 - i, "created")
+            continue
         if current is None:
             cells = {**defaults, **{f: row[f] for f in fields if f in row}}
             cells["external_id"] = row["external_id"]
@@ -107,6 +114,8 @@ def customers_upsert(*, rows: Sequence[dict], fields: Sequence[str], actor=None)
             out[i] = (pk, "updated")
         else:
             out[i] = (pk, "unchanged")
+    if dry_run:
+        return out
     if new:
         from crm.bulk_insert import bulk_insert_values
 

@@ -125,6 +125,65 @@ def test_dry_run_validates_and_writes_nothing(tmp_path):
     assert not Customer.objects.exists() and not Address.objects.exists()
 
 
+def test_a_dry_run_predicts_the_import_exactly_and_leaves_no_trace(tmp_path):
+    """The dry run goes through the write path's own checks (the postcode rule lives in
+    addresses_save) and its comparisons (updated / unchanged), not a copy of them."""
+    from addresses.models import MapCell
+
+    header = ["外部编号", "客户名称", "地址", "邮编", "地址类型"]
+    before = [
+        ["D1", "张三", "北京市朝阳区建国路88号", "100020", "delivery"],
+        ["D2", "李四", "上海市浦东新区世纪大道100号", "200120", "delivery"],
+        ["D3", "王五", "广州市天河区体育西路1号", "510620", "delivery"],
+    ]
+    run(write_csv(tmp_path / "before.csv", before, header=header))
+    state = (
+        list(Customer.objects.order_by("pk").values_list("pk", "name", "updated_at")),
+        list(Address.objects.order_by("pk").values_list("pk", "version", "district_id", "updated_at")),
+        AddressVersion.objects.count(),
+        sorted(MapCell.objects.values_list("scope", "level", "x", "y", "count")),
+    )
+    rows = [
+        ["D1", "张三", "北京市朝阳区建国路88号", "100020", "delivery"],  # unchanged
+        ["D2", "李四丰", "上海市浦东新区世纪大道100号", "200120", "delivery"],  # customer renamed
+        ["D3", "王五", "广州市越秀区中山五路1号", "510030", "delivery"],  # address moved
+        ["D4", "赵六", "深圳市南山区科技园1号", "518057", "delivery"],  # new
+        ["D4", "赵六", "杭州市西湖区文三路1号", "310012", "billing"],  # new, second kind
+        ["D5", "坏邮编", "北京市朝阳区建国路89号", "12345", "delivery"],  # refused by addresses_save
+        ["D6", "", "北京市朝阳区建国路90号", "100020", "delivery"],  # refused by the row checks
+        ["D1", "张三", "北京市海淀区中关村大街1号", "100080", "delivery"],  # duplicate id and kind
+    ]
+    f = write_csv(tmp_path / "c.csv", rows, header=header)
+    dry, report = (
+        run(f, "--dry-run", "--report", str(tmp_path / "dry.csv")),
+        read_report(tmp_path / "dry.csv"),
+    )
+    assert "created 2, updated 2, unchanged 1, rejected 3" in dry, dry
+    assert (
+        list(Customer.objects.order_by("pk").values_list("pk", "name", "updated_at")),
+        list(Address.objects.order_by("pk").values_list("pk", "version", "district_id", "updated_at")),
+        AddressVersion.objects.count(),
+        sorted(MapCell.objects.values_list("scope", "level", "x", "y", "count")),
+    ) == state
+    real = run(f, "--report", str(tmp_path / "real.csv"))
+    assert "created 2, updated 2, unchanged 1, rejected 3" in real, real
+    assert read_report(tmp_path / "real.csv") == report
+    assert [r[0] for r in report[1:]] == ["7", "8", "9"]
+    assert "six digits" in report[1][2]
+
+
+def test_a_dry_run_counts_a_customer_on_its_first_row_also_across_batches(tmp_path):
+    rows = [
+        ["R1", "张三", "北京市朝阳区建国路88号", "delivery"],
+        ["R1", "张三", "", "billing"],  # the same customer again, no address: changes nothing
+        ["R2", "李四", "上海市浦东新区世纪大道100号", "delivery"],
+    ]
+    f = write_csv(tmp_path / "c.csv", rows, header=["外部编号", "客户名称", "地址", "地址类型"])
+    for args in (["--dry-run", "--batch-size", "1"], ["--batch-size", "1"]):
+        out = run(f, *args)
+        assert "created 2, updated 0, unchanged 1, rejected 0" in out, (args, out)
+
+
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030"])
 def test_encodings_are_detected(tmp_path, encoding):
     f = write_csv(

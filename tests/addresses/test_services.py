@@ -168,6 +168,42 @@ def test_batch_keeps_good_items_and_reports_bad_ones(make_customer):
     assert AddressVersion.objects.count() == 2
 
 
+def test_a_dry_run_reports_what_a_save_would_do_and_writes_nothing(make_customer):
+    from addresses.models import MapCell
+
+    customer = make_customer()
+    kept = address_create(customer=customer, district_code="110105", detail="建国路88号")
+    moved = address_create(
+        customer=customer, district_code="110105", detail="建国路89号", kind=AddressKind.BILLING
+    )
+    stored = list(Address.objects.order_by("pk").values_list("pk", "version", "district_id", "is_primary"))
+    versions, cells = AddressVersion.objects.count(), sorted(MapCell.objects.values_list("x", "y", "count"))
+    items = [
+        AddressInput(address_id=kept.pk, district_code="110105", detail="建国路88号"),
+        AddressInput(address_id=moved.pk, raw_text="上海市浦东新区世纪大道100号"),
+        AddressInput(customer_id=customer.pk, district_code="440305", detail="新的", is_primary=True),
+        AddressInput(customer_id=-1, district_code="440305", detail="a customer the dry run would create"),
+        AddressInput(customer_id=customer.pk, district_code="110105", detail="x", postcode="123"),
+        AddressInput(customer_id=customer.pk + 999, district_code="440305", detail="no customer"),
+    ]
+    result = addresses_save(items=items, channel=Channel.IMPORT, dry_run=True)
+    assert result.statuses[:4] == ["unchanged", "updated", "created", "created"]
+    assert (result.created, result.updated, result.unchanged) == (2, 1, 1)
+    assert set(result.errors) == {4, 5} and "postcode" in result.errors[4] and "customer" in result.errors[5]
+    assert result.addresses[1].district.code == "310115" and result.addresses[1].pk == moved.pk
+    # Nothing written: no address, version, demotion of the old primary or map change.
+    assert (
+        list(Address.objects.order_by("pk").values_list("pk", "version", "district_id", "is_primary"))
+        == stored
+    )
+    assert AddressVersion.objects.count() == versions
+    assert sorted(MapCell.objects.values_list("x", "y", "count")) == cells
+    # A real save of the same items does what the dry run said.
+    items[3] = AddressInput(customer_id=customer.pk, district_code="440305", detail="instead of -1")
+    real = addresses_save(items=items, channel=Channel.IMPORT)
+    assert real.statuses[:4] == result.statuses[:4] and set(real.errors) == set(result.errors)
+
+
 def test_historic_region_code_resolves_to_its_successor(make_customer):
     # 闸北区 (310108) merged into 静安区 (310106) in 2015.
     address = address_create(customer=make_customer(), district_code="310108", detail="共和新路")
