@@ -357,6 +357,29 @@ def test_kill_minus_9_and_rerun_imports_exactly_the_files_rows(tmp_path, workers
     assert [r[0] for r in report[1:]] == [str(n + 2)]
 
 
+def test_command_speaks_the_active_language_throughout(tmp_path):
+    """A Chinese operator reads Chinese from start to end: the summary, the ignored columns,
+    the report's path and the progress log lines (one per step, the last one once)."""
+    f = write_csv(
+        tmp_path / "c.csv",
+        [
+            ["Z1", "张三", "", "", "北京市朝阳区建国路88号", "", "", "老客户"],
+            ["Z2", "", "", "", "上海市", "", "", ""],
+        ],
+        header=[*HEADER, "备注"],
+    )
+    out, err = io.StringIO(), io.StringIO()
+    with translation.override("zh-hans"):
+        call_command("import_customers", str(f), "--progress", "log", stdout=out, stderr=err)
+    text = out.getvalue()
+    assert "已忽略的列：备注" in text
+    assert "新建 1" in text and "拒绝 1" in text
+    assert f"被拒绝的行：{f}.rejected.csv" in text
+    assert "Rejected" not in text and "Ignored" not in text
+    log = err.getvalue().strip().splitlines()
+    assert log == ["导入中：2/2 行（100%），每秒 " + log[-1].split("每秒 ")[1]], log
+
+
 def test_job_records_counts(tmp_path):
     f = write_csv(tmp_path / "c.csv", [["J1", "张三", "", "", "北京市朝阳区建国路88号", "", ""]])
     run(f)

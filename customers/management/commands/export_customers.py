@@ -5,6 +5,7 @@ import sys
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.http import QueryDict
+from django.utils.translation import gettext as _
 
 from addresses import exporting
 from customers.filtersets import CustomerFilterSet
@@ -32,7 +33,7 @@ class Command(BaseCommand):
         if user:
             who = get_user_model().objects.filter(username=user).first()
             if who is None:
-                raise CommandError(f"no user {user!r}")
+                raise CommandError(_("No user with the username “%(name)s”.") % {"name": user})
             customers = Customer.objects.visible_to(who)
         else:
             customers = Customer.objects.all()
@@ -40,14 +41,15 @@ class Command(BaseCommand):
         for pair in filter:
             name, sep, value = pair.partition("=")
             if not sep:
-                raise CommandError(f"--filter takes NAME=VALUE, not {pair!r}")
+                raise CommandError(_("--filter takes NAME=VALUE, not “%(pair)s”.") % {"pair": pair})
             params.appendlist(name, value)
         filterset = CustomerFilterSet(params, queryset=customers)
         if not filterset.is_valid():
-            raise CommandError(f"bad filter: {filterset.errors.as_json()}")
+            problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in filterset.errors.items())
+            raise CommandError(_("Bad filter: %(problems)s") % {"problems": problems})
         if format == "xlsx":
             if not output:
-                raise CommandError("--output is required for xlsx")
+                raise CommandError(_("--output is required for xlsx."))
             with (
                 exporting.xlsx_file(exporting.export_records(filterset.qs)) as tmp,
                 open(output, "wb") as out,

@@ -5,6 +5,7 @@ import time
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from addresses import importing
 from geo.choices import CoordinateSystem
@@ -68,7 +69,7 @@ class Command(BaseCommand):
         if actor:
             actor_user = get_user_model().objects.filter(username=actor).first()
             if actor_user is None:
-                raise CommandError(f"no user {actor!r}")
+                raise CommandError(_("No user with the username “%(name)s”.") % {"name": actor})
         try:
             mapping = importing.parse_mapping(map)
             opts = {"map": mapping, "crs": crs, "max_rows": max_rows, "batch_size": batch_size}
@@ -78,13 +79,19 @@ class Command(BaseCommand):
         report = report or (f"{file}.validation.csv" if dry_run else f"{file}.rejected.csv")
         done = 0 if dry_run else importing.rows_committed(job)
         if done:
-            self.stdout.write(f"Resuming the interrupted import of this file ({done:,} rows done).")
+            self.stdout.write(
+                _("Resuming the interrupted import of this file (%(done)s rows done).")
+                % {"done": f"{done:,}"}
+            )
             if job.workers and job.workers != workers:
                 self.stdout.write(
-                    f"It started with --workers {job.workers}; it continues with {job.workers} "
-                    f"(each worker resumes its own share of the rows)."
+                    _(
+                        "It started with --workers %(workers)s; it continues with %(workers)s "
+                        "(each worker resumes its own share of the rows)."
+                    )
+                    % {"workers": job.workers}
                 )
-        reporter = _Progress(self.stderr, progress, label="validating" if dry_run else "importing")
+        reporter = _Progress(self.stderr, progress, label=_("validating") if dry_run else _("importing"))
         try:
             result = importing.run_import(
                 job, actor=actor_user, report_path=report, progress=reporter, workers=workers
@@ -94,10 +101,13 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         reporter.close()
         if result.ignored_columns:
-            self.stdout.write("Ignored columns: " + ", ".join(result.ignored_columns))
+            self.stdout.write(
+                _("Ignored columns: %(columns)s") % {"columns": ", ".join(result.ignored_columns)}
+            )
         self.stdout.write(result.summary())
         if result.report_path:
-            self.stdout.write(f"Rejected rows: {result.report_path}")
+            label = _("Problems found: %(path)s") if dry_run else _("Rejected rows: %(path)s")
+            self.stdout.write(label % {"path": result.report_path})
 
 
 class _Progress:
@@ -112,6 +122,7 @@ class _Progress:
         self.bar = None
         self.started = time.perf_counter()
         self.last_log = 0.0
+        self.last_done = None
 
     def __call__(self, done, total):
         if self.mode == "none":
@@ -131,15 +142,23 @@ class _Progress:
             self.bar.update(done - self.bar.n)
             return
         now = time.perf_counter()
-        if now - self.last_log < 5 and done != total:
+        if done == self.last_done or (now - self.last_log < 5 and done != total):
             return
-        self.last_log = now
+        self.last_log, self.last_done = now, done
         elapsed = now - self.started
         rate = done / elapsed if elapsed else 0
         eta = (total - done) / rate if rate and total else 0
         pct = f"{100 * done / total:.0f}%" if total else "?"
         self.stream.write(
-            f"{self.label}: {done:,}/{total or 0:,} rows ({pct}), {rate:,.0f} rows/s, ETA {eta:.0f} s"
+            _("%(label)s: %(done)s/%(total)s rows (%(pct)s), %(rate)s rows/s, ETA %(eta)s s")
+            % {
+                "label": self.label,
+                "done": f"{done:,}",
+                "total": f"{total or 0:,}",
+                "pct": pct,
+                "rate": f"{rate:,.0f}",
+                "eta": f"{eta:.0f}",
+            }
         )
 
     def close(self):
