@@ -106,6 +106,18 @@ def test_export_command_with_user_and_filter(tmp_path, data):
     assert [r[0] for r in rows[1:]] == ["E1"]
 
 
+def test_export_command_explains_a_bad_filter_and_writes_nothing(tmp_path, data):
+    from django.core.management import CommandError, call_command
+
+    out = tmp_path / "e.csv"
+    with pytest.raises(CommandError) as bad_value:
+        call_command("export_customers", "--filter", "stage=zzz", "-o", str(out))
+    assert str(bad_value.value).startswith("Bad filter: stage: Select a valid choice. zzz is not one")
+    with pytest.raises(CommandError, match="--filter takes NAME=VALUE, not “stage”"):
+        call_command("export_customers", "--filter", "stage", "-o", str(out))
+    assert not out.exists()
+
+
 def test_customer_without_address_is_exported(client, manager, make_customer):
     make_customer("无地址", external_id="N1")
     client.force_login(manager)
