@@ -385,6 +385,28 @@ def test_command_speaks_the_active_language_throughout(tmp_path):
     assert f"发现的问题：{f}.validation.csv" in out.getvalue()
 
 
+def test_progress_log_of_a_resumed_import_measures_this_run_only(monkeypatch):
+    """Resumed at half way, the first line has no speed or ETA to guess, and the speed
+    counts only the rows this run did (not the half done before the kill)."""
+    from types import SimpleNamespace
+
+    from django.core.management.base import OutputWrapper
+
+    from customers.management.commands import import_customers as command
+
+    clock = iter([100.0, 100.0, 110.0])  # started, first report, ten seconds later
+    monkeypatch.setattr(command, "time", SimpleNamespace(perf_counter=lambda: next(clock)))
+    out = io.StringIO()
+    with translation.override("en"):
+        progress = command._Progress(OutputWrapper(out), "log", "importing", first_done=500_000)
+        progress(500_000, 1_000_000)
+        progress(600_000, 1_000_000)
+    assert out.getvalue().splitlines() == [
+        "importing: 500,000/1,000,000 rows (50%)",
+        "importing: 600,000/1,000,000 rows (60%), 10,000 rows/s, ETA 40 s",
+    ]
+
+
 def test_job_records_counts(tmp_path):
     f = write_csv(tmp_path / "c.csv", [["J1", "张三", "", "", "北京市朝阳区建国路88号", "", ""]])
     run(f)

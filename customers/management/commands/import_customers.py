@@ -91,7 +91,9 @@ class Command(BaseCommand):
                     )
                     % {"workers": job.workers}
                 )
-        reporter = _Progress(self.stderr, progress, label=_("validating") if dry_run else _("importing"))
+        reporter = _Progress(
+            self.stderr, progress, label=_("validating") if dry_run else _("importing"), first_done=done
+        )
         try:
             result = importing.run_import(
                 job, actor=actor_user, report_path=report, progress=reporter, workers=workers
@@ -113,7 +115,7 @@ class Command(BaseCommand):
 class _Progress:
     """tqdm bar on a terminal (rows/s, ETA); a plain log line every few seconds otherwise."""
 
-    def __init__(self, stream, mode, label):
+    def __init__(self, stream, mode, label, first_done=0):
         self.stream = stream
         self.label = label
         if mode == "auto":
@@ -123,6 +125,7 @@ class _Progress:
         self.started = time.perf_counter()
         self.last_log = 0.0
         self.last_done = None
+        self.first_done = first_done  # rows already done when this run started (a resume)
 
     def __call__(self, done, total):
         if self.mode == "none":
@@ -133,6 +136,7 @@ class _Progress:
 
                 self.bar = tqdm(
                     total=total,
+                    initial=self.first_done,
                     unit=" rows",
                     unit_scale=True,
                     desc=self.label,
@@ -146,9 +150,15 @@ class _Progress:
             return
         self.last_log, self.last_done = now, done
         elapsed = now - self.started
-        rate = done / elapsed if elapsed else 0
-        eta = (total - done) / rate if rate and total else 0
+        rate = (done - self.first_done) / elapsed if elapsed else 0
         pct = f"{100 * done / total:.0f}%" if total else "?"
+        if not rate:  # nothing done in this run yet: no speed, no ETA to guess
+            self.stream.write(
+                _("%(label)s: %(done)s/%(total)s rows (%(pct)s)")
+                % {"label": self.label, "done": f"{done:,}", "total": f"{total or 0:,}", "pct": pct}
+            )
+            return
+        eta = (total - done) / rate if rate and total else 0
         self.stream.write(
             _("%(label)s: %(done)s/%(total)s rows (%(pct)s), %(rate)s rows/s, ETA %(eta)s s")
             % {
