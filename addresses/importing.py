@@ -61,7 +61,7 @@ from addresses.services import AddressInput, addresses_save
 from crm.batch_lookup import in_values
 from customers.choices import CustomerKind, RelationshipStage
 from customers.services import customers_upsert
-from geo.choices import CoordinateSystem, GeocodePrecision
+from geo.choices import LOCATED_GROUP, CoordinateSystem, GeocodePrecision
 from geo.models import Region
 
 logger = logging.getLogger(__name__)
@@ -854,12 +854,26 @@ class Counts:
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
+    # Addresses of the accepted rows per LOCATED_GROUPS group ("precise", "coarse", "none").
+    located: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, checkpoint: ImportCheckpoint) -> Counts:
+        return cls(
+            checkpoint.created,
+            checkpoint.updated,
+            checkpoint.unchanged,
+            checkpoint.rejected,
+            dict(checkpoint.located or {}),
+        )
 
     def add(self, other: Counts):
         self.created += other.created
         self.updated += other.updated
         self.unchanged += other.unchanged
         self.rejected += other.rejected
+        for group, n in other.located.items():
+            self.located[group] = self.located.get(group, 0) + n
 
     @property
     def rows(self) -> int:
@@ -949,6 +963,10 @@ def write_batch(
                 counts.updated += 1
             else:
                 counts.unchanged += 1
+        for address in result.addresses:
+            if address is not None:
+                group = LOCATED_GROUP.get(address.precision, "none")
+                counts.located[group] = counts.located.get(group, 0) + 1
         counts.rejected = len(rejects)
         return counts, rejects
     raise RuntimeError("the write path kept refusing rows")  # pragma: no cover
@@ -1032,7 +1050,9 @@ class ImportResult:
         }
         if self.job.dry_run:
             text = _("Dry run, nothing written: ") + text
-        elif c.created == 0 and c.updated == 0 and c.rows:
+        if self.job.located_summary:
+            text += "\n" + self.job.located_summary
+        if not self.job.dry_run and c.created == 0 and c.updated == 0 and c.rows:
             text += "\n" + _("Nothing changed: every row is already up to date.")
         return text
 
@@ -1143,6 +1163,7 @@ def run_import(
         seconds=seconds,
         preview={
             "first_errors": first_errors,
+            "located": counts.located,
             "ignored_columns": columns.ignored,
             "columns": [
                 [table.headers[i], f] for f, i in sorted(columns.index.items(), key=lambda fi: fi[1])
@@ -1267,13 +1288,12 @@ def _run_worker(job, worker, workers, *, table, columns, crs, actor, report_base
     duplicates = DuplicateTracker()
     checkpoint, _c = ImportCheckpoint.objects.get_or_create(job=job, worker=worker)
     if checkpoint.finished:
-        counts = Counts(checkpoint.created, checkpoint.updated, checkpoint.unchanged, checkpoint.rejected)
-        return counts, checkpoint.first_errors
+        return Counts.of(checkpoint), checkpoint.first_errors
     part = _part_path(report_base, worker)
     report = open(part, "r+b" if part.exists() else "w+b")
     report.truncate(checkpoint.report_offset)
     report.seek(checkpoint.report_offset)
-    counts = Counts(checkpoint.created, checkpoint.updated, checkpoint.unchanged, checkpoint.rejected)
+    counts = Counts.of(checkpoint)
     first_errors: list[dict] = list(checkpoint.first_errors)
     total = table.estimated_rows
     chunk_size = max(1, min(CHUNK_SIZE, batch_size))
@@ -1351,6 +1371,7 @@ def _run_worker(job, worker, workers, *, table, columns, crs, actor, report_base
             checkpoint.rows_done = counts.rows
             checkpoint.created, checkpoint.updated = counts.created, counts.updated
             checkpoint.unchanged, checkpoint.rejected = counts.unchanged, counts.rejected
+            checkpoint.located = counts.located
             checkpoint.report_offset = report.tell()
             checkpoint.first_errors = first_errors
             checkpoint.finished = done
@@ -1468,7 +1489,7 @@ def _run_parallel(job, workers, *, progress=None, **ctx):
     counts = Counts()
     first: list[dict] = []
     for cp in ImportCheckpoint.objects.filter(job=job):
-        counts.add(Counts(cp.created, cp.updated, cp.unchanged, cp.rejected))
+        counts.add(Counts.of(cp))
         first.extend(cp.first_errors)
     if progress is not None:
         progress(counts.rows, total)

@@ -5,6 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -84,6 +85,23 @@ class ImportJob(models.Model):
         return self.status == ImportStatus.INTERRUPTED or self.stalled
 
     @property
+    def located(self) -> dict[str, int]:
+        """The finished run's addresses per location group: precise, coarse (a region's
+        centre) and none (empty before the end, and for jobs of older versions)."""
+        located = (self.preview or {}).get("located") or {}
+        return {group: located.get(group, 0) for group in ("precise", "coarse", "none")} if located else {}
+
+    @property
+    def located_summary(self) -> str:
+        """One sentence on how the addresses of the accepted rows were located, or ""."""
+        located = self.located
+        if not located:
+            return ""
+        return gettext(
+            "Addresses located: %(precise)s precisely, %(coarse)s to a region's centre, %(none)s not located."
+        ) % {group: f"{n:,}" for group, n in located.items()}
+
+    @property
     def percent(self) -> int:
         if not self.total_rows:
             return 100 if self.status == ImportStatus.DONE else 0
@@ -111,6 +129,8 @@ class ImportCheckpoint(models.Model):
     report_offset = models.BigIntegerField(_("report offset"), default=0)
     # The worker's first rejected rows (row, errors), for the page's preview and summary.
     first_errors = models.JSONField(_("first errors"), default=list, blank=True)
+    # The worker's addresses so far per location group ("precise", "coarse", "none").
+    located = models.JSONField(_("addresses located"), default=dict, blank=True)
     finished = models.BooleanField(_("finished"), default=False)
 
     class Meta:

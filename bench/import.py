@@ -372,7 +372,7 @@ def main():
             f"dizhi import_customers --dry-run (validation, the upload page's preview; --workers {args.workers}): "
             f"{args.rows:,} rows in {seconds:.1f} s = {args.rows / seconds:,.0f} rows/s"
         )
-        print(f"  {out.strip().splitlines()[-1]}; rows written: {sum(counts())}")
+        print(f"  {'; '.join(out.strip().splitlines())}; rows written: {sum(counts())}")
     if "copy" not in args.skip:
         empty_tables()
         seconds = raw_copy(path)

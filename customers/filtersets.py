@@ -9,7 +9,7 @@ from addresses.models import Address, AddressCategory
 from customers.choices import CustomerKind, RelationshipStage
 from customers.models import Customer
 from customers.search import customer_search
-from geo.choices import GeocodePrecision, RegionLevel
+from geo.choices import LOCATED_GROUPS, RegionLevel
 from geo.models import Region
 
 LOCATED_CHOICES = (
@@ -17,16 +17,7 @@ LOCATED_CHOICES = (
     ("coarse", _("District or coarser")),
     ("precise", _("Precise (street or rooftop)")),
 )
-LOCATED_PRECISIONS = {
-    "none": [GeocodePrecision.NONE],
-    "coarse": [
-        GeocodePrecision.DISTRICT,
-        GeocodePrecision.CITY,
-        GeocodePrecision.PROVINCE,
-        GeocodePrecision.COUNTRY,
-    ],
-    "precise": [GeocodePrecision.ROOFTOP, GeocodePrecision.STREET],
-}
+LOCATED_PRECISIONS = {group: list(precisions) for group, precisions in LOCATED_GROUPS.items()}
 SORT_CHOICES = (
     ("name", _("Name (pinyin)")),
     ("-name", _("Name, descending")),

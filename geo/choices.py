@@ -21,6 +21,19 @@ class GeocodePrecision(models.TextChoices):
     NONE = "none", _("Not located")
 
 
+# Precisions in the groups the customer list filters by ("located") and the import counts.
+LOCATED_GROUPS = {
+    "precise": (GeocodePrecision.ROOFTOP, GeocodePrecision.STREET),
+    "coarse": (
+        GeocodePrecision.DISTRICT,
+        GeocodePrecision.CITY,
+        GeocodePrecision.PROVINCE,
+        GeocodePrecision.COUNTRY,
+    ),
+    "none": (GeocodePrecision.NONE,),
+}
+LOCATED_GROUP = {p: group for group, precisions in LOCATED_GROUPS.items() for p in precisions}
+
 # Rank of each precision: lower is better. Used so a write never silently
 # replaces a precise coordinate by a coarser one.
 PRECISION_RANK = {p: i for i, p in enumerate(GeocodePrecision.values)}

@@ -1,5 +1,6 @@
 import csv
 import io
+import json
 import os
 import signal
 import sqlite3
@@ -351,8 +352,10 @@ def test_kill_minus_9_and_rerun_imports_exactly_the_files_rows(tmp_path, workers
         addresses = con.execute("select count(*) from addresses_address").fetchone()[0]
         versions = con.execute("select count(*) from addresses_addressversion").fetchone()[0]
         status = con.execute("select status, rejected from addresses_importjob").fetchall()
+        located = con.execute("select preview -> 'located' from addresses_importjob").fetchone()[0]
     assert customers == (n, n) and addresses == n and versions == n
     assert status == [("done", 1)]
+    assert json.loads(located) == {"coarse": n}  # summed over the run before the kill and after
     report = read_report(f"{f}.rejected.csv")
     assert [r[0] for r in report[1:]] == [str(n + 2)]
 
@@ -383,6 +386,26 @@ def test_command_speaks_the_active_language_throughout(tmp_path):
     with translation.override("zh-hans"):
         call_command("import_customers", str(f), "--dry-run", "--progress", "none", stdout=out)
     assert f"发现的问题：{f}.validation.csv" in out.getvalue()
+
+
+def test_summary_says_how_the_addresses_were_located_also_on_a_rerun(tmp_path):
+    f = write_csv(
+        tmp_path / "c.csv",
+        [
+            ["P1", "区级", "", "", "广东省深圳市南山区科技园南区深南大道9988号", "", ""],
+            ["P2", "火星", "", "", "火星市某区", "", ""],
+            ["P3", "", "", "", "上海市", "", ""],  # rejected: not counted
+            ["P4", "只有客户", "", "", "", "", ""],  # no address: not counted
+        ],
+    )
+    line = "Addresses located: 0 precisely, 1 to a region's centre, 1 not located."
+    first = run(f)
+    assert line in first.splitlines()
+    assert Address.objects.get(customer__external_id="P2").precision == "none"
+    again = run(f).splitlines()
+    assert line in again and "Nothing changed: every row is already up to date." in again
+    dry = run(f, "--dry-run")
+    assert line in dry.splitlines()
 
 
 def test_progress_log_of_a_resumed_import_measures_this_run_only(monkeypatch):

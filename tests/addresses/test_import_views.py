@@ -56,6 +56,34 @@ def test_upload_preview_confirm_and_report(client, manager, settings, tmp_path):
     assert cells == ["1", "0", "0", "1"]  # created, updated, unchanged, rejected
 
 
+def test_preview_and_result_say_how_the_addresses_were_located(client, manager, settings, tmp_path):
+    """Before confirming, the manager sees how many addresses the import could not locate;
+    after it, a link lists those customers."""
+    settings.MEDIA_ROOT = tmp_path
+    client.force_login(manager)
+    csv_bytes = (
+        "外部编号,客户名称,地址,经度,纬度\n"
+        "G1,区级客户,广东省深圳市南山区科技园南区深南大道9988号,,\n"
+        "G2,无法定位,火星市某区,,\n"
+        "G3,坐标客户,北京市朝阳区建国路88号,116.4551,39.9088\n"
+        "G4,,上海市,,\n"
+    ).encode("utf-8-sig")
+    response = client.post(
+        reverse("addresses:import"), {"file": SimpleUploadedFile("g.csv", csv_bytes), "crs": "wgs84"}
+    )
+    sentence = "Addresses located: 1 precisely, 1 to a region&#x27;s centre, 1 not located."
+    page = client.get(response.url).content.decode()
+    assert sentence in page
+    assert "import-not-located" not in page  # nothing written yet: nothing to list
+    client.post(response.url)
+    page = client.get(response.url + "?partial=1").content.decode()
+    assert sentence in page
+    link = reverse("customers:list") + "?located=none&amp;sort=-updated"
+    assert f'href="{link}" data-testid="import-not-located"' in page
+    listed = client.get(reverse("customers:list"), {"located": "none"}).content.decode()
+    assert "无法定位" in listed and "区级客户" not in listed
+
+
 def test_a_broken_file_shows_the_error(client, manager, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     client.force_login(manager)

@@ -45,6 +45,8 @@ def test_upload_watch_progress_and_download_the_report(import_page, live_server,
     assert "Row 4" in errors and "Row 5" in errors and "ghost" in errors
     assert "The customer name is required." in errors  # the uploader's language, from the background task
     assert not Customer.objects.exists()
+    located = "Addresses located: 0 precisely, 2 to a region's centre, 0 not located."
+    assert page.locator("[data-testid=import-located]").inner_text().strip() == located
     page.screenshot(path="/tmp/dz-import-preview.png", full_page=True)
 
     page.click("[data-testid=import-confirm]")
@@ -53,6 +55,7 @@ def test_upload_watch_progress_and_download_the_report(import_page, live_server,
     assert page.locator(".progress-bar").inner_text() == "100%"
     assert page.locator("[data-testid=import-rejected]").inner_text() == "2"
     assert sorted(Customer.objects.values_list("external_id", flat=True)) == ["B1", "B2"]
+    assert page.locator("[data-testid=import-located]").inner_text().strip() == located
     page.screenshot(path="/tmp/dz-import-done.png", full_page=True)
 
     with page.expect_download() as info:
