@@ -8,6 +8,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from geo.choices import LOCATED_GROUPS
+
 
 class ImportStatus(models.TextChoices):
     PENDING = "pending", _("Waiting")
@@ -89,7 +91,7 @@ class ImportJob(models.Model):
         """The finished run's addresses per location group: precise, coarse (a region's
         centre) and none (empty before the end, and for jobs of older versions)."""
         located = (self.preview or {}).get("located") or {}
-        return {group: located.get(group, 0) for group in ("precise", "coarse", "none")} if located else {}
+        return {group: located.get(group, 0) for group in LOCATED_GROUPS} if located else {}
 
     @property
     def located_summary(self) -> str:

@@ -17,7 +17,6 @@ LOCATED_CHOICES = (
     ("coarse", _("District or coarser")),
     ("precise", _("Precise (street or rooftop)")),
 )
-LOCATED_PRECISIONS = {group: list(precisions) for group, precisions in LOCATED_GROUPS.items()}
 SORT_CHOICES = (
     ("name", _("Name (pinyin)")),
     ("-name", _("Name, descending")),
@@ -143,7 +142,7 @@ class CustomerFilterSet(django_filters.FilterSet):
         return queryset.filter(_has_address(categories__in=[c.pk for c in value]))
 
     def filter_located(self, queryset, name, value):
-        return queryset.filter(_has_address(precision__in=LOCATED_PRECISIONS[value]))
+        return queryset.filter(_has_address(precision__in=LOCATED_GROUPS[value]))
 
     def filter_sort(self, queryset, name, value):
         descending = value.startswith("-")

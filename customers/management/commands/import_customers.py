@@ -158,7 +158,7 @@ class _Progress:
                 % {"label": self.label, "done": f"{done:,}", "total": f"{total or 0:,}", "pct": pct}
             )
             return
-        eta = (total - done) / rate if rate and total else 0
+        eta = (total - done) / rate if total else 0
         self.stream.write(
             _("%(label)s: %(done)s/%(total)s rows (%(pct)s), %(rate)s rows/s, ETA %(eta)s s")
             % {
