@@ -108,24 +108,54 @@ def counts():
     return out
 
 
+def machine_busy() -> float:
+    """CPU seconds the whole machine has spent busy so far, over all cores (Linux /proc/stat;
+    0 elsewhere)."""
+    try:
+        with open("/proc/stat") as f:
+            user, nice, system, _idle, _iowait, irq, softirq = map(int, f.readline().split()[1:8])
+    except OSError:
+        return 0.0
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 def timed_child(args):
-    """Run a command; (seconds, peak RSS in MB of the child processes, stdout)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Run a command; (seconds, peak RSS in MB of the child processes, stdout, CPU seconds of
+    the child processes, CPU seconds of the whole machine)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy = machine_busy()
     started = time.perf_counter()
     proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True)
     seconds = time.perf_counter() - started
+    busy = machine_busy() - busy
     if proc.returncode:
         sys.exit(proc.stderr[-3000:])
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, max(peak, before) / 1024, proc.stdout
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return seconds, max(after.ru_maxrss, before.ru_maxrss) / 1024, proc.stdout, cpu, busy
 
 
-def raw_copy(path: Path, batch: int = 100_000) -> float:
+def cpu_line(rows: int, seconds: float, cpu: float, busy: float, target: int = 30_000) -> str:
+    """Where a run's CPU went: the import's processes against PostgreSQL (and whatever else ran:
+    the machine's busy time less theirs), per row, beside what `target` rows/s would allow."""
+    cores = os.cpu_count() or 1
+    if not busy:
+        return f"  CPU: import processes {cpu:.0f} s ({cpu / rows * 1e6:.0f} µs a row)"
+    return (
+        f"  CPU: {busy:.0f} core-seconds in {seconds:.0f} s on {cores} cores "
+        f"({busy / (seconds * cores):.0%} busy): import processes {cpu:.0f} ({cpu / rows * 1e6:.0f} µs a row), "
+        f"PostgreSQL and the rest {busy - cpu:.0f} ({(busy - cpu) / rows * 1e6:.0f} µs a row); "
+        f"{target:,} rows/s on {cores} cores allows {cores / target * 1e6:.0f} µs a row in all"
+    )
+
+
+def raw_copy(path: Path, batch: int = 100_000) -> tuple[float, float]:
     """COPY the file's rows into customers, addresses and history with every column the import
     fills (a district chain, its centroid, map key, search keys, a snapshot of the same size),
     in binary like the import, one transaction per batch; nothing parsed, validated or
     geocoded, no map cells (the physical limit of the tables' rows and indexes). Only the COPY
-    and the commit are timed: the rows are built before each batch."""
+    and the commit are timed: the rows are built before each batch. Returns those seconds and
+    the machine's CPU seconds over them."""
     from django.db import connection, transaction
     from django.utils import timezone
 
@@ -157,7 +187,7 @@ def raw_copy(path: Path, batch: int = 100_000) -> float:
     c_fields = [f for f in Customer._meta.concrete_fields]
     a_fields = [f for f in Address._meta.concrete_fields]
     v_fields = [f for f in AddressVersion._meta.concrete_fields if not f.primary_key]
-    seconds = 0.0
+    seconds = busy = 0.0
     for lo in range(0, len(rows), batch):
         part = rows[lo : lo + batch]
         customers, addresses, versions = [], [], []
@@ -242,18 +272,19 @@ def raw_copy(path: Path, batch: int = 100_000) -> float:
                 "hash": "0" * 64,
             }
             versions.append([v[f.attname] for f in v_fields])
-        started = time.perf_counter()
+        started, busy_before = time.perf_counter(), machine_busy()
         with transaction.atomic():
             copy_rows(connection, Customer._meta.db_table, [f.column for f in c_fields], customers)
             copy_rows(connection, Address._meta.db_table, [f.column for f in a_fields], addresses)
             copy_rows(connection, AddressVersion._meta.db_table, [f.column for f in v_fields], versions)
         seconds += time.perf_counter() - started
+        busy += machine_busy() - busy_before
     with connection.cursor() as cur:  # the sequences after explicit ids, for the runs that follow
         for table in ("customers_customer", "addresses_address"):
             cur.execute(
                 f"select setval(pg_get_serial_sequence('{table}', 'id'), (select max(id) from {table}))"
             )
-    return seconds
+    return seconds, busy
 
 
 def peer(path: Path, rows: int) -> tuple[float, int]:
@@ -341,7 +372,7 @@ def main():
         "--report",
         str(work / "rejected.csv"),
     ]
-    seconds, rss, out = timed_child(cmd)
+    seconds, rss, out, cpu, busy = timed_child(cmd)
     c = counts()
     print(
         f"dizhi import_customers (--workers {args.workers}): {args.rows:,} rows in {seconds:.1f} s = "
@@ -349,7 +380,8 @@ def main():
     )
     print(f"  rows: customers {c[0]:,}, addresses {c[1]:,}, history {c[2]:,}")
     print("  " + out.strip().replace("\n", "\n  "))
-    seconds2, _rss, out2 = timed_child(cmd)
+    print(cpu_line(args.rows, seconds, cpu, busy))
+    seconds2, _rss, out2, *_cpu = timed_child(cmd)
     print(
         f"  re-run of the same file: {seconds2:.1f} s = {args.rows / seconds2:,.0f} rows/s: "
         f"{out2.strip().splitlines()[-1]}"
@@ -357,7 +389,7 @@ def main():
 
     if "export" not in args.skip:
         out_file = work / "export.csv"
-        seconds, rss, _o = timed_child(
+        seconds, rss, _o, *_cpu = timed_child(
             [sys.executable, str(ROOT / "manage.py"), "export_customers", "-o", str(out_file)]
         )
         print(
@@ -367,19 +399,24 @@ def main():
 
     if "dry" not in args.skip:
         empty_tables()  # a new file's preview: every row would be created
-        seconds, _rss, out = timed_child([*cmd, "--dry-run"])
+        seconds, _rss, out, cpu, busy = timed_child([*cmd, "--dry-run"])
         print(
             f"dizhi import_customers --dry-run (validation, the upload page's preview; --workers {args.workers}): "
             f"{args.rows:,} rows in {seconds:.1f} s = {args.rows / seconds:,.0f} rows/s"
         )
         print(f"  {'; '.join(out.strip().splitlines())}; rows written: {sum(counts())}")
+        print(cpu_line(args.rows, seconds, cpu, busy))
     if "copy" not in args.skip:
         empty_tables()
-        seconds = raw_copy(path)
+        seconds, busy = raw_copy(path)
         print(
-            f"raw PostgreSQL COPY (customers + addresses + history, nothing parsed): {seconds:.1f} s = "
-            f"{args.rows / seconds:,.0f} rows/s"
+            f"raw PostgreSQL COPY (customers + addresses + history, nothing parsed; one connection): "
+            f"{seconds:.1f} s = {args.rows / seconds:,.0f} rows/s"
         )
+        if busy:
+            print(
+                f"  CPU: {busy:.0f} core-seconds in all ({busy / args.rows * 1e6:.0f} µs a row, client included)"
+            )
 
     if "peer" not in args.skip:
         empty_tables()
