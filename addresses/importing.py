@@ -1066,9 +1066,10 @@ def file_sha256(path: str | Path) -> str:
 
 
 def job_for_file(
-    path: str | Path, *, options: dict, actor=None, dry_run=False, source_name=None
+    path: str | Path, *, options: dict, actor=None, dry_run=False, source_name=None, uploaded=False
 ) -> ImportJob:
-    """The unfinished job of this same file and options (to resume), or a new one."""
+    """The unfinished job of this same file and options (to resume), or a new one
+    (`uploaded`: on the import page)."""
     path = Path(path).resolve()
     digest = file_sha256(path)
     if not dry_run:
@@ -1087,6 +1088,7 @@ def job_for_file(
         file_sha256=digest,
         options=options,
         dry_run=dry_run,
+        uploaded=uploaded,
     )
 
 

@@ -49,6 +49,9 @@ class ImportJob(models.Model):
         _("status"), max_length=12, choices=ImportStatus.choices, default=ImportStatus.PENDING
     )
     dry_run = models.BooleanField(_("dry run"), default=False)
+    # Uploaded on the import page (its preview is listed there until it is confirmed); the
+    # command's jobs, dry runs included, are not.
+    uploaded = models.BooleanField(_("uploaded on the import page"), default=False)
     # Fixed when the import first writes: each worker owns the external ids that hash to
     # it, so a resume must split the file the same way (0: not started yet).
     workers = models.PositiveSmallIntegerField(_("writer processes"), default=0)
@@ -72,6 +75,18 @@ class ImportJob(models.Model):
 
     def __str__(self):
         return f"{self.source_name} ({self.get_status_display()})"
+
+    @property
+    def awaiting_confirmation(self) -> bool:
+        """An upload checked and previewed, nothing written: the manager has yet to confirm it."""
+        return self.dry_run and self.status == ImportStatus.VALIDATED
+
+    @property
+    def status_text(self) -> str:
+        """The status as the import page's list of recent imports says it."""
+        if self.awaiting_confirmation:
+            return gettext("Checked, waiting for confirmation")
+        return self.get_status_display()
 
     @property
     def stalled(self) -> bool:

@@ -4,6 +4,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import get_valid_filename
@@ -19,6 +20,7 @@ from geo.choices import CoordinateSystem
 
 MAX_UPLOAD_BYTES = getattr(settings, "IMPORT_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
 ACTIVE = (ImportStatus.PENDING, ImportStatus.VALIDATING, ImportStatus.QUEUED, ImportStatus.RUNNING)
+STARTED = [s for s in ImportStatus.values if s != ImportStatus.PENDING]
 
 
 def _manager(request):
@@ -56,14 +58,15 @@ def import_upload(request):
                 actor=request.user,
                 dry_run=True,
                 source_name=upload.name[:255],
+                uploaded=True,
             )
             import_job_validate.enqueue(job_id=job.pk)
             return redirect("addresses:import_job", pk=job.pk)
-    jobs = (
-        ImportJob.objects.filter(dry_run=False)
-        .exclude(status=ImportStatus.PENDING)
-        .select_related("created_by")[:10]
-    )
+    # Imports (from the page or the command) and the page's uploads still being checked or
+    # waiting for confirmation; not the command's dry runs, nor its jobs that never started.
+    jobs = ImportJob.objects.filter(
+        Q(dry_run=False, status__in=STARTED) | Q(dry_run=True, uploaded=True)
+    ).select_related("created_by")[:10]
     return render(
         request,
         "addresses/import_upload.html",

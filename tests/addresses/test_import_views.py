@@ -1,8 +1,11 @@
+import re
 from datetime import timedelta
+from io import StringIO
 from types import SimpleNamespace
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone, translation
 
@@ -54,6 +57,39 @@ def test_upload_preview_confirm_and_report(client, manager, settings, tmp_path):
     assert "c.csv" in row and "manager1" in row and "Finished" in row
     cells = [c.split(">", 1)[1] for c in row.split("</td>")[-5:-1]]
     assert cells == ["1", "0", "0", "1"]  # created, updated, unchanged, rejected
+
+
+def _recent_imports(client) -> list[list[str]]:
+    """The import page's list of recent imports: the text of each row's cells."""
+    page = client.get(reverse("addresses:import")).content.decode()
+    rows = re.findall(r'<tr data-testid="import-history-row">(.*?)</tr>', page, re.S)
+    return [[re.sub(r"<[^>]+>", "", cell).strip() for cell in row.split("</td>")[:-1]] for row in rows]
+
+
+def test_an_upload_not_yet_confirmed_is_listed_until_it_is(client, manager, settings, tmp_path):
+    """A manager who leaves the preview finds the upload again on the import page; the
+    command's own dry runs are not listed there."""
+    settings.MEDIA_ROOT = tmp_path
+    client.force_login(manager)
+    source = tmp_path / "checked-by-cli.csv"
+    source.write_bytes(CSV)
+    call_command("import_customers", str(source), "--dry-run", "--progress", "none", stdout=StringIO())
+    response = client.post(
+        reverse("addresses:import"), {"file": SimpleUploadedFile("客户.csv", CSV), "crs": "wgs84"}
+    )
+    job = ImportJob.objects.get(uploaded=True)
+    assert job.awaiting_confirmation
+    rows = _recent_imports(client)
+    assert len(rows) == 1  # not the command's dry run
+    name, _uploaded, by, status, *counts = rows[0]
+    assert (name, by, status) == ("客户.csv", "manager1", "Checked, waiting for confirmation")
+    assert counts == ["—"] * 4  # nothing written yet
+    page = client.get(reverse("addresses:import")).content.decode()
+    assert reverse("addresses:import_job", args=[job.pk]) in page
+
+    client.post(response.url)
+    rows = _recent_imports(client)
+    assert len(rows) == 1 and rows[0][3] == "Finished" and rows[0][4:] == ["1", "0", "0", "1"]
 
 
 def test_preview_and_result_say_how_the_addresses_were_located(client, manager, settings, tmp_path):

@@ -49,6 +49,16 @@ def test_upload_watch_progress_and_download_the_report(import_page, live_server,
     assert page.locator("[data-testid=import-located]").inner_text().strip() == located
     page.screenshot(path="/tmp/dz-import-preview.png", full_page=True)
 
+    # Leaving the preview loses nothing: the import page lists the upload until it is confirmed.
+    preview_url = page.url
+    page.get_by_role("link", name="Upload another file").click()
+    row = page.locator("[data-testid=import-history-row]")
+    assert row.count() == 1 and "Checked, waiting for confirmation" in row.inner_text()
+    page.screenshot(path="/tmp/dz-import-waiting.png", full_page=True)
+    row.get_by_role("link", name="客户.csv").click()
+    page.wait_for_selector("[data-testid=import-confirm]")
+    assert page.url == preview_url
+
     page.click("[data-testid=import-confirm]")
     page.wait_for_function("document.querySelector('#import-status').dataset.status === 'done'")
     assert page.locator("[data-testid=import-status]").inner_text() in ("Finished", "已完成")
