@@ -249,6 +249,7 @@ class ImportJobAdmin(admin.ModelAdmin):
         "created_by",
         "status",
         "dry_run",
+        "uploaded",
         "total_rows",
         "created",
         "updated",
@@ -257,7 +258,7 @@ class ImportJobAdmin(admin.ModelAdmin):
         "workers",
         "seconds",
     )
-    list_filter = ("status", "dry_run")
+    list_filter = ("status", "dry_run", "uploaded")
     search_fields = ("source_name", "=file_sha256", "created_by__username")
     list_select_related = ("created_by",)
     date_hierarchy = "created_at"
