@@ -78,7 +78,7 @@ class ImportJob(models.Model):
 
     @property
     def awaiting_confirmation(self) -> bool:
-        """An upload checked and previewed, nothing written: the manager has yet to confirm it."""
+        """A validated dry run (an upload's preview), nothing written: it is yet to be confirmed."""
         return self.dry_run and self.status == ImportStatus.VALIDATED
 
     @property

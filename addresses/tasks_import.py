@@ -45,7 +45,7 @@ def import_job_run(*, job_id: int) -> int:
 
 def import_job_confirm(job: ImportJob) -> bool:
     """Turn a validated preview into the import itself, queued; False if it is not one."""
-    if not (job.dry_run and job.status == ImportStatus.VALIDATED):
+    if not job.awaiting_confirmation:
         return False
     # The validation's checkpoints say how far it read, not what the import wrote.
     ImportCheckpoint.objects.filter(job=job).delete()
