@@ -59,6 +59,37 @@ def test_mixed_encoding_rejects_the_foreign_lines_and_keeps_the_rest(tmp_path):
     assert "created 2" in out and "rejected 1" in out
     (row,) = report(f)
     assert row[0] == "3" and "not valid UTF-8" in row[2] and "mixes text encodings" in row[2]
+    assert row[3:] == ["G2", "坏编码", "上海市浦东新区"]  # the original values, readable
+
+
+def test_mixed_encoding_in_a_gbk_file_reports_the_utf8_line_readably(tmp_path):
+    f = tmp_path / "mixed-gbk.csv"
+    gbk_rows = "".join(f"K{i},客户{i},北京市东城区\n" for i in range(5))
+    f.write_bytes((HEADER + gbk_rows).encode("gbk") + "K9,统一码,上海市浦东新区\n".encode())
+    out = run(f)
+    assert "created 5" in out and "rejected 1" in out
+    (row,) = report(f)
+    assert "not valid GB18030/GBK" in row[2] and row[3:] == ["K9", "统一码", "上海市浦东新区"]
+
+
+def test_utf8_line_that_is_also_valid_gbk_is_rejected_not_imported_as_mojibake(tmp_path):
+    f = tmp_path / "mixed-gbk-valid.csv"
+    line = "K9,甲方,北京市东城区\n".encode()
+    line.decode("gb18030")  # valid GB18030 too: without the check it would import as 鐢叉柟
+    gbk_rows = "".join(f"K{i},客户{i},北京市东城区\n" for i in range(5)) + "K8,王,北京\n"
+    f.write_bytes((HEADER + gbk_rows).encode("gbk") + line)
+    out = run(f)
+    assert "created 6" in out and "rejected 1" in out
+    (row,) = report(f)
+    assert "UTF-8 text in a GB18030/GBK file" in row[2] and row[3:] == ["K9", "甲方", "北京市东城区"]
+    assert Customer.objects.get(external_id="K8").name == "王"  # short GBK lines still read as GBK
+
+
+def test_header_in_the_minority_encoding_is_a_clear_error(tmp_path):
+    f = tmp_path / "mixed-header.csv"
+    f.write_bytes(HEADER.encode("gbk") + (GOOD + "G2,第二,上海市黄浦区\n").encode())
+    message = refused(f)
+    assert "header row is not valid UTF-8" in message and "mixes text encodings" in message
 
 
 def test_gbk_file_is_read_as_gbk(tmp_path):
@@ -149,6 +180,7 @@ def test_unknown_owner(tmp_path, sales):
         ("39.9", "", "Give both"),
         ("北纬39", "116", "decimal degrees"),
         ("39.9", "190", "Longitude 190 is out of range"),
+        ("95", "200", "Longitude 200 is out of range"),  # both named, not only the first
     ],
 )
 def test_bad_coordinates(tmp_path, lat, lng, message):
