@@ -116,6 +116,30 @@ def test_changed_row_updates_and_records_a_history_version(tmp_path):
     assert Customer.objects.get(external_id="C2").name == "李四丰"
 
 
+def test_an_empty_cell_clears_its_field_and_a_missing_column_keeps_it(tmp_path, sales):
+    full = ["外部编号", "客户名称", "地址", "手机", "邮箱", "负责人", "阶段"]
+    where = "北京市朝阳区建国路88号"
+    run(
+        write_csv(
+            tmp_path / "a.csv",
+            [["C1", "张三", where, "13800138000", "z@example.com", "sales1", "existing"]],
+            full,
+        )
+    )
+    c = Customer.objects.get()
+    assert (c.phone, c.email, c.owner, c.stage) == ("13800138000", "z@example.com", sales, "existing")
+
+    out = run(write_csv(tmp_path / "b.csv", [["C1", "张三", where]], ["外部编号", "客户名称", "地址"]))
+    assert "unchanged 1" in out  # the columns left out keep their values
+    c.refresh_from_db()
+    assert (c.phone, c.email, c.owner, c.stage) == ("13800138000", "z@example.com", sales, "existing")
+
+    out = run(write_csv(tmp_path / "c.csv", [["C1", "张三", where, "", "", "", ""]], full))
+    assert "updated 1" in out
+    c.refresh_from_db()
+    assert (c.phone, c.email, c.owner, c.stage) == ("", "", None, "potential")
+
+
 def test_dry_run_validates_and_writes_nothing(tmp_path):
     f = write_csv(
         tmp_path / "c.csv",
