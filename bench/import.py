@@ -149,13 +149,50 @@ def cpu_line(rows: int, seconds: float, cpu: float, busy: float, target: int = 3
     )
 
 
-def raw_copy(path: Path, batch: int = 100_000) -> tuple[float, float]:
+def raw_copy(path: Path, rows: int, connections_n: int = 1) -> tuple[float, float]:
     """COPY the file's rows into customers, addresses and history with every column the import
     fills (a district chain, its centroid, map key, search keys, a snapshot of the same size),
-    in binary like the import, one transaction per batch; nothing parsed, validated or
-    geocoded, no map cells (the physical limit of the tables' rows and indexes). Only the COPY
-    and the commit are timed: the rows are built before each batch. Returns those seconds and
-    the machine's CPU seconds over them."""
+    in binary like the import, one transaction per batch of the import's size, over `connections_n` connections at
+    once (batches dealt out in turn, as the import's workers share the file); nothing parsed,
+    validated or geocoded, no map cells (the physical limit of the tables' rows and indexes).
+    Each connection's process builds all its rows first; only the COPYs and commits are timed,
+    from the moment every process is ready to the last commit. Returns those seconds and the
+    machine's CPU seconds over them."""
+    import multiprocessing
+
+    from django.db import connections
+
+    from addresses.importing import default_batch_size
+
+    batch = default_batch_size(rows)
+    connections.close_all()  # each process opens its own
+    ctx = multiprocessing.get_context("fork")
+    ready = ctx.Barrier(connections_n + 1)
+    procs = [
+        ctx.Process(target=_raw_copy_part, args=(path, i, connections_n, batch, ready))
+        for i in range(connections_n)
+    ]
+    for proc in procs:
+        proc.start()
+    ready.wait()
+    started, busy_before = time.perf_counter(), machine_busy()
+    for proc in procs:
+        proc.join()
+    seconds, busy = time.perf_counter() - started, machine_busy() - busy_before
+    if any(proc.exitcode for proc in procs):
+        sys.exit("raw COPY failed")
+    from django.db import connection
+
+    with connection.cursor() as cur:  # the sequences after explicit ids, for the runs that follow
+        for table in ("customers_customer", "addresses_address"):
+            cur.execute(
+                f"select setval(pg_get_serial_sequence('{table}', 'id'), (select max(id) from {table}))"
+            )
+    return seconds, busy
+
+
+def _raw_copy_part(path: Path, part: int, parts: int, batch: int, ready) -> None:
+    """One connection of raw_copy: build the rows of every `parts`-th batch, wait, COPY them."""
     from django.db import connection, transaction
     from django.utils import timezone
 
@@ -187,11 +224,11 @@ def raw_copy(path: Path, batch: int = 100_000) -> tuple[float, float]:
     c_fields = [f for f in Customer._meta.concrete_fields]
     a_fields = [f for f in Address._meta.concrete_fields]
     v_fields = [f for f in AddressVersion._meta.concrete_fields if not f.primary_key]
-    seconds = busy = 0.0
-    for lo in range(0, len(rows), batch):
-        part = rows[lo : lo + batch]
+    batches = []
+    for lo in range(part * batch, len(rows), parts * batch):
         customers, addresses, versions = [], [], []
-        for i, (ext, name, phone, address) in enumerate(part, lo + 1):
+        batches.append((customers, addresses, versions))
+        for i, (ext, name, phone, address) in enumerate(rows[lo : lo + batch], lo + 1):
             region, country, province, city, district, lat, lng, code, region_name = chains[i % len(chains)]
             detail = address[6:]
             c = {
@@ -272,19 +309,15 @@ def raw_copy(path: Path, batch: int = 100_000) -> tuple[float, float]:
                 "hash": "0" * 64,
             }
             versions.append([v[f.attname] for f in v_fields])
-        started, busy_before = time.perf_counter(), machine_busy()
+    del rows
+    connection.ensure_connection()
+    ready.wait()
+    for customers, addresses, versions in batches:
         with transaction.atomic():
             copy_rows(connection, Customer._meta.db_table, [f.column for f in c_fields], customers)
             copy_rows(connection, Address._meta.db_table, [f.column for f in a_fields], addresses)
             copy_rows(connection, AddressVersion._meta.db_table, [f.column for f in v_fields], versions)
-        seconds += time.perf_counter() - started
-        busy += machine_busy() - busy_before
-    with connection.cursor() as cur:  # the sequences after explicit ids, for the runs that follow
-        for table in ("customers_customer", "addresses_address"):
-            cur.execute(
-                f"select setval(pg_get_serial_sequence('{table}', 'id'), (select max(id) from {table}))"
-            )
-    return seconds, busy
+    connection.close()
 
 
 def peer(path: Path, rows: int) -> tuple[float, int]:
@@ -407,16 +440,18 @@ def main():
         print(f"  {'; '.join(out.strip().splitlines())}; rows written: {sum(counts())}")
         print(cpu_line(args.rows, seconds, cpu, busy))
     if "copy" not in args.skip:
-        empty_tables()
-        seconds, busy = raw_copy(path)
-        print(
-            f"raw PostgreSQL COPY (customers + addresses + history, nothing parsed; one connection): "
-            f"{seconds:.1f} s = {args.rows / seconds:,.0f} rows/s"
-        )
-        if busy:
+        for n in sorted({1, args.workers}):
+            empty_tables()
+            seconds, busy = raw_copy(path, args.rows, n)
             print(
-                f"  CPU: {busy:.0f} core-seconds in all ({busy / args.rows * 1e6:.0f} µs a row, client included)"
+                f"raw PostgreSQL COPY (customers + addresses + history, nothing parsed; "
+                f"{n} connection{'s' if n > 1 else ''}): {seconds:.1f} s = {args.rows / seconds:,.0f} rows/s"
             )
+            if busy:
+                print(
+                    f"  CPU: {busy:.0f} core-seconds in {seconds:.0f} s "
+                    f"({busy / args.rows * 1e6:.0f} µs a row, client included)"
+                )
 
     if "peer" not in args.skip:
         empty_tables()
