@@ -3,10 +3,13 @@
 Rows stream in keyset-paginated chunks (customer id order), so memory stays flat at
 any size. On PostgreSQL the CSV is one `COPY (SELECT ...) TO STDOUT` over the
 filtered customers: the server writes the lines and Python only escapes the rare
-formula cells in what it wrote. The columns are the import's own headers:
-exporting and importing the same file changes nothing. Spreadsheet formats escape
-text a spreadsheet would run as a formula (= + - @): CSV with a leading
-apostrophe, XLSX by typing cells as text.
+formula cells in what it wrote; XLSX and GeoJSON read the same SELECT through a
+server-side cursor. The columns are the import's own headers: exporting and
+importing the same file changes nothing. Spreadsheet formats escape text a
+spreadsheet would run as a formula (= + - @): CSV with a leading apostrophe, XLSX
+by typing cells as text. XLSX streams too (`xlsx_chunks`): its sheet XML goes into
+a zip written as it comes, so the first bytes leave at once and a million rows take
+seconds, not the minutes a general spreadsheet library takes.
 """
 
 import codecs
@@ -14,7 +17,7 @@ import csv
 import io
 import json
 import re
-import tempfile
+import zipfile
 from collections.abc import Iterable, Iterator
 
 from django.db import connections, transaction
@@ -77,8 +80,36 @@ _ADDRESS_VALUES = (
 def export_records(customers: QuerySet, *, chunk: int = CHUNK) -> Iterator[tuple[list, tuple | None]]:
     """(row values in COLUMNS order, (lng, lat) or None) per address; customers without one get one row.
 
-    `customers` is already scoped (visible_to) and filtered (CustomerFilterSet).
+    `customers` is already scoped (visible_to) and filtered (CustomerFilterSet). On
+    PostgreSQL the rows come from the CSV export's own SELECT through a server-side
+    cursor (one query, constant memory, about three times faster than the ORM's chunks).
     """
+    if connections[customers.db].vendor == "postgresql":
+        return _cursor_records(customers, chunk=chunk)
+    return _orm_records(customers, chunk=chunk)
+
+
+_LNG, _LAT = (next(i for i, (_h, s) in enumerate(COLUMNS) if s == name) for name in ("lng", "lat"))
+
+
+def _cursor_records(customers: QuerySet, *, chunk: int) -> Iterator[tuple[list, tuple | None]]:
+    Through = Address.categories.through
+    sql, params = _select_sql(customers, categories=Through.objects.using(customers.db).exists())
+    connection = connections[customers.db]
+    with transaction.atomic(using=customers.db):
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+            cursor.execute("SET LOCAL work_mem = '128MB'")
+        with connection.connection.cursor(name="dizhi_export") as cursor:
+            cursor.itersize = chunk
+            cursor.execute(sql, params or None)
+            for row in cursor:
+                values = ["" if v is None else v for v in row]
+                lng, lat = values[_LNG], values[_LAT]
+                yield values, ((lng, lat) if lat else None)
+
+
+def _orm_records(customers: QuerySet, *, chunk: int) -> Iterator[tuple[list, tuple | None]]:
     base = customers.order_by().values_list(
         "pk", "external_id", "name", "kind", "stage", "owner__username", "phone", "email"
     )
@@ -129,7 +160,7 @@ def export_records(customers: QuerySet, *, chunk: int = CHUNK) -> Iterator[tuple
                 precision,
                 source,
             ) in addresses:
-                point = (lng, lat) if lat is not None else None
+                point = (str(lng), str(lat)) if lat is not None else None
                 yield (
                     customer
                     + [
@@ -193,6 +224,12 @@ _FORMULA_CELL_RE = re.compile(rb'(?m)(?:^|,)(?:"[=+\-@\t\r]|[=@\t\r]|[+-](?!\d+(
 
 def _copy_sql(customers: QuerySet, *, categories: bool) -> tuple[str, tuple]:
     """`COPY (SELECT ...) TO STDOUT` for the export of these (scoped, filtered) customers."""
+    select, params = _select_sql(customers, categories=categories)
+    return f"COPY ({select}) TO STDOUT WITH (FORMAT csv)", params
+
+
+def _select_sql(customers: QuerySet, *, categories: bool) -> tuple[str, tuple]:
+    """The SELECT of the export's rows, in COLUMNS order (PostgreSQL)."""
     inner = customers.order_by().values_list(
         "pk", "external_id", "name", "kind", "stage", "owner__username", "phone", "email"
     )
@@ -210,7 +247,7 @@ def _copy_sql(customers: QuerySet, *, categories: bool) -> tuple[str, tuple]:
         "LEFT JOIN geo_region district ON district.id = a.district_id "
         "ORDER BY c.pk, a.is_primary DESC, a.kind, a.id"
     )
-    return f"COPY ({select}) TO STDOUT WITH (FORMAT csv)", tuple(params)
+    return select, tuple(params)
 
 
 def _escape_formulas(chunk: bytes) -> bytes:
@@ -303,26 +340,180 @@ def geojson_chunks(records: Iterable[tuple[list, tuple | None]], *, per_chunk: i
     yield b"]}\n"
 
 
-def xlsx_file(records: Iterable[tuple[list, tuple | None]]):
-    """A temporary .xlsx file (openpyxl write-only: rows go to disk as they come); caller closes it."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
+# -- XLSX, streamed ---------------------------------------------------------------
 
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("customers")
-    ws.append(HEADERS)
+XLSX_MAX_ROWS = 1_048_576  # a sheet's rows in Excel; the export goes on in a next sheet
+_XLSX_MAX_SHEET_BYTES = 1 << 30  # and before a sheet's XML nears zip's 2 GiB entry limit
+# Characters XML 1.0 cannot hold at all (a spreadsheet library refuses them too): dropped.
+_XML_ILLEGAL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_NUMBER_RE = re.compile(r"-?\d+(?:\.\d+)?\Z")
+_NS = "http://schemas.openxmlformats.org/"
+_SHEET_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    f'<worksheet xmlns="{_NS}spreadsheetml/2006/main">'
+    '<sheetViews><sheetView workbookViewId="0">'
+    '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+    "</sheetView></sheetViews>"
+    "<cols>{cols}</cols><sheetData>"
+)
+_STYLES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    f'<styleSheet xmlns="{_NS}spreadsheetml/2006/main">'
+    '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
+    '<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
+    '<fills count="2"><fill><patternFill patternType="none"/></fill>'
+    '<fill><patternFill patternType="gray125"/></fill></fills>'
+    '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+    '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/></cellXfs>'
+    '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+    "</styleSheet>"
+)
+# Column widths in characters (Chinese characters count about two).
+_WIDTHS = {"name": 24, "raw_text": 40, "detail": 28, "email": 22, "phone": 16, "categories": 16}
 
-    def text_cell(value):
-        cell = WriteOnlyCell(ws, value=None)
-        cell.value = value
-        if isinstance(value, str) and value.startswith("="):
-            cell.data_type = "s"  # text, never a formula
-        return cell
 
-    numeric = {HEADERS.index("经度"), HEADERS.index("纬度")}
-    for values, _point in records:
-        ws.append([(float(v) if v else None) if i in numeric else text_cell(v) for i, v in enumerate(values)])
-    out = tempfile.NamedTemporaryFile(suffix=".xlsx")  # noqa: SIM115 (returned to the caller)
-    wb.save(out)
-    out.seek(0)
-    return out
+def _column_letter(i: int) -> str:
+    letters = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        letters = chr(65 + r) + letters
+    return letters
+
+
+class _Sink(io.RawIOBase):
+    """The zip's output: kept until taken (zipfile writes to it, the generator hands it out)."""
+
+    def __init__(self):
+        self._parts: list[bytes] = []
+        self._pos = 0
+
+    def writable(self):
+        return True
+
+    def write(self, b):
+        self._parts.append(bytes(b))
+        self._pos += len(b)
+        return len(b)
+
+    def tell(self):
+        return self._pos
+
+    def take(self) -> bytes:
+        data = b"".join(self._parts)
+        self._parts.clear()
+        return data
+
+
+def xlsx_chunks(
+    records: Iterable[tuple[list, tuple | None]],
+    *,
+    rows_per_chunk: int = 2000,
+    sheet_rows: int = XLSX_MAX_ROWS,
+) -> Iterator[bytes]:
+    """An .xlsx workbook of `records` under HEADERS, streamed: bytes leave as rows come.
+
+    One sheet ("customers"; more, "customers 2" ..., past Excel's 1,048,576 rows), the
+    header bold and frozen, text as inline strings (never formulas, whatever they start
+    with), longitude and latitude as numbers. The zip is written without seeking (sizes
+    after each entry), which every spreadsheet program reads.
+    """
+    sink = _Sink()
+    numeric = {_LNG, _LAT}
+    letters = [_column_letter(i) for i in range(len(HEADERS))]
+    cols = "".join(
+        f'<col min="{i + 1}" max="{i + 1}" width="{_WIDTHS.get(source, 12)}" customWidth="1"/>'
+        for i, (_h, source) in enumerate(COLUMNS)
+    )
+    header = "".join(
+        f'<c r="{letters[i]}1" t="inlineStr" s="1"><is><t>{h}</t></is></c>' for i, h in enumerate(HEADERS)
+    )
+    sheets = 0
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        stream = iter(records)
+        pending = next(stream, None)
+        while sheets == 0 or pending is not None:
+            sheets += 1
+            with zf.open(f"xl/worksheets/sheet{sheets}.xml", "w") as sheet:
+                sheet.write((_SHEET_HEAD.format(cols=cols) + f'<row r="1">{header}</row>').encode())
+                n, size, buf = 1, 0, []
+                while pending is not None and n < sheet_rows and size < _XLSX_MAX_SHEET_BYTES:
+                    n += 1
+                    cells = []
+                    for i, v in enumerate(pending[0]):
+                        if not v:
+                            continue
+                        if i in numeric and _NUMBER_RE.match(v):
+                            cells.append(f'<c r="{letters[i]}{n}"><v>{v}</v></c>')
+                            continue
+                        if not v.isprintable():
+                            v = _XML_ILLEGAL_RE.sub("", v)
+                        if "&" in v or "<" in v or ">" in v:
+                            v = v.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+                        if v[0].isspace() or v[-1].isspace():
+                            cells.append(
+                                f'<c r="{letters[i]}{n}" t="inlineStr"><is><t xml:space="preserve">{v}</t></is></c>'
+                            )
+                        else:
+                            cells.append(f'<c r="{letters[i]}{n}" t="inlineStr"><is><t>{v}</t></is></c>')
+                    buf.append(f'<row r="{n}">{"".join(cells)}</row>')
+                    pending = next(stream, None)
+                    if len(buf) >= rows_per_chunk:
+                        data = "".join(buf).encode()
+                        size += len(data)
+                        sheet.write(data)
+                        buf.clear()
+                        yield sink.take()
+                sheet.write(("".join(buf) + "</sheetData></worksheet>").encode())
+            yield sink.take()
+        names = ["customers"] + [f"customers {k}" for k in range(2, sheets + 1)]
+        zf.writestr("xl/styles.xml", _STYLES)
+        zf.writestr(
+            "xl/workbook.xml",
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            f'<workbook xmlns="{_NS}spreadsheetml/2006/main" '
+            f'xmlns:r="{_NS}officeDocument/2006/relationships"><sheets>'
+            + "".join(
+                f'<sheet name="{name}" sheetId="{k}" r:id="rId{k}"/>' for k, name in enumerate(names, 1)
+            )
+            + "</sheets></workbook>",
+        )
+        zf.writestr(
+            "xl/_rels/workbook.xml.rels",
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            f'<Relationships xmlns="{_NS}package/2006/relationships">'
+            + "".join(
+                f'<Relationship Id="rId{k}" Type="{_NS}officeDocument/2006/relationships/worksheet" '
+                f'Target="worksheets/sheet{k}.xml"/>'
+                for k in range(1, sheets + 1)
+            )
+            + f'<Relationship Id="rId{sheets + 1}" Type="{_NS}officeDocument/2006/relationships/styles" '
+            'Target="styles.xml"/></Relationships>',
+        )
+        zf.writestr(
+            "_rels/.rels",
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            f'<Relationships xmlns="{_NS}package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{_NS}officeDocument/2006/relationships/officeDocument" '
+            'Target="xl/workbook.xml"/></Relationships>',
+        )
+        zf.writestr(
+            "[Content_Types].xml",
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            f'<Types xmlns="{_NS}package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/styles.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+            + "".join(
+                f'<Override PartName="/xl/worksheets/sheet{k}.xml" '
+                'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+                for k in range(1, sheets + 1)
+            )
+            + "</Types>",
+        )
+    yield sink.take()

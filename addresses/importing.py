@@ -980,10 +980,8 @@ def write_batch(
             positions.append(n)
             customer_id = upserted[first[r.external_id]][0]
             address_id = current.get((customer_id, r.address_kind))
-            if address_id:
-                items.append(
-                    AddressInput(address_id=address_id, kind=r.address_kind, is_primary=True, **r.address)
-                )
+            if address_id:  # the customer's address of this kind (its primary one first), flag kept
+                items.append(AddressInput(address_id=address_id, kind=r.address_kind, **r.address))
             else:
                 items.append(
                     AddressInput(customer_id=customer_id, kind=r.address_kind, is_primary=True, **r.address)

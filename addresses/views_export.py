@@ -1,5 +1,5 @@
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -21,15 +21,10 @@ def export_customers(request):
     if ids:
         customers = customers.filter(pk__in=ids)
     name = f"customers-{timezone.localtime():%Y%m%d-%H%M}.{fmt}"
-    if fmt == "xlsx":
-        return FileResponse(
-            exporting.xlsx_file(exporting.export_records(customers)),
-            as_attachment=True,
-            filename=name,
-            content_type=exporting.CONTENT_TYPES[fmt],
-        )
     if fmt == "csv":
         chunks = exporting.csv_export(customers)
+    elif fmt == "xlsx":
+        chunks = exporting.xlsx_chunks(exporting.export_records(customers))
     else:
         chunks = exporting.geojson_chunks(exporting.export_records(customers))
     response = StreamingHttpResponse(chunks, content_type=exporting.CONTENT_TYPES[fmt])

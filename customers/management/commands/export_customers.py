@@ -18,7 +18,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--format", default="csv", choices=exporting.FORMATS)
         parser.add_argument(
-            "--output", "-o", help="file to write (default: standard output; required for xlsx)"
+            "--output", "-o", help="file to write (default: standard output, unless a terminal for xlsx)"
         )
         parser.add_argument("--user", help="export what this user sees (default: everything)")
         parser.add_argument(
@@ -47,18 +47,12 @@ class Command(BaseCommand):
         if not filterset.is_valid():
             problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in filterset.errors.items())
             raise CommandError(_("Bad filter: %(problems)s") % {"problems": problems})
-        if format == "xlsx":
-            if not output:
-                raise CommandError(_("--output is required for xlsx."))
-            with (
-                exporting.xlsx_file(exporting.export_records(filterset.qs)) as tmp,
-                open(output, "wb") as out,
-            ):
-                while chunk := tmp.read(1 << 20):
-                    out.write(chunk)
-            return
+        if format == "xlsx" and not output and sys.stdout.isatty():
+            raise CommandError(_("--output is required for xlsx."))
         if format == "csv":
             chunks = exporting.csv_export(filterset.qs)
+        elif format == "xlsx":
+            chunks = exporting.xlsx_chunks(exporting.export_records(filterset.qs))
         else:
             chunks = exporting.geojson_chunks(exporting.export_records(filterset.qs))
         out = open(output, "wb") if output else sys.stdout.buffer
