@@ -21,7 +21,7 @@ import zipfile
 from collections.abc import Iterable, Iterator
 
 from django.db import connections, transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from addresses.importing import formula_escape
 from addresses.models import Address
@@ -343,7 +343,7 @@ def geojson_chunks(records: Iterable[tuple[list, tuple | None]], *, per_chunk: i
 # -- XLSX, streamed ---------------------------------------------------------------
 
 XLSX_MAX_ROWS = 1_048_576  # a sheet's rows in Excel; the export goes on in a next sheet
-_XLSX_MAX_SHEET_BYTES = 1 << 30  # and before a sheet's XML nears zip's 2 GiB entry limit
+_XLSX_MAX_SHEET_BYTES = 1_900_000_000  # and before a sheet's XML nears zip's 2 GiB entry limit
 # Characters XML 1.0 cannot hold at all (a spreadsheet library refuses them too): dropped.
 _XML_ILLEGAL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _NUMBER_RE = re.compile(r"-?\d+(?:\.\d+)?\Z")
@@ -351,6 +351,7 @@ _NS = "http://schemas.openxmlformats.org/"
 _SHEET_HEAD = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
     f'<worksheet xmlns="{_NS}spreadsheetml/2006/main">'
+    "{dimension}"
     '<sheetViews><sheetView workbookViewId="0">'
     '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
     "</sheetView></sheetViews>"
@@ -407,9 +408,17 @@ class _Sink(io.RawIOBase):
         return data
 
 
+def export_row_count(customers: QuerySet) -> int:
+    """How many rows export_records gives for these customers (one per address, or one)."""
+    with_address = Address.objects.filter(customer_id__in=customers.values("pk"))
+    without = customers.filter(~Exists(Address.objects.filter(customer_id=OuterRef("pk"))))
+    return with_address.count() + without.count()
+
+
 def xlsx_chunks(
     records: Iterable[tuple[list, tuple | None]],
     *,
+    rows: int | None = None,
     rows_per_chunk: int = 2000,
     sheet_rows: int = XLSX_MAX_ROWS,
 ) -> Iterator[bytes]:
@@ -418,7 +427,10 @@ def xlsx_chunks(
     One sheet ("customers"; more, "customers 2" ..., past Excel's 1,048,576 rows), the
     header bold and frozen, text as inline strings (never formulas, whatever they start
     with), longitude and latitude as numbers. The zip is written without seeking (sizes
-    after each entry), which every spreadsheet program reads.
+    after each entry), which every spreadsheet program reads. `rows`, the number of
+    records if known beforehand (export_row_count), goes into a one-sheet workbook's
+    dimension, which readers use to size the sheet (the import: its progress and row limit)
+    without reading it through first.
     """
     sink = _Sink()
     numeric = {_LNG, _LAT}
@@ -437,7 +449,11 @@ def xlsx_chunks(
         while sheets == 0 or pending is not None:
             sheets += 1
             with zf.open(f"xl/worksheets/sheet{sheets}.xml", "w") as sheet:
-                sheet.write((_SHEET_HEAD.format(cols=cols) + f'<row r="1">{header}</row>').encode())
+                dimension = ""
+                if rows is not None and rows < sheet_rows:
+                    dimension = f'<dimension ref="A1:{letters[-1]}{rows + 1}"/>'
+                head = _SHEET_HEAD.format(dimension=dimension, cols=cols)
+                sheet.write((head + f'<row r="1">{header}</row>').encode())
                 n, size, buf = 1, 0, []
                 while pending is not None and n < sheet_rows and size < _XLSX_MAX_SHEET_BYTES:
                     n += 1

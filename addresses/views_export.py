@@ -24,7 +24,9 @@ def export_customers(request):
     if fmt == "csv":
         chunks = exporting.csv_export(customers)
     elif fmt == "xlsx":
-        chunks = exporting.xlsx_chunks(exporting.export_records(customers))
+        chunks = exporting.xlsx_chunks(
+            exporting.export_records(customers), rows=exporting.export_row_count(customers)
+        )
     else:
         chunks = exporting.geojson_chunks(exporting.export_records(customers))
     response = StreamingHttpResponse(chunks, content_type=exporting.CONTENT_TYPES[fmt])

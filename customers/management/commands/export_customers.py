@@ -52,7 +52,9 @@ class Command(BaseCommand):
         if format == "csv":
             chunks = exporting.csv_export(filterset.qs)
         elif format == "xlsx":
-            chunks = exporting.xlsx_chunks(exporting.export_records(filterset.qs))
+            chunks = exporting.xlsx_chunks(
+                exporting.export_records(filterset.qs), rows=exporting.export_row_count(filterset.qs)
+            )
         else:
             chunks = exporting.geojson_chunks(exporting.export_records(filterset.qs))
         out = open(output, "wb") if output else sys.stdout.buffer
