@@ -7,7 +7,7 @@ Usage (PostgreSQL; the database is created and emptied by this script):
 
 Prints, for the same file of free-text Chinese addresses (~30 characters, like
 seed_demo's): Dizhi's import end to end (parse, offline geocode, write, history;
-rows/s and peak RSS of the import processes), the CSV export of everything, the
+rows/s and peak RSS of the import processes), the CSV, XLSX and GeoJSON exports of everything, the
 validation of the file (`--dry-run`, the upload page's preview, on empty tables),
 raw PostgreSQL COPY into the same tables (the physical limit), and
 django-import-export with a default ModelResource (the peer, on the first
@@ -421,14 +421,23 @@ def main():
     )
 
     if "export" not in args.skip:
-        out_file = work / "export.csv"
-        seconds, rss, _o, *_cpu = timed_child(
-            [sys.executable, str(ROOT / "manage.py"), "export_customers", "-o", str(out_file)]
-        )
-        print(
-            f"export_customers CSV: {c[1]:,} rows in {seconds:.1f} s = {c[1] / seconds:,.0f} rows/s, "
-            f"{out_file.stat().st_size / 1e6:.0f} MB"
-        )
+        for fmt in ("csv", "xlsx", "geojson"):
+            out_file = work / f"export.{fmt}"
+            seconds, rss, _o, *_cpu = timed_child(
+                [
+                    sys.executable,
+                    str(ROOT / "manage.py"),
+                    "export_customers",
+                    "--format",
+                    fmt,
+                    "-o",
+                    str(out_file),
+                ]
+            )
+            print(
+                f"export_customers {fmt.upper()}: {c[1]:,} rows in {seconds:.1f} s = {c[1] / seconds:,.0f} rows/s, "
+                f"{out_file.stat().st_size / 1e6:.0f} MB"
+            )
 
     if "dry" not in args.skip:
         empty_tables()  # a new file's preview: every row would be created
