@@ -92,14 +92,21 @@ def export_records(customers: QuerySet, *, chunk: int = CHUNK) -> Iterator[tuple
 _LNG, _LAT = (next(i for i, (_h, s) in enumerate(COLUMNS) if s == name) for name in ("lng", "lat"))
 
 
+def _export_query_settings(cursor) -> None:
+    """For the export's one big query, until the transaction ends: JIT compiling it takes
+    seconds and saves nothing; a larger sort memory keeps the sort by customer off disk
+    (bounded: beyond it, it spills)."""
+    cursor.execute("SET LOCAL jit = off")
+    cursor.execute("SET LOCAL work_mem = '128MB'")
+
+
 def _cursor_records(customers: QuerySet, *, chunk: int) -> Iterator[tuple[list, tuple | None]]:
     Through = Address.categories.through
     sql, params = _select_sql(customers, categories=Through.objects.using(customers.db).exists())
     connection = connections[customers.db]
     with transaction.atomic(using=customers.db):
         with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL jit = off")
-            cursor.execute("SET LOCAL work_mem = '128MB'")
+            _export_query_settings(cursor)
         with connection.connection.cursor(name="dizhi_export") as cursor:
             cursor.itersize = chunk
             cursor.execute(sql, params or None)
@@ -268,10 +275,7 @@ def _copy_csv_chunks(customers: QuerySet, *, chunk_bytes: int) -> Iterator[bytes
     sql, params = _copy_sql(customers, categories=Through.objects.using(customers.db).exists())
     yield codecs.BOM_UTF8 + csv.writer(_Line()).writerow(HEADERS).encode()
     with transaction.atomic(using=customers.db), connections[customers.db].cursor() as cursor:
-        # JIT compiling this one query takes seconds and saves nothing; a larger sort
-        # memory keeps the sort by customer off disk (bounded: beyond it, it spills).
-        cursor.execute("SET LOCAL jit = off")
-        cursor.execute("SET LOCAL work_mem = '128MB'")
+        _export_query_settings(cursor)
         buf = bytearray()
         with cursor.cursor.copy(sql, params or None) as copy:
             for line in copy:
@@ -348,9 +352,9 @@ _XLSX_MAX_SHEET_BYTES = 1_900_000_000  # and before a sheet's XML nears zip's 2 
 _XML_ILLEGAL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _NUMBER_RE = re.compile(r"-?\d+(?:\.\d+)?\Z")
 _NS = "http://schemas.openxmlformats.org/"
+_XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 _SHEET_HEAD = (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-    f'<worksheet xmlns="{_NS}spreadsheetml/2006/main">'
+    _XML + f'<worksheet xmlns="{_NS}spreadsheetml/2006/main">'
     "{dimension}"
     '<sheetViews><sheetView workbookViewId="0">'
     '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
@@ -358,8 +362,7 @@ _SHEET_HEAD = (
     "<cols>{cols}</cols><sheetData>"
 )
 _STYLES = (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-    f'<styleSheet xmlns="{_NS}spreadsheetml/2006/main">'
+    _XML + f'<styleSheet xmlns="{_NS}spreadsheetml/2006/main">'
     '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
     '<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
     '<fills count="2"><fill><patternFill patternType="none"/></fill>'
@@ -433,7 +436,6 @@ def xlsx_chunks(
     without reading it through first.
     """
     sink = _Sink()
-    numeric = {_LNG, _LAT}
     letters = [_column_letter(i) for i in range(len(HEADERS))]
     cols = "".join(
         f'<col min="{i + 1}" max="{i + 1}" width="{_WIDTHS.get(source, 12)}" customWidth="1"/>'
@@ -457,24 +459,7 @@ def xlsx_chunks(
                 n, size, buf = 1, 0, []
                 while pending is not None and n < sheet_rows and size < _XLSX_MAX_SHEET_BYTES:
                     n += 1
-                    cells = []
-                    for i, v in enumerate(pending[0]):
-                        if not v:
-                            continue
-                        if i in numeric and _NUMBER_RE.match(v):
-                            cells.append(f'<c r="{letters[i]}{n}"><v>{v}</v></c>')
-                            continue
-                        if not v.isprintable():
-                            v = _XML_ILLEGAL_RE.sub("", v)
-                        if "&" in v or "<" in v or ">" in v:
-                            v = v.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-                        if v[0].isspace() or v[-1].isspace():
-                            cells.append(
-                                f'<c r="{letters[i]}{n}" t="inlineStr"><is><t xml:space="preserve">{v}</t></is></c>'
-                            )
-                        else:
-                            cells.append(f'<c r="{letters[i]}{n}" t="inlineStr"><is><t>{v}</t></is></c>')
-                    buf.append(f'<row r="{n}">{"".join(cells)}</row>')
+                    buf.append(_xlsx_row(n, pending[0], letters))
                     pending = next(stream, None)
                     if len(buf) >= rows_per_chunk:
                         data = "".join(buf).encode()
@@ -484,52 +469,72 @@ def xlsx_chunks(
                         yield sink.take()
                 sheet.write(("".join(buf) + "</sheetData></worksheet>").encode())
             yield sink.take()
-        names = ["customers"] + [f"customers {k}" for k in range(2, sheets + 1)]
-        zf.writestr("xl/styles.xml", _STYLES)
-        zf.writestr(
-            "xl/workbook.xml",
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            f'<workbook xmlns="{_NS}spreadsheetml/2006/main" '
-            f'xmlns:r="{_NS}officeDocument/2006/relationships"><sheets>'
+        for name, text in _xlsx_package(sheets).items():
+            zf.writestr(name, text)
+    yield sink.take()
+
+
+_NUMERIC = {_LNG, _LAT}
+
+
+def _xlsx_row(n: int, values: list, letters: list[str]) -> str:
+    """Row `n` of the sheet: empty cells left out, coordinates as numbers, the rest inline text."""
+    cells = []
+    for i, v in enumerate(values):
+        if not v:
+            continue
+        if i in _NUMERIC and _NUMBER_RE.match(v):
+            cells.append(f'<c r="{letters[i]}{n}"><v>{v}</v></c>')
+            continue
+        if not v.isprintable():
+            v = _XML_ILLEGAL_RE.sub("", v)
+        if "&" in v or "<" in v or ">" in v:
+            v = v.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        space = ' xml:space="preserve"' if v[:1].isspace() or v[-1:].isspace() else ""
+        cells.append(f'<c r="{letters[i]}{n}" t="inlineStr"><is><t{space}>{v}</t></is></c>')
+    return f'<row r="{n}">{"".join(cells)}</row>'
+
+
+def _xlsx_package(sheets: int) -> dict[str, str]:
+    """The workbook's parts besides its sheets (sheet1.xml ... sheet`sheets`.xml)."""
+    names = ["customers"] + [f"customers {k}" for k in range(2, sheets + 1)]
+    office = f"{_NS}officeDocument/2006/relationships"
+    content = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+    return {
+        "xl/styles.xml": _STYLES,
+        "xl/workbook.xml": (
+            _XML
+            + f'<workbook xmlns="{_NS}spreadsheetml/2006/main" xmlns:r="{office}"><sheets>'
             + "".join(
                 f'<sheet name="{name}" sheetId="{k}" r:id="rId{k}"/>' for k, name in enumerate(names, 1)
             )
-            + "</sheets></workbook>",
-        )
-        zf.writestr(
-            "xl/_rels/workbook.xml.rels",
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            f'<Relationships xmlns="{_NS}package/2006/relationships">'
+            + "</sheets></workbook>"
+        ),
+        "xl/_rels/workbook.xml.rels": (
+            _XML
+            + f'<Relationships xmlns="{_NS}package/2006/relationships">'
             + "".join(
-                f'<Relationship Id="rId{k}" Type="{_NS}officeDocument/2006/relationships/worksheet" '
-                f'Target="worksheets/sheet{k}.xml"/>'
+                f'<Relationship Id="rId{k}" Type="{office}/worksheet" Target="worksheets/sheet{k}.xml"/>'
                 for k in range(1, sheets + 1)
             )
-            + f'<Relationship Id="rId{sheets + 1}" Type="{_NS}officeDocument/2006/relationships/styles" '
-            'Target="styles.xml"/></Relationships>',
-        )
-        zf.writestr(
-            "_rels/.rels",
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            f'<Relationships xmlns="{_NS}package/2006/relationships">'
-            f'<Relationship Id="rId1" Type="{_NS}officeDocument/2006/relationships/officeDocument" '
-            'Target="xl/workbook.xml"/></Relationships>',
-        )
-        zf.writestr(
-            "[Content_Types].xml",
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            f'<Types xmlns="{_NS}package/2006/content-types">'
+            + f'<Relationship Id="rId{sheets + 1}" Type="{office}/styles" Target="styles.xml"/>'
+            "</Relationships>"
+        ),
+        "_rels/.rels": (
+            _XML + f'<Relationships xmlns="{_NS}package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{office}/officeDocument" Target="xl/workbook.xml"/>'
+            "</Relationships>"
+        ),
+        "[Content_Types].xml": (
+            _XML + f'<Types xmlns="{_NS}package/2006/content-types">'
             '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
             '<Default Extension="xml" ContentType="application/xml"/>'
-            '<Override PartName="/xl/workbook.xml" '
-            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-            '<Override PartName="/xl/styles.xml" '
-            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+            f'<Override PartName="/xl/workbook.xml" ContentType="{content}.sheet.main+xml"/>'
+            f'<Override PartName="/xl/styles.xml" ContentType="{content}.styles+xml"/>'
             + "".join(
-                f'<Override PartName="/xl/worksheets/sheet{k}.xml" '
-                'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+                f'<Override PartName="/xl/worksheets/sheet{k}.xml" ContentType="{content}.worksheet+xml"/>'
                 for k in range(1, sheets + 1)
             )
-            + "</Types>",
-        )
-    yield sink.take()
+            + "</Types>"
+        ),
+    }
