@@ -77,6 +77,15 @@ _ADDRESS_VALUES = (
 )
 
 
+def export_chunks(customers: QuerySet, fmt: str) -> Iterator[bytes]:
+    """The export of these (scoped, filtered) customers in `fmt` (one of FORMATS), streamed."""
+    if fmt == "csv":
+        return csv_export(customers)
+    if fmt == "xlsx":
+        return xlsx_chunks(export_records(customers), rows=export_row_count(customers))
+    return geojson_chunks(export_records(customers))
+
+
 def export_records(customers: QuerySet, *, chunk: int = CHUNK) -> Iterator[tuple[list, tuple | None]]:
     """(row values in COLUMNS order, (lng, lat) or None) per address; customers without one get one row.
 

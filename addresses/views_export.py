@@ -21,14 +21,8 @@ def export_customers(request):
     if ids:
         customers = customers.filter(pk__in=ids)
     name = f"customers-{timezone.localtime():%Y%m%d-%H%M}.{fmt}"
-    if fmt == "csv":
-        chunks = exporting.csv_export(customers)
-    elif fmt == "xlsx":
-        chunks = exporting.xlsx_chunks(
-            exporting.export_records(customers), rows=exporting.export_row_count(customers)
-        )
-    else:
-        chunks = exporting.geojson_chunks(exporting.export_records(customers))
-    response = StreamingHttpResponse(chunks, content_type=exporting.CONTENT_TYPES[fmt])
+    response = StreamingHttpResponse(
+        exporting.export_chunks(customers, fmt), content_type=exporting.CONTENT_TYPES[fmt]
+    )
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

@@ -49,14 +49,7 @@ class Command(BaseCommand):
             raise CommandError(_("Bad filter: %(problems)s") % {"problems": problems})
         if format == "xlsx" and not output and sys.stdout.isatty():
             raise CommandError(_("--output is required for xlsx."))
-        if format == "csv":
-            chunks = exporting.csv_export(filterset.qs)
-        elif format == "xlsx":
-            chunks = exporting.xlsx_chunks(
-                exporting.export_records(filterset.qs), rows=exporting.export_row_count(filterset.qs)
-            )
-        else:
-            chunks = exporting.geojson_chunks(exporting.export_records(filterset.qs))
+        chunks = exporting.export_chunks(filterset.qs, format)
         out = open(output, "wb") if output else sys.stdout.buffer
         try:
             for chunk in chunks:
