@@ -357,8 +357,11 @@ def geojson_chunks(records: Iterable[tuple[list, tuple | None]], *, per_chunk: i
 
 XLSX_MAX_ROWS = 1_048_576  # a sheet's rows in Excel; the export goes on in a next sheet
 _XLSX_MAX_SHEET_BYTES = 1_900_000_000  # and before a sheet's XML nears zip's 2 GiB entry limit
-# Characters XML 1.0 cannot hold at all (a spreadsheet library refuses them too): dropped.
-_XML_ILLEGAL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+# Control characters (and \r, which XML parsers turn into \n) as ECMA-376 _xHHHH_ escapes, as
+# Excel writes them, and the _ of text that reads as such an escape as _x005F_; the import
+# (xlsx_reader) decodes both. What XML cannot hold even so (lone surrogates) is dropped.
+_XLSX_ESCAPE_RE = re.compile("_(?=x[0-9A-Fa-f]{4}_)|[\x00-\x08\x0b-\x1f]")
+_XML_ILLEGAL_RE = re.compile("[\ufffe\uffff\ud800-\udfff]")
 _NUMBER_RE = re.compile(r"-?\d+(?:\.\d+)?\Z")
 _NS = "http://schemas.openxmlformats.org/"
 _XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -486,6 +489,10 @@ def xlsx_chunks(
 _NUMERIC = {_LNG, _LAT}
 
 
+def _xlsx_escape(match: re.Match) -> str:
+    return "_x005F_" if match.group() == "_" else f"_x{ord(match.group()):04X}_"
+
+
 def _xlsx_row(n: int, values: list, letters: list[str]) -> str:
     """Row `n` of the sheet: empty cells left out, coordinates as numbers, the rest inline text."""
     cells = []
@@ -495,8 +502,8 @@ def _xlsx_row(n: int, values: list, letters: list[str]) -> str:
         if i in _NUMERIC and _NUMBER_RE.match(v):
             cells.append(f'<c r="{letters[i]}{n}"><v>{v}</v></c>')
             continue
-        if not v.isprintable():
-            v = _XML_ILLEGAL_RE.sub("", v)
+        if "_x" in v or not v.isprintable():
+            v = _XML_ILLEGAL_RE.sub("", _XLSX_ESCAPE_RE.sub(_xlsx_escape, v))
         if "&" in v or "<" in v or ">" in v:
             v = v.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         space = ' xml:space="preserve"' if v[:1].isspace() or v[-1:].isspace() else ""

@@ -2,8 +2,8 @@
 
 One pipeline for `manage.py import_customers` and the upload page:
 
-1. read: CSV (UTF-8, UTF-8 with BOM, GBK/GB18030, detected) or XLSX (openpyxl,
-   read-only, zip-bomb checked); rows stream, memory stays flat;
+1. read: CSV (UTF-8, UTF-8 with BOM, GBK/GB18030, detected) or XLSX (addresses.xlsx_reader,
+   zip-bomb checked); rows stream, memory stays flat;
 2. map headers (Chinese or English names, `--map` overrides) to fields;
 3. validate each row (required cells, lengths, owner, categories, coordinates,
    duplicates of an external id earlier in the file);
@@ -58,6 +58,7 @@ from addresses.choices import AddressKind, Channel
 from addresses.clustering import map_cells_batched
 from addresses.models import Address, AddressCategory, ImportCheckpoint, ImportJob, ImportStatus
 from addresses.services import AddressInput, addresses_save
+from addresses.xlsx_reader import XlsxError, first_worksheet
 from crm.batch_lookup import in_values
 from customers.choices import CustomerKind, RelationshipStage
 from customers.services import customers_upsert
@@ -249,6 +250,7 @@ class Table:
     headers: list[str]
     estimated_rows: int
     delimiter: str = ","
+    header_row: int = 1  # an XLSX sheet's first row present, which may lie below row 1
 
     def rows(self) -> Iterator[tuple[int, list[str] | None, str | None]]:
         """Data rows numbered as a spreadsheet shows them (the header is row 1)."""
@@ -317,40 +319,50 @@ class Table:
                 yield row_no, cells, None
 
     def _xlsx_rows(self):
-        import openpyxl
-
-        wb = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
-        try:
-            ws = wb.worksheets[0]
-            width = len(self.headers)
-            for row_no, values in enumerate(ws.iter_rows(values_only=True), start=1):
-                if row_no == 1:
-                    continue
-                cells = [_xlsx_text(v) for v in values]
-                if not any(c.strip() for c in cells):
-                    continue
-                if len(cells) > width:
-                    if any(c.strip() for c in cells[width:]):
-                        yield (
-                            row_no,
-                            cells,
-                            _("The row has %(n)s cells but the header has %(m)s.")
-                            % {"n": len(cells), "m": width},
-                        )
-                        continue
-                    cells = cells[:width]
-                cells += [""] * (width - len(cells))
-                too_long = next((c for c in cells if len(c) > MAX_CELL_CHARS), None)
-                if too_long is not None:
+        sheet = first_worksheet(self.path, max_chars=MAX_CELL_CHARS)
+        width = len(self.headers)
+        row_no = self.header_row
+        values_of = sheet.rows()
+        while True:
+            try:
+                row_no, values = next(values_of)
+            except StopIteration:
+                return
+            except XlsxError as exc:
+                # Nothing after the break can be read: one rejected line says so, every row
+                # before it is kept.
+                yield (
+                    row_no + 1,
+                    None,
+                    _("The sheet cannot be read from this row on (%(error)s); no later row was imported.")
+                    % {"error": exc},
+                )
+                return
+            if row_no <= self.header_row:
+                continue
+            cells = [_xlsx_text(v) for v in values]
+            if not any(c.strip() for c in cells):
+                continue
+            if len(cells) > width:
+                if any(c.strip() for c in cells[width:]):
                     yield (
                         row_no,
-                        [c[:200] for c in cells],
-                        _("A cell is longer than %(n)s characters.") % {"n": MAX_CELL_CHARS},
+                        cells,
+                        _("The row has %(n)s cells but the header has %(m)s.")
+                        % {"n": len(cells), "m": width},
                     )
                     continue
-                yield row_no, cells, None
-        finally:
-            wb.close()
+                cells = cells[:width]
+            cells += [""] * (width - len(cells))
+            too_long = next((c for c in cells if len(c) > MAX_CELL_CHARS), None)
+            if too_long is not None:
+                yield (
+                    row_no,
+                    [c[:200] for c in cells],
+                    _("A cell is longer than %(n)s characters.") % {"n": MAX_CELL_CHARS},
+                )
+                continue
+            yield row_no, cells, None
 
 
 def _utf8_in_gbk(cells: list[str]) -> list[str] | None:
@@ -482,36 +494,33 @@ def _too_many(rows: int, max_rows: int) -> ImportFileError:
 
 def _open_xlsx(path: Path, max_rows: int | None) -> Table:
     _check_xlsx(path)
-    import openpyxl
-
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for broken workbooks
-        raise ImportFileError(_("The Excel file cannot be read (%(error)s).") % {"error": exc}) from exc
-    try:
-        if not wb.worksheets:
-            raise ImportFileError(_("The workbook has no sheets."))
-        ws = wb.worksheets[0]
-        first = next(ws.iter_rows(values_only=True, max_row=1), None)
-        headers = [_xlsx_text(v) for v in first] if first else []
+        sheet = first_worksheet(path, max_chars=MAX_CELL_CHARS)
+        rows = sheet.rows()
+        header_row, first = next(rows, (1, []))
+        headers = [_xlsx_text(v) for v in first]
         while headers and not headers[-1].strip():
             headers.pop()
-        estimated = max(0, (ws.max_row or 1) - 1)
-        if estimated <= 1:
+        last = sheet.dimension_rows()
+        if last is not None and last - header_row > 1:
+            estimated = last - header_row
+        else:
             # Workbooks written by scripts often carry no dimension: count (streaming) instead.
-            limit = (max_rows or 10**9) + 2
-            estimated = -1
-            for _i, values in zip(range(limit), ws.iter_rows(values_only=True)):
-                if any(v not in (None, "") for v in values):
-                    estimated += 1
-            estimated = max(0, estimated)
-    finally:
-        wb.close()
+            limit = (max_rows or 10**9) + 1
+            estimated = 0
+            try:
+                for _i, (_n, values) in zip(range(limit), rows):
+                    if any(v not in (None, "") for v in values):
+                        estimated += 1
+            except XlsxError:
+                estimated += 1  # the rows before a break import; the break is a rejected line
+    except XlsxError as exc:
+        raise ImportFileError(_("The Excel file cannot be read (%(error)s).") % {"error": exc}) from exc
     if not headers:
         raise ImportFileError(_("The file is empty."))
     if max_rows and estimated > max_rows:
         raise _too_many(estimated, max_rows)
-    return Table(path, "xlsx", None, headers, estimated)
+    return Table(path, "xlsx", None, headers, estimated, header_row=header_row)
 
 
 # -- headers -----------------------------------------------------------------

@@ -9,6 +9,7 @@ from django.utils import translation
 from openpyxl import load_workbook
 
 from addresses.services import address_create
+from addresses.xlsx_reader import first_worksheet
 
 pytestmark = pytest.mark.django_db
 
@@ -205,22 +206,35 @@ def record(ext, name, lng="", lat="", raw=""):
     return values, ((lng, lat) if lat else None)
 
 
-def test_xlsx_streams_in_chunks_and_keeps_every_cell():
+def _write(path, data: bytes):
+    path.write_bytes(data)
+    return path
+
+
+def test_xlsx_streams_in_chunks_and_keeps_every_cell(tmp_path):
     from addresses import exporting
 
     records = [record(f"C{i}", f"客户{i}", "113.9", "22.5", "广东省深圳市") for i in range(25)]
     records.append(record("X", "  <甲&乙>  ", "-0.5", "51.477"))
-    records.append(record("Y", "控制\x01字符\x0b", raw="多行\n地址"))
+    records.append(record("Y", "控制\x01字符\x0b\ud800", raw="多行\r\n地址"))
     records.append(record("Z", "=SUM(A1)", "1E-7", "0"))
+    records.append(record("W", "_x0041_ 与 _x005F_"))
     chunks = list(exporting.xlsx_chunks(records, rows_per_chunk=10))
     assert len(chunks) >= 4  # bytes leave while rows are still coming
     assert chunks[0].startswith(b"PK")
     (rows,) = read_xlsx(b"".join(chunks)).values()
-    assert rows[0][:2] == ("外部编号", "客户名称") and len(rows) == 29
+    assert rows[0][:2] == ("外部编号", "客户名称") and len(rows) == 30
     assert rows[1][:2] == ("C0", "客户0") and rows[1][16:18] == (113.9, 22.5)
     assert rows[26][1] == "  <甲&乙>  " and rows[26][16:18] == (-0.5, 51.477)
-    assert rows[27][1] == "控制字符" and rows[27][8] == "多行\n地址"  # XML cannot hold \x01, \x0b
     assert rows[28][1] == "=SUM(A1)" and rows[28][16:18] == ("1E-7", 0)  # text, never a formula
+    # Control characters and \r travel as Excel's _xHHHH_ escapes (openpyxl leaves them
+    # encoded, Excel and the import decode them); text that looks like an escape is escaped.
+    assert rows[27][1] == "控制_x0001_字符_x000B_" and rows[27][8] == "多行_x000D_\n地址"
+    assert rows[29][1] == "_x005F_x0041_ 与 _x005F_x005F_"
+    sheet = first_worksheet(_write(tmp_path / "e.xlsx", b"".join(chunks)))
+    read = [values for _n, values in sheet.rows()]
+    assert read[27][1] == "控制\x01字符\x0b" and read[27][8] == "多行\r\n地址"  # a lone surrogate dropped
+    assert read[29][1] == "_x0041_ 与 _x005F_"
 
 
 def test_xlsx_goes_on_in_a_next_sheet_past_the_row_limit():

@@ -234,6 +234,47 @@ def test_not_an_xlsx(tmp_path):
     assert "old Excel .xls" in refused(old)
 
 
+def _sheet_package(path, rows_xml: str):
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("xl/workbook.xml", f'<workbook xmlns="{main}"/>')
+        zf.writestr(
+            "xl/worksheets/sheet1.xml",
+            f'<worksheet xmlns="{main}"><sheetData>{rows_xml}</sheetData></worksheet>',
+        )
+    return path
+
+
+def _xlsx_row(n: int, *cells: str) -> str:
+    return f'<row r="{n}">' + "".join(f'<c t="inlineStr"><is><t>{c}</t></is></c>' for c in cells) + "</row>"
+
+
+def test_xlsx_broken_mid_sheet_keeps_the_rows_before_and_says_where(tmp_path):
+    rows = _xlsx_row(1, "外部编号", "客户名称", "地址") + "".join(
+        _xlsx_row(i, f"G{i}", f"客户{i}", "北京市朝阳区建国路88号") for i in range(2, 5)
+    )
+    f = _sheet_package(
+        tmp_path / "broken.xlsx", rows + '<row r="5"><c t="inlineStr"><is><t>G5</is></c></row>'
+    )
+    out = run(f)
+    assert "created 3" in out and "rejected 1" in out
+    assert sorted(Customer.objects.values_list("external_id", flat=True)) == ["G2", "G3", "G4"]
+    (line,) = report(f)
+    assert (
+        line[0] == "5" and "cannot be read from this row on" in line[2] and "not well-formed XML" in line[2]
+    )
+
+
+def test_xlsx_header_below_the_first_row(tmp_path):
+    rows = _xlsx_row(3, "外部编号", "客户名称", "地址") + _xlsx_row(
+        4, "G1", "好客户", "北京市朝阳区建国路88号"
+    )
+    f = _sheet_package(tmp_path / "low.xlsx", rows)
+    assert "created 1" in run(f)
+    assert Customer.objects.get().name == "好客户"
+
+
 def test_xlsx_zip_bomb_is_refused_without_unpacking(tmp_path):
     f = tmp_path / "bomb.xlsx"
     with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as zf:
