@@ -502,10 +502,12 @@ def _open_xlsx(path: Path, max_rows: int | None) -> Table:
         while headers and not headers[-1].strip():
             headers.pop()
         last = sheet.dimension_rows()
-        if last is not None and last - header_row > 1:
-            estimated = last - header_row
+        stated = last - header_row if last is not None else 0
+        if 1 < stated <= (max_rows or stated):
+            estimated = stated
         else:
-            # Workbooks written by scripts often carry no dimension: count (streaming) instead.
+            # Workbooks written by scripts often carry no dimension, and some state the whole
+            # sheet's (1,048,576 rows): count (streaming) instead.
             limit = (max_rows or 10**9) + 1
             estimated = 0
             try:

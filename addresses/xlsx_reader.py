@@ -17,6 +17,7 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,48 @@ _CODES = {
 }
 
 
+class SharedStrings:
+    """A workbook's shared-string table, indexed like a list, in blocks of 4,096 strings joined
+    into one str each: Excel stores every text cell here, and a million rows' worth as separate
+    str objects would take about five times the memory (each writer process holds one)."""
+
+    BLOCK = 4096
+
+    def __init__(self):
+        self._blocks: list[str] = []
+        self._ends: list[array] = []
+        self._pending: list[str] = []
+
+    def append(self, text: str) -> None:
+        self._pending.append(text)
+        if len(self._pending) == self.BLOCK:
+            self._seal()
+
+    def _seal(self) -> None:
+        ends, position = array("Q"), 0
+        for text in self._pending:
+            position += len(text)
+            ends.append(position)
+        self._blocks.append("".join(self._pending))
+        self._ends.append(ends)
+        self._pending = []
+
+    def finish(self) -> SharedStrings:
+        if self._pending:
+            self._seal()
+        return self
+
+    def __len__(self) -> int:
+        return len(self._blocks) * self.BLOCK - (self.BLOCK - len(self._ends[-1]) if self._ends else 0)
+
+    def __getitem__(self, i: int) -> str:
+        if i < 0:
+            raise IndexError(i)
+        block, j = divmod(i, self.BLOCK)
+        ends = self._ends[block]  # IndexError past the end, as a list
+        return self._blocks[block][ends[j - 1] if j else 0 : ends[j]]
+
+
 class XlsxError(ValueError):
     """The workbook cannot be read; the message says why, in words a user can act on."""
 
@@ -66,7 +109,7 @@ class Worksheet:
 
     path: Path
     part: str
-    shared_strings: list[str] = field(repr=False)
+    shared_strings: SharedStrings = field(repr=False)
     date_styles: frozenset[int]
     timedelta_styles: frozenset[int]
     epoch: object
@@ -130,7 +173,7 @@ class Worksheet:
                     col += 1
                 kind = attrs.get("t", "n")
                 s = attrs.get("s")
-                style = int(s) if s else 0
+                style = int(s) if s and s.isdigit() else 0
                 value = None
             elif code == _V or code == _T:
                 if not phonetic:
@@ -139,7 +182,7 @@ class Worksheet:
                     length = 0
             elif code == _ROW:
                 ref = attrs.get("r")
-                row_no = int(ref) if ref else row_no + 1
+                row_no = int(ref) if ref and ref.isdigit() else row_no + 1
                 col = -1
                 values.clear()
             elif code == _RPH:
@@ -369,11 +412,11 @@ def _relationships(zf, names: set[str], part: str) -> dict[str, tuple[str, str]]
     return out
 
 
-def _shared_strings(zf, name: str, names: set[str], max_chars: int | None) -> list[str]:
+def _shared_strings(zf, name: str, names: set[str], max_chars: int | None) -> SharedStrings:
     """The shared-string table: each <si>'s text (its runs joined, phonetic hints left out)."""
     if name not in names:
-        return []
-    strings: list[str] = []
+        return SharedStrings().finish()
+    strings = SharedStrings()
     text: list[str] = []
     limit = max_chars + 1 if max_chars is not None else None
     state = {"text": False, "rph": 0, "si": []}
@@ -414,7 +457,7 @@ def _shared_strings(zf, name: str, names: set[str], max_chars: int | None) -> li
             parser.Parse(b"", True)
     except expat.ExpatError as exc:
         raise _malformed(name, exc) from exc
-    return strings
+    return strings.finish()
 
 
 def _date_styles(zf, names: set[str], name: str) -> tuple[frozenset[int], frozenset[int]]:

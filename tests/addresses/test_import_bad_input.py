@@ -234,14 +234,14 @@ def test_not_an_xlsx(tmp_path):
     assert "old Excel .xls" in refused(old)
 
 
-def _sheet_package(path, rows_xml: str):
+def _sheet_package(path, rows_xml: str, head: str = ""):
     main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("[Content_Types].xml", "<Types/>")
         zf.writestr("xl/workbook.xml", f'<workbook xmlns="{main}"/>')
         zf.writestr(
             "xl/worksheets/sheet1.xml",
-            f'<worksheet xmlns="{main}"><sheetData>{rows_xml}</sheetData></worksheet>',
+            f'<worksheet xmlns="{main}">{head}<sheetData>{rows_xml}</sheetData></worksheet>',
         )
     return path
 
@@ -273,6 +273,15 @@ def test_xlsx_header_below_the_first_row(tmp_path):
     f = _sheet_package(tmp_path / "low.xlsx", rows)
     assert "created 1" in run(f)
     assert Customer.objects.get().name == "好客户"
+
+
+def test_xlsx_stating_the_whole_sheet_as_its_dimension_is_counted_not_refused(tmp_path):
+    rows = _xlsx_row(1, "外部编号", "客户名称", "地址") + "".join(
+        _xlsx_row(i, f"G{i}", f"客户{i}", "北京市朝阳区建国路88号") for i in (2, 3)
+    )
+    f = _sheet_package(tmp_path / "whole.xlsx", rows, head='<dimension ref="A1:C1048576"/>')
+    assert "The file has 2 rows; at most 1 rows" in refused(f, "--max-rows", "1")
+    assert "created 2" in run(f)
 
 
 def test_xlsx_zip_bomb_is_refused_without_unpacking(tmp_path):

@@ -12,7 +12,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 
-from addresses.xlsx_reader import XlsxError, first_worksheet
+from addresses.xlsx_reader import SharedStrings, XlsxError, first_worksheet
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -280,3 +280,17 @@ def test_a_cell_referring_to_a_missing_shared_string(tmp_path):
     )
     with pytest.raises(XlsxError, match="shared string '7'"):
         list(first_worksheet(path).rows())
+
+
+def test_shared_strings_index_like_a_list_across_blocks():
+    texts = [f"文本{i}" * (i % 5) for i in range(SharedStrings.BLOCK * 2 + 3)]
+    table = SharedStrings()
+    for t in texts:
+        table.append(t)
+    table.finish()
+    assert len(table) == len(texts)
+    for i in (0, 1, SharedStrings.BLOCK - 1, SharedStrings.BLOCK, len(texts) - 1):
+        assert table[i] == texts[i]
+    for bad in (-1, len(texts), len(texts) + SharedStrings.BLOCK):
+        with pytest.raises(IndexError):
+            table[bad]
