@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import gc
 import hashlib
 import heapq
@@ -281,9 +282,10 @@ class Table:
                     continue
                 if row_no == 1:
                     continue
-                if not cells or not any(c.strip() for c in cells):
+                joined = " ".join(cells)  # one C-level scan of the row, not one per cell
+                if not joined.strip():
                     continue  # blank line
-                if any(_SURROGATE_RE.search(c) for c in cells):
+                if _SURROGATE_RE.search(joined):
                     yield (
                         row_no,
                         _foreign_cells(cells, self.encoding),
@@ -503,11 +505,14 @@ def _open_xlsx(path: Path, max_rows: int | None) -> Table:
             headers.pop()
         last = sheet.dimension_rows()
         stated = last - header_row if last is not None else 0
-        if 1 < stated <= (max_rows or stated):
+        if not 1 < stated <= (max_rows or stated):
+            # Workbooks written by scripts often carry no dimension, and some state the whole
+            # sheet's (1,048,576 rows): count the <row> tags instead (seconds for a million).
+            stated = max(0, sheet.count_rows() - 1)
+        if stated <= (max_rows or stated):
             estimated = stated
         else:
-            # Workbooks written by scripts often carry no dimension, and some state the whole
-            # sheet's (1,048,576 rows): count (streaming) instead.
+            # Over the limit by the tags, which count empty rows too: count the rows with cells.
             limit = (max_rows or 10**9) + 1
             estimated = 0
             try:
@@ -673,6 +678,12 @@ class RowValidator:
         self.customer_fields = [CUSTOMER_FIELDS[f] for f in CUSTOMER_FIELDS if columns.has(f)]
         self._cn = "CN"
         self._region_cache: dict[tuple, str | None] = {}
+        # Each choice by its value and its label in the active language, casefolded: built once,
+        # not a translated label per row and column.
+        self._choices = {
+            f: {key: choice for choice, label in reversed(c.choices) for key in (str(label).casefold(), choice)}
+            for f, c in _CHOICES.items()
+        }
 
     def column(self, name: str) -> str:
         i = self.columns.index.get(name)
@@ -743,11 +754,8 @@ class RowValidator:
     def _choice(self, f: str, value: str):
         if not value:
             return _CHOICES[f].values[0] if f != "address_kind" else AddressKind.DELIVERY
-        low = value.casefold()
-        for choice, label in _CHOICES[f].choices:
-            if low in (choice, str(label).casefold()):
-                return choice
-        return _CHOICE_SYNONYMS.get(f, {}).get(value)
+        choice = self._choices[f].get(value.casefold())
+        return choice if choice is not None else _CHOICE_SYNONYMS.get(f, {}).get(value)
 
     def _address(self, v: dict, err) -> dict:
         out: dict = {}
@@ -1586,6 +1594,9 @@ def _spawn_spec(ctx) -> dict:
         "actor_id": getattr(ctx["actor"], "pk", None),
         "report_base": str(ctx["report_base"]),
         "batch_size": ctx["batch_size"],
+        # The opened table as plain values (the child unpickles before Django is set up): it
+        # need not open the file again (an XLSX's row count may read the whole sheet).
+        "table": {f.name: getattr(ctx["table"], f.name) for f in dataclasses.fields(ctx["table"])},
     }
 
 
@@ -1595,7 +1606,7 @@ def spawned_worker(job_id, worker, workers, spec):
     connections["default"].settings_dict.update(spec["database"])
     job = ImportJob.objects.get(pk=job_id)
     opts = job.options or {}
-    table = open_table(job.file_path, max_rows=opts.get("max_rows", MAX_ROWS))
+    table = Table(**spec["table"])
     actor = get_user_model().objects.filter(pk=spec["actor_id"]).first() if spec["actor_id"] else None
     try:
         with translation.override(spec["language"]):
