@@ -294,3 +294,18 @@ def test_shared_strings_index_like_a_list_across_blocks():
     for bad in (-1, len(texts), len(texts) + SharedStrings.BLOCK):
         with pytest.raises(IndexError):
             table[bad]
+
+
+@pytest.mark.parametrize("read_bytes", [5, 64, 1 << 20])
+def test_count_rows_counts_row_tags_across_read_boundaries_and_prefixes(tmp_path, monkeypatch, read_bytes):
+    from addresses import xlsx_reader
+
+    monkeypatch.setattr(xlsx_reader, "_READ_BYTES", read_bytes)
+    plain = (
+        "".join(f'<row r="{i}"><c r="A{i}"><v>{i}</v></c></row>' for i in range(1, 51)) + "<row/><rowBreaks/>"
+    )
+    path = package(tmp_path / "p.xlsx", sheet(plain))
+    assert first_worksheet(path).count_rows() == 51
+    prefixed = f'<x:worksheet xmlns:x="{MAIN}"><x:sheetData>' + "<x:row>\n<x:c><x:v>1</x:v></x:c></x:row>" * 7
+    path = package(tmp_path / "x.xlsx", prefixed + "</x:sheetData></x:worksheet>")
+    assert first_worksheet(path).count_rows() == 7
