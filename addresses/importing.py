@@ -681,7 +681,11 @@ class RowValidator:
         # Each choice by its value and its label in the active language, casefolded: built once,
         # not a translated label per row and column.
         self._choices = {
-            f: {key: choice for choice, label in reversed(c.choices) for key in (str(label).casefold(), choice)}
+            f: {
+                key: choice
+                for choice, label in reversed(c.choices)
+                for key in (str(label).casefold(), choice)
+            }
             for f, c in _CHOICES.items()
         }
 

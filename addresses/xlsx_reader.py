@@ -61,7 +61,8 @@ _CODES = {
 class SharedStrings:
     """A workbook's shared-string table, indexed like a list, in blocks of 4,096 strings joined
     into one str each: Excel stores every text cell here, and a million rows' worth as separate
-    str objects would take about five times the memory (each writer process holds one)."""
+    str objects would take two and a half times the memory (each writer process holds one;
+    4.5 million strings: 160 MB, against 414 MB as a list)."""
 
     BLOCK = 4096
 
