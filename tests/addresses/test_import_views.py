@@ -66,6 +66,31 @@ def _recent_imports(client) -> list[list[str]]:
     return [[re.sub(r"<[^>]+>", "", cell).strip() for cell in row.split("</td>")[:-1]] for row in rows]
 
 
+def test_an_excel_upload_is_previewed_and_imported(client, manager, settings, tmp_path):
+    """A workbook as Excel and LibreOffice save it (shared strings, a number-typed phone)."""
+    from openpyxl import Workbook
+
+    settings.MEDIA_ROOT = tmp_path
+    wb = Workbook()
+    wb.active.append(["外部编号", "客户名称", "手机", "地址"])
+    wb.active.append(["X1", "表格客户", 13800138000, "浙江省杭州市西湖区文三路1号"])
+    wb.active.append(["X2", None, 13900139000, "上海市"])
+    wb.save(tmp_path / "upload.xlsx")
+    client.force_login(manager)
+    upload = SimpleUploadedFile("客户.xlsx", (tmp_path / "upload.xlsx").read_bytes())
+    response = client.post(reverse("addresses:import"), {"file": upload, "crs": "wgs84"})
+    job = ImportJob.objects.get()
+    assert (job.status, job.total_rows, job.created, job.rejected) == ("validated", 2, 1, 1)
+    assert job.preview["format"] == "xlsx"
+    assert "Row 3" in client.get(response.url).content.decode()
+    client.post(response.url)
+    job.refresh_from_db()
+    assert (job.status, job.created, job.rejected) == ("done", 1, 1)
+    customer = Customer.objects.get()
+    assert (customer.external_id, customer.phone) == ("X1", "13800138000")
+    assert customer.addresses.get().district.name == "西湖区"
+
+
 def test_an_upload_not_yet_confirmed_is_listed_until_it_is(client, manager, settings, tmp_path):
     """A manager who leaves the preview finds the upload again on the import page; the
     command's own dry runs are not listed there."""
