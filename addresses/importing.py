@@ -254,7 +254,8 @@ class Table:
     header_row: int = 1  # an XLSX sheet's first row present, which may lie below row 1
 
     def rows(self) -> Iterator[tuple[int, list[str] | None, str | None]]:
-        """Data rows numbered as a spreadsheet shows them (the header is row 1)."""
+        """Data rows numbered as a spreadsheet shows them (the header is row 1, or an XLSX
+        sheet's `header_row`)."""
         return self._csv_rows() if self.format == "csv" else self._xlsx_rows()
 
     def _csv_rows(self):
@@ -504,21 +505,17 @@ def _open_xlsx(path: Path, max_rows: int | None) -> Table:
         while headers and not headers[-1].strip():
             headers.pop()
         last = sheet.dimension_rows()
-        stated = last - header_row if last is not None else 0
-        if not 1 < stated <= (max_rows or stated):
+        estimated = last - header_row if last is not None else 0
+        if not 1 < estimated <= (max_rows or estimated):
             # Workbooks written by scripts often carry no dimension, and some state the whole
             # sheet's (1,048,576 rows): count the <row> tags instead (seconds for a million).
-            stated = max(0, sheet.count_rows() - 1)
-        if stated <= (max_rows or stated):
-            estimated = stated
-        else:
-            # Over the limit by the tags, which count empty rows too: count the rows with cells.
-            limit = (max_rows or 10**9) + 1
+            estimated = max(0, sheet.count_rows() - 1)
+        if max_rows and estimated > max_rows:
+            # The tags count empty rows too: count the rows with cells, up to one past the limit.
             estimated = 0
             try:
-                for _i, (_n, values) in zip(range(limit), rows):
-                    if any(v not in (None, "") for v in values):
-                        estimated += 1
+                for _i, (_n, values) in zip(range(max_rows + 1), rows):
+                    estimated += any(v not in (None, "") for v in values)
             except XlsxError:
                 estimated += 1  # the rows before a break import; the break is a rejected line
     except XlsxError as exc:

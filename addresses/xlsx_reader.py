@@ -30,10 +30,11 @@ MAIN_NAMESPACES = (
     "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
     "http://purl.oclc.org/ooxml/spreadsheetml/main",  # ISO 29500 strict
 )
-_REL_NS = (
-    "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
-    "http://purl.oclc.org/ooxml/officeDocument/relationships",
-)
+# The r:id attribute of a workbook's <sheet>, by expanded name, transitional or strict.
+_REL_ID = {
+    "http://schemas.openxmlformats.org/officeDocument/2006/relationships id",
+    "http://purl.oclc.org/ooxml/officeDocument/relationships id",
+}
 MAX_COLUMNS = 16384  # Excel's XFD
 _READ_BYTES = 1 << 20
 _ESCAPE_RE = re.compile(r"_x([0-9A-Fa-f]{4})_")
@@ -300,7 +301,7 @@ def first_worksheet(path: str | Path, *, max_chars: int | None = None) -> Worksh
                     if attrs.get("date1904", "").lower() in ("1", "true"):
                         epoch = CALENDAR_MAC_1904
                     continue
-                rel_id = next((v for k, v in attrs.items() if k in {f"{ns} id" for ns in _REL_NS}), None)
+                rel_id = next((v for k, v in attrs.items() if k in _REL_ID), None)
                 target, kind = rels.get(rel_id, (None, ""))
                 if target and kind.endswith("/worksheet"):
                     sheets.append(target)
@@ -376,8 +377,7 @@ def _parser(part: str):
     def refuse_doctype(*_args):
         raise XlsxError(f"{part} declares a document type, which workbooks never do")
 
-    parser.StartDoctypeDeclHandler = refuse_doctype
-    parser.EntityDeclHandler = refuse_doctype
+    parser.StartDoctypeDeclHandler = refuse_doctype  # entities can only be declared in one
     return parser
 
 

@@ -443,7 +443,7 @@ def main():
     xlsx = work / "export.xlsx"
     if "xlsx" not in args.skip and xlsx.exists():
         empty_tables()  # the exported workbook as a new file: every row created
-        seconds, rss, out, cpu, busy = timed_child([*cmd[:3], str(xlsx), *cmd[4:]])
+        seconds, rss, out, *_cpu = timed_child([*cmd[:3], str(xlsx), *cmd[4:]])
         c = counts()
         print(
             f"dizhi import_customers of that XLSX export (--workers {args.workers}): {c[1]:,} rows in "
