@@ -241,6 +241,26 @@ def detect_encoding(path: str | Path, sample_bytes: int = 1 << 20) -> str:
     return "utf-8" if utf8 >= other else "gb18030"
 
 
+@dataclass(frozen=True)
+class Share:
+    """Writer `worker` of `workers`: the rows whose external id (cells[column]) hashes to it.
+
+    A file's rows with one external id all land with one writer, so the duplicate rule and
+    the upsert never span two processes.
+    """
+
+    worker: int
+    workers: int
+    column: int
+
+    def owns(self, external_id: str) -> bool:
+        key = _unescape(external_id.strip()).encode("utf-8", "replace")
+        return zlib.crc32(key) % self.workers == self.worker
+
+    def owns_row(self, cells: list[str] | None) -> bool:
+        return self.owns(cells[self.column] if cells and self.column < len(cells) else "")
+
+
 @dataclass
 class Table:
     """An opened import file: its header and a stream of (row number, cells, problem)."""
@@ -253,10 +273,14 @@ class Table:
     delimiter: str = ","
     header_row: int = 1  # an XLSX sheet's first row present, which may lie below row 1
 
-    def rows(self) -> Iterator[tuple[int, list[str] | None, str | None]]:
+    def rows(self, share: Share | None = None) -> Iterator[tuple[int, list[str] | None, str | None]]:
         """Data rows numbered as a spreadsheet shows them (the header is row 1, or an XLSX
-        sheet's `header_row`)."""
-        return self._csv_rows() if self.format == "csv" else self._xlsx_rows()
+        sheet's `header_row`); with `share`, only that writer's."""
+        if self.format == "xlsx":
+            return self._xlsx_rows(share)
+        if share is None:
+            return self._csv_rows()
+        return (row for row in self._csv_rows() if share.owns_row(row[1]))
 
     def _csv_rows(self):
         csv.field_size_limit(MAX_CELL_CHARS)
@@ -321,29 +345,38 @@ class Table:
                         continue
                 yield row_no, cells, None
 
-    def _xlsx_rows(self):
+    def _xlsx_rows(self, share: Share | None):
         sheet = first_worksheet(self.path, max_chars=MAX_CELL_CHARS)
         width = len(self.headers)
         row_no = self.header_row
-        values_of = sheet.rows()
+        # Another writer's rows are passed over as soon as their external id is read; the
+        # reader asks about each row once, so each row lands with exactly one writer.
+        if share is None:
+            values_of = sheet.rows()
+        else:
+            values_of = sheet.rows(share.column, lambda value: share.owns(_xlsx_text(value)))
         while True:
             try:
-                row_no, values = next(values_of)
+                row_no, values, problem = next(values_of)
             except StopIteration:
                 return
             except XlsxError as exc:
                 # Nothing after the break can be read: one rejected line says so, every row
                 # before it is kept.
-                yield (
-                    row_no + 1,
-                    None,
-                    _("The sheet cannot be read from this row on (%(error)s); no later row was imported.")
-                    % {"error": exc},
-                )
+                if share is None or share.owns(""):
+                    yield (
+                        row_no + 1,
+                        None,
+                        _("The sheet cannot be read from this row on (%(error)s); no later row was imported.")
+                        % {"error": exc},
+                    )
                 return
             if row_no <= self.header_row:
                 continue
             cells = [_xlsx_text(v) for v in values]
+            if problem is not None:
+                yield row_no, cells, _("A cell of this row cannot be read (%(error)s).") % {"error": problem}
+                continue
             if not any(c.strip() for c in cells):
                 continue
             if len(cells) > width:
@@ -500,7 +533,7 @@ def _open_xlsx(path: Path, max_rows: int | None) -> Table:
     try:
         sheet = first_worksheet(path, max_chars=MAX_CELL_CHARS)
         rows = sheet.rows()
-        header_row, first = next(rows, (1, []))
+        header_row, first, _problem = next(rows, (1, [], None))
         headers = [_xlsx_text(v) for v in first]
         while headers and not headers[-1].strip():
             headers.pop()
@@ -514,7 +547,7 @@ def _open_xlsx(path: Path, max_rows: int | None) -> Table:
             # The tags count empty rows too: count the rows with cells, up to one past the limit.
             estimated = 0
             try:
-                for _i, (_n, values) in zip(range(max_rows + 1), rows):
+                for _i, (_n, values, _p) in zip(range(max_rows + 1), rows):
                     estimated += any(v not in (None, "") for v in values)
             except XlsxError:
                 estimated += 1  # the rows before a break import; the break is a rejected line
@@ -1373,11 +1406,7 @@ def _run_worker(job, worker, workers, *, table, columns, crs, actor, report_base
     def my_rows():
         """(row number, ImportRow or None, errors) of this worker's rows after the checkpoint."""
         resume_after = checkpoint.last_row
-        for row_no, cells, problem in table.rows():
-            if workers > 1:
-                ext = _unescape(cells[ext_i].strip()) if cells and ext_i < len(cells) else ""
-                if zlib.crc32(ext.encode("utf-8", "replace")) % workers != worker:
-                    continue
+        for row_no, cells, problem in table.rows(Share(worker, workers, ext_i) if workers > 1 else None):
             if problem is not None:
                 if row_no > resume_after:
                     yield row_no, None, cells, [("", problem)]

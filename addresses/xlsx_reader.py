@@ -1,10 +1,11 @@
 """Read the first worksheet of an .xlsx workbook as a stream of rows, fast and in flat memory.
 
-The import reads every row of a workbook once per writer process; openpyxl's read-only
-mode spends about 150 µs a row of 20 cells on it, this reader (expat callbacks over the
-sheet XML as it inflates) about 50. Values come back as openpyxl gives them with
-`data_only=True` (its number, boolean, date and error rules, its date-format detection):
-text as str, numbers as int or float, dates as datetime, formulas as their cached result.
+The import reads a workbook once per writer process; openpyxl's read-only mode spends
+about 150 µs a row of 20 cells on it, this reader (expat callbacks over the sheet XML as
+it inflates) about 50, and under 20 on a row it is told to pass over (another writer's).
+Values come back as openpyxl gives them with `data_only=True` (its number, boolean, date
+and error rules, its date-format detection): text as str, numbers as int or float, dates
+as datetime, formulas as their cached result.
 Text in the _xHHHH_ escapes of ECMA-376 (how Excel stores control characters) is decoded.
 
 Pure code: no database, no Django. The zip-bomb and size checks are the caller's
@@ -18,7 +19,7 @@ import posixpath
 import re
 import zipfile
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.parsers import expat
@@ -169,22 +170,36 @@ class Worksheet:
             raise XlsxError(f"the workbook is damaged ({exc})") from exc
         return count
 
-    def rows(self) -> Iterator[tuple[int, list]]:
-        """(row number, values) of every row present in the sheet, in file order; values[i]
-        is column i's (None where the row has no cell). Text longer than `max_chars` is cut to
-        max_chars + 1 characters, so a caller sees it is too long without holding all of it."""
+    def rows(
+        self, key_column: int | None = None, keep: Callable[[object], bool] | None = None
+    ) -> Iterator[tuple[int, list, str | None]]:
+        """(row number, values, problem) of every row present in the sheet, in file order;
+        values[i] is column i's (None where the row has no cell). Text longer than `max_chars`
+        is cut to max_chars + 1 characters, so a caller sees it is too long without holding
+        all of it. `problem` names a cell the row cannot hold (one referring to a shared string
+        the workbook lacks, or lying past the last column; its value is None), else None.
+
+        With `keep`, each row is asked about once, by the value of its first cell in
+        `key_column` (None if it has none), and a row keep() refuses is left out; it is passed
+        over as soon as that cell is read: expat still reads the rest of the row, but no
+        handler of this reader runs on it (about a third of a full row's cost). The import's
+        writers each take their share of the rows by external id this way.
+        """
         shared = self.shared_strings
         dates, timedeltas, epoch = self.date_styles, self.timedelta_styles, self.epoch
         limit = self.max_chars + 1 if self.max_chars is not None else None
-        done: list[tuple[int, list]] = []
+        done: list[tuple[int, list, str | None]] = []
         values: list = []
         text: list[str] = []
         codes = _CODES
         columns: dict[str, int] = {}
         row_no, col, kind, style, value, collecting, phonetic, length = 0, -1, "n", 0, None, False, 0, 0
+        problem: str | None = None
+        key = key_column if keep is not None else -1
+        decided = False  # keep() was asked about this row
 
         def start(name, attrs):
-            nonlocal row_no, col, kind, style, value, collecting, phonetic, length
+            nonlocal row_no, col, kind, style, value, collecting, phonetic, length, problem, decided
             code = codes.get(name)
             if code == _C:
                 ref = attrs.get("r")
@@ -209,6 +224,7 @@ class Worksheet:
                 row_no = int(ref) if ref and ref.isdigit() else row_no + 1
                 col = -1
                 values.clear()
+                problem, decided = None, False
             elif code == _RPH:
                 phonetic += 1
             elif code == _IS:
@@ -225,7 +241,7 @@ class Worksheet:
                 text.append(data)
 
         def end(name):
-            nonlocal value, collecting, phonetic
+            nonlocal value, collecting, phonetic, problem, decided
             code = codes.get(name)
             if code == _C:
                 if value is not None:
@@ -236,13 +252,13 @@ class Worksheet:
                         try:
                             value = shared[int(value)]
                         except (ValueError, IndexError):
-                            raise XlsxError(
-                                f"a cell refers to shared string {value!r}, which the workbook lacks"
-                            ) from None
+                            problem = f"a cell refers to shared string {value!r}, which the workbook lacks"
+                            value = None
                     else:
                         value = _cell_value(value, kind, style, dates, timedeltas, epoch)
                 if col >= MAX_COLUMNS or col < 0:
-                    raise XlsxError(f"a cell lies outside the sheet's {MAX_COLUMNS} columns")
+                    problem = f"a cell lies outside the sheet's {MAX_COLUMNS} columns"
+                    return
                 n = len(values)
                 if col == n:
                     values.append(value)
@@ -251,6 +267,12 @@ class Worksheet:
                     values.append(value)
                 else:
                     values[col] = value
+                if col == key and not decided:
+                    decided = True
+                    if not keep(value):
+                        # Not this caller's row: no handler runs until the row ends.
+                        parser.StartElementHandler = parser.CharacterDataHandler = None
+                        parser.EndElementHandler = pass_over
             elif code == _V:
                 collecting = False
                 value = "".join(text)
@@ -259,9 +281,16 @@ class Worksheet:
                     collecting = False
                     value = (value or "") + "".join(text)
             elif code == _ROW:
-                done.append((row_no, values[:]))
+                if decided or key < 0 or keep(None):  # a row without the key cell: keep(None)
+                    done.append((row_no, values[:], problem))
             elif code == _RPH:
                 phonetic -= 1
+
+        def pass_over(name):
+            if codes.get(name) == _ROW:
+                parser.StartElementHandler = start
+                parser.EndElementHandler = end
+                parser.CharacterDataHandler = characters
 
         parser = _parser(self.part)
         parser.StartElementHandler = start

@@ -232,7 +232,7 @@ def test_xlsx_streams_in_chunks_and_keeps_every_cell(tmp_path):
     assert rows[27][1] == "控制_x0001_字符_x000B_" and rows[27][8] == "多行_x000D_\n地址"
     assert rows[29][1] == "_x005F_x0041_ 与 _x005F_x005F_"
     sheet = first_worksheet(_write(tmp_path / "e.xlsx", b"".join(chunks)))
-    read = [values for _n, values in sheet.rows()]
+    read = [values for _n, values, _problem in sheet.rows()]
     assert read[27][1] == "控制\x01字符\x0b" and read[27][8] == "多行\r\n地址"  # a lone surrogate dropped
     assert read[29][1] == "_x0041_ 与 _x005F_"
 

@@ -266,6 +266,60 @@ def test_xlsx_broken_mid_sheet_keeps_the_rows_before_and_says_where(tmp_path):
     )
 
 
+def test_xlsx_cell_that_cannot_be_read_rejects_only_its_row(tmp_path):
+    rows = (
+        _xlsx_row(1, "外部编号", "客户名称", "地址")
+        + _xlsx_row(2, "G2", "客户2", "北京市朝阳区建国路88号")
+        + '<row r="3"><c t="inlineStr"><is><t>G3</t></is></c><c t="s"><v>5</v></c></row>'  # no string 5
+        + _xlsx_row(4, "G4", "客户4", "北京市朝阳区建国路88号")
+    )
+    f = _sheet_package(tmp_path / "s.xlsx", rows)
+    out = run(f)
+    assert "created 2" in out and "rejected 1" in out
+    (line,) = report(f)
+    assert (
+        line[:2] == ["3", ""]
+        and "A cell of this row cannot be read" in line[2]
+        and "shared string '5'" in line[2]
+    )
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_writers_shares_of_a_file_hold_every_row_once(tmp_path, fmt):
+    """Each writer reads only its share (rows by external id; an XLSX reader passes the rest
+    over); together the shares are the file's rows, rejected lines and a break included."""
+    from addresses.importing import MAX_CELL_CHARS, Share, open_table
+
+    header = ["客户名称", "地址", "外部编号"]  # the id not first: cells before it are read by all
+    data = [[f"客户{i}", f"北京市朝阳区建国路{i}号", f"K{i % 40}"] for i in range(120)]
+    data[7][2] = ""  # no id
+    data[9] = ["", "", ""]  # blank
+    data[11] = ["客户", "长" * (MAX_CELL_CHARS + 1), "K11"]  # too long
+    if fmt == "csv":
+        data[13] = ["客户", "地址", "K13", "多出的格"]  # ragged
+        data += [["客户", "地址", "K1"], ["客户", "地址", "K2"]]
+        f = tmp_path / "s.csv"
+        f.write_text("\n".join(",".join(r) for r in [header, *data]) + "\n", encoding="utf-8")
+    else:
+        f = _sheet_package(
+            tmp_path / "s.xlsx",
+            "".join(_xlsx_row(n, *r) for n, r in enumerate([header, *data], start=1))
+            + '<row r="200"><c r="C200" t="s"><v>3</v></c></row>'  # no shared strings
+            + '<row r="201"><c t="inlineStr"><is><t>断</is></c></row>',  # the sheet breaks
+        )
+    table = open_table(f)
+    everything = list(table.rows())
+    problems = [row_no for row_no, _c, problem in everything if problem is not None]
+    assert len(everything) == 121 and problems == ([13, 15] if fmt == "csv" else [13, 200, 201])
+    for workers in (2, 3):
+        shares = [list(table.rows(Share(w, workers, 2))) for w in range(workers)]
+        assert all(shares)
+        assert sorted((r for s in shares for r in s), key=lambda r: r[0]) == everything
+        assert all(
+            r[1] is None or Share(w, workers, 2).owns_row(r[1]) for w, s in enumerate(shares) for r in s
+        )
+
+
 def test_xlsx_header_below_the_first_row(tmp_path):
     rows = _xlsx_row(3, "外部编号", "客户名称", "地址") + _xlsx_row(
         4, "G1", "好客户", "北京市朝阳区建国路88号"

@@ -24,7 +24,8 @@ def trimmed(rows):
     """(row number, values) without trailing empty cells, empty rows left out: openpyxl pads
     rows to the sheet's width and yields rows missing from the file, the reader does not."""
     out = []
-    for n, values in rows:
+    for n, values, *problem in rows:
+        assert not any(problem)
         values = list(values)
         while values and values[-1] is None:
             values.pop()
@@ -154,6 +155,61 @@ def test_any_grid_openpyxl_writes_reads_back_as_openpyxl_reads_it(tmp_path, grid
     assert reader_rows(path) == openpyxl_rows(path)
 
 
+def shares(path, key_column: int, parts: int) -> list[list]:
+    """Each part's rows when every row goes to part hash(repr of its key cell) % parts."""
+    return [
+        list(first_worksheet(path).rows(key_column, lambda v, p=p: hash(repr(v)) % parts == p))
+        for p in range(parts)
+    ]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    grid=st.lists(st.lists(CELL, max_size=6), min_size=1, max_size=10),
+    key_column=st.integers(0, 6),
+    parts=st.integers(1, 3),
+)
+def test_rows_split_by_a_key_cell_fall_to_exactly_one_part_each(tmp_path, grid, key_column, parts):
+    """Every row lands in one part, whole and in file order, wherever the key cell lies and
+    whether the row has it or not; a passed-over row leaves the next row's reading intact."""
+    wb = Workbook()
+    for row in grid:
+        wb.active.append(row)
+    path = tmp_path / "k.xlsx"
+    wb.save(path)
+    everything = list(first_worksheet(path).rows())
+    split = shares(path, key_column, parts)
+    for p, rows in enumerate(split):
+        assert rows == [
+            r
+            for r in everything
+            if hash(repr(r[1][key_column] if key_column < len(r[1]) else None)) % parts == p
+        ]
+    assert sorted(r[0] for rows in split for r in rows) == [r[0] for r in everything]
+
+
+def test_a_passed_over_row_without_references_keeps_the_numbering_and_columns(tmp_path):
+    rows = (
+        '<x:row><x:c t="inlineStr"><x:is><x:t>k1</x:t></x:is></x:c><x:c t="inlineStr"><x:is><x:t>跳过</x:t></x:is></x:c>'
+        '<x:c t="s"><x:v>0</x:v></x:c></x:row>'
+        '<x:row><x:c><x:v>1</x:v></x:c><x:c t="inlineStr"><x:is><x:t>留下</x:t></x:is></x:c></x:row>'
+        '<x:row r="7"><x:c r="B7" t="s"><x:v>9</x:v></x:c></x:row>'  # no key cell, a missing string
+    )
+    path = package(
+        tmp_path / "p.xlsx",
+        f'<x:worksheet xmlns:x="{MAIN}"><x:sheetData>{rows}</x:sheetData></x:worksheet>',
+        shared="<si><t>甲</t></si>",
+    )
+    kept = list(first_worksheet(path).rows(0, lambda v: v != "k1"))
+    assert kept == [
+        (2, [1, "留下"], None),
+        (7, [None, None], "a cell refers to shared string '9', which the workbook lacks"),
+    ]
+    asked = []
+    list(first_worksheet(path).rows(0, lambda v: asked.append(v) or True))
+    assert asked == ["k1", 1, None]  # once a row, None for a row without the key cell
+
+
 def test_hand_written_sheet_prefixes_missing_references_phonetics_escapes_and_types(tmp_path):
     """What other writers do: a namespace prefix, cells and rows without references, Japanese
     phonetic hints (not text), _xHHHH_ escapes, errors, cached formula text, ISO dates."""
@@ -275,11 +331,15 @@ def test_broken_workbook_parts(tmp_path, parts, message):
 def test_a_cell_referring_to_a_missing_shared_string(tmp_path):
     path = package(
         tmp_path / "s.xlsx",
-        sheet('<row r="1"><c r="A1" t="s"><v>7</v></c></row>'),
+        sheet(
+            '<row r="1"><c r="A1" t="s"><v>7</v></c></row><row r="2"><c r="A2" t="s"><v>0</v></c><c r="B2"><v>2</v></c></row>'
+        ),
         shared="<si><t>a</t></si>",
     )
-    with pytest.raises(XlsxError, match="shared string '7'"):
-        list(first_worksheet(path).rows())
+    assert list(first_worksheet(path).rows()) == [
+        (1, [None], "a cell refers to shared string '7', which the workbook lacks"),
+        (2, ["a", 2], None),  # the rows after it read on
+    ]
 
 
 def test_shared_strings_index_like_a_list_across_blocks():
