@@ -284,6 +284,19 @@ def test_xlsx_cell_that_cannot_be_read_rejects_only_its_row(tmp_path):
     )
 
 
+def test_xlsx_cell_past_the_last_column_rejects_only_its_row(tmp_path):
+    rows = (
+        _xlsx_row(1, "外部编号", "客户名称", "地址")
+        + '<row r="2"><c r="A2" t="inlineStr"><is><t>G2</t></is></c><c r="XFE2"><v>1</v></c></row>'
+        + _xlsx_row(3, "G3", "客户3", "北京市朝阳区建国路88号")
+    )
+    f = _sheet_package(tmp_path / "c.xlsx", rows)
+    out = run(f)
+    assert "created 1" in out and "rejected 1" in out
+    (line,) = report(f)
+    assert line[:2] == ["2", ""] and "outside the sheet's 16384 columns" in line[2]
+
+
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_writers_shares_of_a_file_hold_every_row_once(tmp_path, fmt):
     """Each writer reads only its share (rows by external id; an XLSX reader passes the rest

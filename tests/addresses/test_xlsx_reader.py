@@ -342,6 +342,20 @@ def test_a_cell_referring_to_a_missing_shared_string(tmp_path):
     ]
 
 
+def test_a_cell_past_column_xfd_is_a_problem_of_its_row_only(tmp_path):
+    path = package(
+        tmp_path / "c.xlsx",
+        sheet(
+            '<row r="1"><c r="A1"><v>1</v></c><c r="XFD1"><v>2</v></c><c r="XFE1"><v>3</v></c></row>'
+            '<row r="2"><c r="A2"><v>4</v></c></row>'
+        ),
+    )
+    (first, second) = first_worksheet(path).rows()
+    assert first[0] == 1 and first[1][0] == 1 and first[1][16383] == 2 and len(first[1]) == 16384
+    assert first[2] == "a cell lies outside the sheet's 16384 columns"
+    assert second == (2, [4], None)  # the rows after it read on
+
+
 def test_shared_strings_index_like_a_list_across_blocks():
     texts = [f"文本{i}" * (i % 5) for i in range(SharedStrings.BLOCK * 2 + 3)]
     table = SharedStrings()
