@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from addresses.choices import Channel
 from addresses.models import Address, AddressCategory, AddressVersion, ImportCheckpoint, ImportJob
 from addresses.services import AddressInput, StaleAddressError, addresses_save
-from crm.pagination import EstimatedCountPaginator
+from crm.db.pagination import EstimatedCountPaginator
 from geo.choices import RegionLevel
 from geo.models import Region
 

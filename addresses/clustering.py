@@ -26,7 +26,7 @@ from django.db.models import Avg, Count, F, Min, Q
 from django.db.models.expressions import RawSQL
 
 from addresses.models import Address, MapCell
-from crm.batch_lookup import in_values
+from crm.db.batch_lookup import in_values
 from geo import mapmath
 from geo.mapmath import BBox
 
@@ -512,7 +512,7 @@ def _upsert(rows: list[tuple], chunk: int = 1000) -> None:
     )
     columns = ", ".join(_CELL_COLUMNS)
     if connection.vendor == "postgresql":
-        from crm.bulk_insert import copy_rows
+        from crm.db.bulk_insert import copy_rows
 
         with connection.cursor() as cursor:
             cursor.execute(_DELTA_TABLE_SQL)
@@ -609,7 +609,7 @@ def map_cells_rebuild(*, address_model=Address, cell_model=MapCell, batch: int =
         )
     else:  # an old migration state, before cells had scopes
         rows, columns = [row[1:] for row in rows], _CELL_COLUMNS[1:]
-    from crm.bulk_insert import bulk_insert_rows
+    from crm.db.bulk_insert import bulk_insert_rows
 
     rows.sort()  # in index order: the rows of one scope and level lie together on disk
     for i in range(0, len(rows), 100_000):

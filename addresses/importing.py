@@ -60,7 +60,7 @@ from addresses.clustering import map_cells_batched
 from addresses.models import Address, AddressCategory, ImportCheckpoint, ImportJob, ImportStatus
 from addresses.services import AddressInput, addresses_save
 from addresses.xlsx_reader import XlsxError, first_worksheet
-from crm.batch_lookup import in_values
+from crm.db.batch_lookup import in_values
 from customers.choices import CustomerKind, RelationshipStage
 from customers.services import customers_upsert
 from geo.choices import LOCATED_GROUP, CoordinateSystem, GeocodePrecision

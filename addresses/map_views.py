@@ -21,10 +21,10 @@ from crm.roles import is_manager
 from customers.choices import CustomerKind, RelationshipStage
 from customers.filtersets import LOCATED_CHOICES, CustomerFilterSet, owner_choices
 from customers.models import Customer
-from customers.selectors import region_chain, region_picker_levels
 from geo import mapmath
 from geo.coords import haversine_km, wgs84_to_bd09, wgs84_to_gcj02
 from geo.models import Region
+from geo.selectors import region_chain, region_picker_levels
 
 FILTER_PARAMS = (
     "q", "region", "kind", "stage", "owner", "category", "located",
@@ -148,7 +148,7 @@ def _bbox(request):
 @login_required
 @require_GET
 def map_page(request):
-    chain = region_chain(request.GET.get("region"))
+    chain = region_chain(code=request.GET.get("region"))
     filterset = CustomerFilterSet(request.GET, queryset=Customer.objects.none())
     filters = filterset.form.cleaned_data if filterset.is_valid() else {}
     categories = list(AddressCategory.objects.order_by("name"))

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from addresses.choices import AddressKind, Channel
 from addresses.querysets import AddressQuerySet
-from crm.search_keys import SearchKeysField
+from crm.db.search_keys import SearchKeysField
 from geo.choices import GeocodePrecision
 
 
@@ -143,7 +143,7 @@ class Address(models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
-    # Keys of the character pairs of raw_text and detail, for the list's search (crm.search_keys;
+    # Keys of the character pairs of raw_text and detail, for the list's search (crm.db.search_keys;
     # GIN-indexed on PostgreSQL by addresses/migrations/0015), kept by the write path.
     search_keys = SearchKeysField(_("search keys"), source=("raw_text", "detail"))
     # Morton cell of (lat, lng), kept by the write path; see geo/mapmath.py and addresses/clustering.py.

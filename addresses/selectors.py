@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from addresses.choices import AddressKind, Channel
 from addresses.models import Address, AddressCategory, AddressVersion
 from customers.models import Customer
-from geo.choices import CoordinateSystem, GeocodePrecision, RegionLevel
+from geo.choices import CoordinateSystem, GeocodePrecision
 from geo.coords import from_wgs84
 from geo.models import Region
 
@@ -258,27 +258,3 @@ def category_get(*, pk: int) -> AddressCategory:
 def category_address_count(*, category: AddressCategory) -> int:
     """How many addresses (of any customer) carry the category: what deleting it unassigns."""
     return category.addresses.count()
-
-
-# -- regions --------------------------------------------------------------------
-
-
-def region_children(*, parent_code: str | None) -> list[Region]:
-    """Active divisions directly under `parent_code` (countries when empty), by code."""
-    qs = Region.objects.filter(is_active=True).only("code", "name", "level", "lat", "lng")
-    if parent_code:
-        qs = qs.filter(parent__code=parent_code)
-    else:
-        qs = qs.filter(level=RegionLevel.COUNTRY)
-    return list(qs.order_by("code"))
-
-
-def region_chain(*, code: str | None) -> dict[str, str]:
-    """{level: code} for `code` and its ancestors (to preselect the cascading pickers)."""
-    if not code:
-        return {}
-    region = Region.objects.filter(code=code).only("path").first()
-    if region is None:
-        return {}
-    codes = [c for c in region.path.split("/") if c]
-    return dict(Region.objects.filter(code__in=codes).values_list("level", "code"))

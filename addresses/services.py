@@ -36,9 +36,9 @@ from addresses.clustering import (
     map_data_changed,
 )
 from addresses.models import Address, AddressCategory, AddressVersion
-from crm.batch_lookup import in_values
-from crm.bulk_insert import JsonText, bulk_insert, bulk_insert_rows
-from crm.search_keys import search_keys
+from crm.db.batch_lookup import in_values
+from crm.db.bulk_insert import JsonText, bulk_insert, bulk_insert_rows
+from crm.db.search_keys import search_keys
 from customers.models import Customer
 from geo import geocoding, parsing
 from geo.choices import PRECISION_RANK, CoordinateSystem, GeocodePrecision, RegionLevel

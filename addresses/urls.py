@@ -9,7 +9,6 @@ urlpatterns = [
     path("<int:pk>/edit/", views.AddressEditView.as_view(), name="edit"),
     path("<int:pk>/categories/", views.address_categorize, name="categorize"),
     path("parse/", views.address_parse, name="parse"),
-    path("regions/children/", views.region_children, name="region_children"),
     path("categories/", views.category_list, name="category_list"),
     path("categories/new/", views.category_create_view, name="category_create"),
     path("categories/<int:pk>/edit/", views.category_edit_view, name="category_edit"),

@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.utils.translation import gettext as _
@@ -21,7 +21,7 @@ from addresses.services import StaleAddressError, address_create, address_update
 from crm.roles import is_manager
 from geo import parsing
 from geo.models import Region
-from geo.selectors import region_index
+from geo.selectors import region_chain, region_index
 
 
 def map_config() -> dict:
@@ -196,7 +196,11 @@ def address_parse(request):
             {
                 "level": level,
                 "options": [
-                    {"code": c, "label": label, "chain": json.dumps(selectors.region_chain(code=c))}
+                    {
+                        "code": c,
+                        "label": label,
+                        "chain": json.dumps({r.level: r.code for r in region_chain(code=c)}),
+                    }
                     for c, label in options
                 ],
             }
@@ -211,29 +215,6 @@ def address_parse(request):
             "ambiguities": ambiguities,
             "confidence_pct": round(parsed.confidence * 100),
         },
-    )
-
-
-@login_required
-@require_GET
-def region_children(request):
-    """JSON: active divisions under ?parent=<code> (countries without it), for the cascading pickers."""
-    parent = request.GET.get("parent", "").strip()[:16]
-    children = selectors.region_children(parent_code=parent)
-    return JsonResponse(
-        {
-            "parent": parent,
-            "children": [
-                {
-                    "code": r.code,
-                    "name": r.name,
-                    "level": r.level,
-                    "lat": float(r.lat) if r.lat is not None else None,
-                    "lng": float(r.lng) if r.lng is not None else None,
-                }
-                for r in children
-            ],
-        }
     )
 
 

@@ -198,8 +198,8 @@ def _raw_copy_part(path: Path, part: int, parts: int, batch: int, ready) -> None
     from django.utils import timezone
 
     from addresses.models import Address, AddressVersion
-    from crm.bulk_insert import JsonText, copy_rows
-    from crm.search_keys import search_keys
+    from crm.db.bulk_insert import JsonText, copy_rows
+    from crm.db.search_keys import search_keys
     from customers.models import Customer
     from geo import mapmath
     from geo.models import Region

@@ -8,6 +8,7 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("addresses/", include("addresses.urls")),
     path("map/", include("addresses.map_urls")),
+    path("regions/", include("geo.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -3,7 +3,7 @@ from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 
 from addresses.models import Address, AddressCategory
-from crm.pagination import EstimatedCountPaginator
+from crm.db.pagination import EstimatedCountPaginator
 from customers.models import Customer, Territory
 from geo.choices import RegionLevel
 from geo.models import Region

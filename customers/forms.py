@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from addresses.models import AddressCategory
 from customers.choices import CustomerKind, RelationshipStage
 from customers.filtersets import LOCATED_CHOICES
-from customers.selectors import region_label
+from geo.presentation import region_label
 
 MAX_BULK = 1000
 

@@ -13,14 +13,14 @@ from django.db import connection
 from django.db.models import F, Prefetch, Q
 from django.db.models.functions import Coalesce
 from django.utils.html import format_html_join
-from django.utils.translation import get_language, gettext, ngettext
+from django.utils.translation import gettext, ngettext
 
 from addresses.clustering import VERSION_KEY as MAP_DATA_VERSION_KEY
 from addresses.models import Address, AddressCategory
+from crm.db.pagination import FilteredCountPaginator
 from customers.choices import CustomerKind, RelationshipStage
 from customers.filtersets import CustomerFilterSet
 from customers.models import Customer, Territory
-from customers.pagination import CustomerPaginator
 from geo.choices import GeocodePrecision, RegionLevel
 from geo.models import Region
 
@@ -35,15 +35,8 @@ CHILD_LEVEL = dict(zip(LEVELS, LEVELS[1:]))
 @dataclass
 class CustomerListResult:
     filterset: CustomerFilterSet
-    paginator: CustomerPaginator
+    paginator: FilteredCountPaginator
     page: Page
-
-
-def region_label(region: Region) -> str:
-    """The region's name in the current language (the local name when no English one)."""
-    if (get_language() or "").startswith("en") and region.name_en:
-        return region.name_en
-    return region.name
 
 
 def customer_list(*, user, params, per_page: int = 50, page_number=1) -> CustomerListResult:
@@ -59,7 +52,7 @@ def customer_list(*, user, params, per_page: int = 50, page_number=1) -> Custome
     by_region = _region_name_index(filterset, user, ordering)
     # A region's customers are better estimated from its addresses than through a salesperson's
     # visibility test (a planner guess of its own).
-    paginator = CustomerPaginator(qs.values_list("pk", flat=True), per_page, planned=by_region)
+    paginator = FilteredCountPaginator(qs.values_list("pk", flat=True), per_page, planned=by_region)
     page = paginator.get_page(page_number)
     if paginator.matching_ids:
         # A small result, already known by id: sort just those rows.
@@ -239,65 +232,6 @@ def _prepare_rows(customers: list[Customer]) -> None:
         )
         owner = customer.owner
         customer.owner_label = (owner.get_full_name() or owner.username) if owner is not None else ""
-
-
-def region_chain(code: str | None) -> list[Region]:
-    """The region with `code` and its ancestors, country first ([] when unknown)."""
-    if not code:
-        return []
-    region = Region.objects.filter(code=code).only("path").first()
-    if region is None:
-        return []
-    codes = [c for c in region.path.split("/") if c]
-    by_code = {r.code: r for r in Region.objects.filter(code__in=codes)}
-    return [by_code[c] for c in codes if c in by_code]
-
-
-def region_children(*, parent: Region | None) -> list[Region]:
-    """Active regions directly under `parent` (countries when None), in picker order."""
-    if parent is None:
-        regions = list(Region.objects.active().filter(level=RegionLevel.COUNTRY))
-        # China first (the CRM's home), then by the name shown.
-        return sorted(regions, key=lambda r: (r.code != "CN", region_label(r).lower()))
-    return list(Region.objects.active().filter(parent=parent).order_by("code"))
-
-
-def region_picker_levels(chain: list[Region]) -> list[dict]:
-    """Options and selection for each cascading region select, from the chosen chain.
-
-    One query for the children of every region in the chain. The countries are a
-    callable the template calls only when it renders them: the list page keeps
-    their options in a cached fragment, so most requests never load 249 rows.
-    """
-    parent_ids = [r.pk for r in chain]
-    rows = (
-        list(
-            Region.objects.active()
-            .filter(parent_id__in=parent_ids)
-            .only("pk", "code", "name", "name_en", "level", "parent_id")
-            .order_by("code")
-        )
-        if parent_ids
-        else []
-    )
-    by_parent: dict[int | None, list[Region]] = {}
-    for r in rows:
-        by_parent.setdefault(r.parent_id, []).append(r)
-
-    def countries() -> list[Region]:
-        regions = (
-            Region.objects.active().filter(level=RegionLevel.COUNTRY).only("pk", "code", "name", "name_en")
-        )
-        return sorted(regions, key=lambda r: (r.code != "CN", region_label(r).lower()))
-
-    levels = [{"depth": 0, "options": countries, "selected": chain[0].code if chain else ""}]
-    for depth, region in enumerate(chain[:3], start=1):
-        options = by_parent.get(region.pk, [])
-        if not options:
-            break
-        selected = chain[depth].code if len(chain) > depth else ""
-        levels.append({"depth": depth, "options": options, "selected": selected})
-    return levels
 
 
 REGION_COUNTS_TTL = 300  # seconds the region browser's counts are reused

@@ -4,8 +4,8 @@ from collections.abc import Sequence
 
 from django.db import transaction
 
-from crm.batch_lookup import in_values
-from crm.search_keys import search_keys
+from crm.db.batch_lookup import in_values
+from crm.db.search_keys import search_keys
 from customers.models import Customer
 
 CUSTOMER_FIELDS = ("name", "kind", "stage", "owner", "phone", "email", "external_id")
@@ -40,8 +40,8 @@ def customer_update(*, customer: Customer, actor=None, **changes) -> Customer:
 
 @transaction.atomic
 def customers_bulk_create(*, customers: Sequence[Customer], actor=None) -> list[Customer]:
-    """Insert many already-validated customers (COPY on PostgreSQL, see crm.bulk_insert)."""
-    from crm.bulk_insert import bulk_insert
+    """Insert many already-validated customers (COPY on PostgreSQL, see crm.db.bulk_insert)."""
+    from crm.db.bulk_insert import bulk_insert
 
     return bulk_insert(Customer, list(customers))
 
@@ -117,7 +117,7 @@ def customers_upsert(
     if dry_run:
         return out
     if new:
-        from crm.bulk_insert import bulk_insert_values
+        from crm.db.bulk_insert import bulk_insert_values
 
         new_ids = bulk_insert_values(Customer, _INSERT_FIELDS, [values for _i, values in new])
         if new_ids and new_ids[0] is None:  # backends that return no ids

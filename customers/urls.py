@@ -12,6 +12,5 @@ urlpatterns = [
     path("bulk/categorize/", views.CustomerBulkCategorizeView.as_view(), name="bulk_categorize"),
     path("bulk/reassign/", views.CustomerBulkReassignView.as_view(), name="bulk_reassign"),
     path("regions/", views.RegionBrowserView.as_view(), name="regions"),
-    path("regions/children/", views.RegionChildrenView.as_view(), name="region_children"),
     path("regions/<str:code>/", views.RegionBrowserView.as_view(), name="regions"),
 ]

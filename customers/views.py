@@ -1,7 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -20,16 +20,13 @@ from customers.models import Customer
 from customers.selectors import (
     PAGE_SIZES,
     customer_list,
-    region_chain,
-    region_children,
     region_customer_counts,
-    region_label,
-    region_picker_levels,
     region_visible_total,
 )
 from customers.services import customers_reassign_owner
 from geo.choices import RegionLevel
-from geo.models import Region
+from geo.presentation import region_label
+from geo.selectors import region_chain, region_picker_levels
 
 
 def _per_page(request) -> int:
@@ -59,7 +56,7 @@ class CustomerListView(LoginRequiredMixin, TemplateView):
             per_page=_per_page(self.request),
             page_number=params.get("page"),
         )
-        chain = region_chain(params.get("region"))
+        chain = region_chain(code=params.get("region"))
         categories = list(AddressCategory.objects.order_by("name"))
         owners = list(owner_choices())
         filters = result.filterset.form.cleaned_data if result.filterset.is_valid() else {}
@@ -203,7 +200,7 @@ class RegionBrowserView(LoginRequiredMixin, TemplateView):
     top_bars = 15
 
     def get_context_data(self, code=None, **kwargs):
-        chain = region_chain(code)
+        chain = region_chain(code=code)
         if code and not chain:
             raise Http404(_("No such region."))
         region = chain[-1] if chain else None
@@ -221,25 +218,4 @@ class RegionBrowserView(LoginRequiredMixin, TemplateView):
             bars=rows[: self.top_bars],
             total=region_visible_total(user=self.request.user, region=region),
             region_label=region_label(region) if region else "",
-        )
-
-
-class RegionChildrenView(LoginRequiredMixin, View):
-    """JSON for cascading region pickers: the children of `parent` (countries without it)."""
-
-    def get(self, request):
-        code = request.GET.get("parent", "").strip()
-        parent = None
-        if code:
-            parent = Region.objects.filter(code=code).first()
-            if parent is None:
-                raise Http404(_("No such region."))
-        return JsonResponse(
-            {
-                "parent": code,
-                "regions": [
-                    {"code": r.code, "name": region_label(r), "level": r.level}
-                    for r in region_children(parent=parent)
-                ],
-            }
         )

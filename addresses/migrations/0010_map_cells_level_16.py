@@ -7,7 +7,7 @@ LEVEL = 16
 
 
 def add_level(apps, schema_editor):
-    from crm.bulk_insert import bulk_insert_rows
+    from crm.db.bulk_insert import bulk_insert_rows
     from geo import mapmath
 
     Address = apps.get_model("addresses", "Address")

@@ -1,4 +1,4 @@
-"""Search keys (crm.search_keys) on addresses, in place of the doubled-text trigram index.
+"""Search keys (crm.db.search_keys) on addresses, in place of the doubled-text trigram index.
 
 On PostgreSQL the keys of every address's raw_text and detail are computed and GIN-indexed;
 the doubled-text index of customers/migrations/0004 goes. It cost a regular expression, a trigram extraction and
@@ -8,7 +8,7 @@ computed once by the write path.
 
 from django.db import migrations
 
-import crm.search_keys
+import crm.db.search_keys
 
 DOUBLED = r"regexp_replace(upper(raw_text || ' ' || detail), '(.)', '\1\1', 'g')"
 
@@ -16,7 +16,7 @@ DOUBLED = r"regexp_replace(upper(raw_text || ' ' || detail), '(.)', '\1\1', 'g')
 def forwards(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    crm.search_keys.fill_search_keys(schema_editor.connection, "addresses_address", "raw_text", "detail")
+    crm.db.search_keys.fill_search_keys(schema_editor.connection, "addresses_address", "raw_text", "detail")
     schema_editor.execute(
         "CREATE INDEX IF NOT EXISTS addresses_address_search_keys ON addresses_address USING gin (search_keys)"
     )
@@ -43,7 +43,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="address",
             name="search_keys",
-            field=crm.search_keys.SearchKeysField(source=("raw_text", "detail"), verbose_name="search keys"),
+            field=crm.db.search_keys.SearchKeysField(source=("raw_text", "detail"), verbose_name="search keys"),
         ),
         migrations.RunPython(forwards, backwards, elidable=False),
     ]

@@ -1,4 +1,4 @@
-"""Search keys (crm.search_keys) on customers, in place of the doubled-text trigram index.
+"""Search keys (crm.db.search_keys) on customers, in place of the doubled-text trigram index.
 
 On PostgreSQL the keys of every name are computed and GIN-indexed; the doubled-text index
 of migration 0004 goes. Elsewhere the column stays empty: the search there tests the text itself.
@@ -6,7 +6,7 @@ of migration 0004 goes. Elsewhere the column stays empty: the search there tests
 
 from django.db import migrations
 
-import crm.search_keys
+import crm.db.search_keys
 
 DOUBLED = r"regexp_replace(upper(name), '(.)', '\1\1', 'g')"
 
@@ -14,7 +14,7 @@ DOUBLED = r"regexp_replace(upper(name), '(.)', '\1\1', 'g')"
 def forwards(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    crm.search_keys.fill_search_keys(schema_editor.connection, "customers_customer", "name")
+    crm.db.search_keys.fill_search_keys(schema_editor.connection, "customers_customer", "name")
     schema_editor.execute(
         "CREATE INDEX IF NOT EXISTS customers_customer_search_keys ON customers_customer USING gin (search_keys)"
     )
@@ -40,7 +40,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="customer",
             name="search_keys",
-            field=crm.search_keys.SearchKeysField(source=("name",), verbose_name="search keys"),
+            field=crm.db.search_keys.SearchKeysField(source=("name",), verbose_name="search keys"),
         ),
         migrations.RunPython(forwards, backwards, elidable=False),
     ]

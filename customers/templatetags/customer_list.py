@@ -3,7 +3,6 @@ import re
 from django import template
 from django.utils.translation import gettext_lazy as _
 
-from customers.selectors import region_label as _region_label
 from geo.choices import GeocodePrecision
 
 register = template.Library()
@@ -26,11 +25,6 @@ _STAGE_CLASS = {
 def css_colour(value) -> str:
     """The colour if it is a plain #rrggbb value, else a neutral grey (never raw user text in CSS)."""
     return value if isinstance(value, str) and _COLOUR.match(value) else "#6c757d"
-
-
-@register.filter
-def region_label(region) -> str:
-    return _region_label(region) if region is not None else ""
 
 
 @register.filter

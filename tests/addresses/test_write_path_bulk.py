@@ -5,14 +5,14 @@ import pytest
 from addresses import clustering
 from addresses.models import Address, MapCell
 from addresses.services import AddressInput, address_history_verify, addresses_save
-from crm.batch_lookup import in_values
+from crm.db.batch_lookup import in_values
 from customers.models import Customer
 from customers.services import customers_upsert
 from geo import mapmath
 
 pytestmark = pytest.mark.django_db
 
-N = 260  # above crm.bulk_insert.COPY_MIN_ROWS and crm.batch_lookup.MIN_VALUES
+N = 260  # above crm.db.bulk_insert.COPY_MIN_ROWS and crm.db.batch_lookup.MIN_VALUES
 
 
 def _cells():

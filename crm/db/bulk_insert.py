@@ -23,7 +23,7 @@ from psycopg import pq
 from psycopg.adapt import Dumper
 from psycopg.postgres import types as pg_types
 
-from crm.search_keys import SearchKeysField
+from crm.db.search_keys import SearchKeysField
 
 COPY_MIN_ROWS = 200
 
