@@ -146,7 +146,7 @@ class Address(models.Model):
     # Keys of the character pairs of raw_text and detail, for the list's search (crm.db.search_keys;
     # GIN-indexed on PostgreSQL by addresses/migrations/0015), kept by the write path.
     search_keys = SearchKeysField(_("search keys"), source=("raw_text", "detail"))
-    # Morton cell of (lat, lng), kept by the write path; see geo/mapmath.py and addresses/clustering.py.
+    # Morton cell of (lat, lng), kept by the write path; see geo/mapmath.py and maps/cells.py.
     map_key = models.BigIntegerField(_("map cell key"), null=True, blank=True, editable=False)
     # Copies of the customer's name, stage, kind and owner, kept by customers/services.py and
     # the address write path, so map filters on them read one covering index, not a join, and
@@ -166,7 +166,7 @@ class Address(models.Model):
         _("customer kind"), max_length=12, blank=True, default="", editable=False
     )
     # The customer-level facts the list's and map's filters test, copied onto each of the
-    # customer's addresses by the write path (addresses.clustering.customer_scope_tags): every
+    # customer's addresses by the write path (maps.cells.customer_scope_tags): every
     # region any of its addresses lies in and every category any of them has, as " r12 r340 c5 ".
     customer_scopes = models.TextField(_("customer scopes"), blank=True, default="", editable=False)
     customer_owner = models.ForeignKey(
@@ -333,5 +333,3 @@ class AddressVersion(models.Model):
         return f"{self.address_id} v{self.version}"
 
 
-from addresses.models_import import ImportCheckpoint, ImportJob, ImportStatus  # noqa: E402, F401  (bulk import)
-from addresses.models_map import MapCell  # noqa: E402, F401  (map aggregates)

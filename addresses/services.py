@@ -28,13 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from addresses.choices import AddressKind, Channel
-from addresses.clustering import (
-    customer_scopes_apply,
-    map_cells_apply,
-    map_cells_copies_delta,
-    map_cells_delta,
-    map_data_changed,
-)
+from addresses.freshness import addresses_data_changed
 from addresses.models import Address, AddressCategory, AddressVersion
 from crm.db.batch_lookup import in_values
 from crm.db.bulk_insert import JsonText, bulk_insert, bulk_insert_rows
@@ -45,6 +39,12 @@ from geo.choices import PRECISION_RANK, CoordinateSystem, GeocodePrecision, Regi
 from geo.coords import to_wgs84
 from geo.models import Region
 from geo.selectors import region_index
+from maps.cells import (
+    customer_scopes_apply,
+    map_cells_apply,
+    map_cells_copies_delta,
+    map_cells_delta,
+)
 
 _Q6 = Decimal("0.000001")
 _LEVELS = (RegionLevel.COUNTRY, RegionLevel.PROVINCE, RegionLevel.CITY, RegionLevel.DISTRICT)
@@ -923,5 +923,5 @@ def addresses_customer_copies_refresh(*, customer_ids: Iterable[int]) -> int:
                 customer_owner_id=Subquery(customer.values("owner_id")[:1]),
             )
     if changed:
-        map_data_changed()
+        addresses_data_changed()
     return changed

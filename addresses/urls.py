@@ -1,6 +1,6 @@
 from django.urls import path
 
-from addresses import views, views_export, views_import
+from addresses import views
 
 app_name = "addresses"
 
@@ -13,9 +13,4 @@ urlpatterns = [
     path("categories/new/", views.category_create_view, name="category_create"),
     path("categories/<int:pk>/edit/", views.category_edit_view, name="category_edit"),
     path("categories/<int:pk>/delete/", views.category_delete_view, name="category_delete"),
-    path("import/", views_import.import_upload, name="import"),
-    path("import/template/", views_import.import_template, name="import_template"),
-    path("import/<int:pk>/", views_import.import_job, name="import_job"),
-    path("import/<int:pk>/report/", views_import.import_report, name="import_report"),
-    path("export/", views_export.export_customers, name="export"),
 ]

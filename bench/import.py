@@ -163,7 +163,7 @@ def raw_copy(path: Path, rows: int, connections_n: int = 1) -> tuple[float, floa
 
     from django.db import connections
 
-    from addresses.importing import default_batch_size
+    from imports.workers import default_batch_size
 
     batch = default_batch_size(rows)
     connections.close_all()  # each process opens its own

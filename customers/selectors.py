@@ -15,7 +15,7 @@ from django.db.models.functions import Coalesce
 from django.utils.html import format_html_join
 from django.utils.translation import gettext, ngettext
 
-from addresses.clustering import VERSION_KEY as MAP_DATA_VERSION_KEY
+from addresses.freshness import addresses_data_version
 from addresses.models import Address, AddressCategory
 from crm.db.pagination import FilteredCountPaginator
 from customers.choices import CustomerKind, RelationshipStage
@@ -251,8 +251,8 @@ def _region_addresses(user, region: Region | None) -> tuple[str, object]:
 
 def _region_cache_key(what: str, scope: str, region: Region | None) -> str:
     # The map's data version moves with every address write that changes a region
-    # or a customer's copy (addresses.clustering), so counts never outlive a change.
-    version = cache.get(MAP_DATA_VERSION_KEY, 0)
+    # or a customer's copy (addresses.freshness), so counts never outlive a change.
+    version = addresses_data_version()
     return f"dz:region-{what}:{version}:{scope}:{region.code if region is not None else ''}"
 
 
