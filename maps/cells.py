@@ -387,6 +387,26 @@ def map_cells_copies_delta(*, customer_ids: Sequence[int]) -> _CellDeltas:
     return deltas
 
 
+def map_cells_removal_delta(*, customer_ids: Sequence[int]) -> _CellDeltas:
+    """MapCell changes for customers whose addresses are about to be deleted (call while the rows
+    still exist; apply with `map_cells_apply`)."""
+    deltas = _CellDeltas()
+    rows = list(
+        Address.objects.filter(customer_id__in=in_values(customer_ids))
+        .order_by()
+        .values_list("pk", *_SCOPE_COLUMNS)
+    )
+    categories = _address_categories([pk for pk, *_columns in rows])
+    by_customer: dict[int, list] = {}
+    for pk, *columns in rows:
+        lat, lng, province, city, district = columns[1], columns[2], columns[4], columns[5], columns[6]
+        deltas.add(lat, lng, province, city, district, -1)
+        by_customer.setdefault(columns[0], []).append((*columns, frozenset(categories.get(pk, ()))))
+    for customer_rows in by_customer.values():
+        deltas.add_customer(customer_rows, -1)
+    return deltas
+
+
 def _address_categories(address_ids: Sequence[int]) -> dict[int, list[int]]:
     """{address id: category ids} of stored addresses."""
     out: dict[int, list[int]] = {}
