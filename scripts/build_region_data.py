@@ -802,6 +802,8 @@ def attach_hk_mo_tw(cn: list[dict], world: list[dict], rows: list[dict], ne: Pat
         by_code[code]["aliases"] += [
             a for a in (iso, country["aliases"][0]) if a not in by_code[code]["aliases"]
         ]
+        # The parts of Hong Kong and Macau as china-division groups their districts (香港岛, 九龙, 新界).
+        by_code[code]["aliases"] += [a for a in townships.SAR_PARTS.get(code, ()) if a not in by_code[code]["aliases"]]
         country["is_active"], country["successor_code"] = 0, code
     _, features = load_natural_earth(ne)
     hk_points = {
@@ -816,7 +818,7 @@ def attach_hk_mo_tw(cn: list[dict], world: list[dict], rows: list[dict], ne: Pat
     for d in rows:
         en = d["name_en"].removesuffix(" District")
         estimated = 0
-        if d["code"] in moved:
+        if d["code"] in moved and not moved[d["code"]]["centroid_estimated"]:
             old = moved[d["code"]]
             point, source, estimated = (
                 (old["lat"], old["lng"]),

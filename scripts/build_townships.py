@@ -65,6 +65,8 @@ HK_AREAS = {
     "北区": ("上水", "粉岭"),
     "沙田区": ("大围", "马鞍山"),
 }
+# Parts of Hong Kong and Macau above their districts, as china-division groups them: aliases of the SAR.
+SAR_PARTS = {"810000": ("香港岛", "港岛", "九龙", "新界"), "820000": ("澳门半岛",)}
 MACAU_EN = {
     "花地玛堂区": "Nossa Senhora de Fátima",
     "花王堂区": "Santo António",
