@@ -77,6 +77,7 @@ _USUAL_NAME_END_RE = re.compile(f"[{_USUAL_NAME_ENDS}]")
 _SPACE_RE = re.compile(r"\s+")
 _MAX_AMBIGUITIES = 12  # units listed for one undecided level
 _TOWNSHIP_WEIGHT = 3.0
+_SAR_CODES = frozenset(("810000", "820000"))
 _MAX_MATCHES = 24  # divisions are named at the start; long texts only use this many names
 _SCAN_CHARS = 400  # ... and only this many characters are searched for names (the rest is detail)
 _CACHE_LIMIT = 200_000
@@ -471,7 +472,7 @@ def _locality(fmt: dict, segments: list[str], postcode: str, postcode_at, provin
 
 
 # Written where a division name was meant, but a zone or an everyday word: never read as a typo.
-_NOT_A_TYPO_RE = re.compile(r"(?:新|开发|园|城|市|郊|矿|中心|高新|工业|经济|保税|自贸)区$")
+_NOT_A_TYPO_RE = re.compile(r"(?:新|开发|园|中心|高新|工业|经济|保税|自贸)区$|^[老旧新]?城区$")
 _TYPO_ENDS = "区县市旗"
 
 
@@ -623,6 +624,10 @@ class RegionIndex:
                     keys.add(name, target, _TOWNSHIP_WEIGHT, historic)
             return
         short = (1.0 if r.level == "district" else 2.0) - penalty
+        if r.parent_code in _SAR_CODES:
+            short = (
+                full  # 湾仔, 沙田, 氹仔: how Hong Kong and Macau name their districts, even before 道 or 港
+            )
         # 东区, 城区, 郊区: real district names that are also everyday words.
         keys.add(r.name, target, short if r.name in _GENERIC_SHORT_NAMES else full, historic)
         if r.name in _GENERIC_SHORT_NAMES:
