@@ -624,17 +624,16 @@ class RegionIndex:
                     keys.add(name, target, _TOWNSHIP_WEIGHT, historic)
             return
         short = (1.0 if r.level == "district" else 2.0) - penalty
-        if r.parent_code in _SAR_CODES:
-            short = (
-                full  # 湾仔, 沙田, 氹仔: how Hong Kong and Macau name their districts, even before 道 or 港
-            )
+        # 湾仔, 沙田: how Hong Kong and Macau name their districts, even before 道 or 港.
+        short_weight = full if r.parent_code in _SAR_CODES else short
         # 东区, 城区, 郊区: real district names that are also everyday words.
-        keys.add(r.name, target, short if r.name in _GENERIC_SHORT_NAMES else full, historic)
+        generic = (0.5 if r.parent_code in _SAR_CODES else short) if r.name in _GENERIC_SHORT_NAMES else full
+        keys.add(r.name, target, generic, historic)  # Hong Kong's 东区/北区 only with 香港 written
         if r.name in _GENERIC_SHORT_NAMES:
             keys.generic.add(r.name)
         if r.short_name and r.short_name != r.name and r.short_name not in _GENERIC_SHORT_NAMES:
             is_full = r.short_name[-1] in "省市区县旗盟" and len(r.short_name) >= 3
-            keys.add(r.short_name, target, full if is_full else short, historic)
+            keys.add(r.short_name, target, full if is_full else short_weight, historic)
         for alias in r.aliases:
             if alias.isascii() or alias in _GENERIC_SHORT_NAMES:
                 continue

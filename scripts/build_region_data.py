@@ -803,7 +803,9 @@ def attach_hk_mo_tw(cn: list[dict], world: list[dict], rows: list[dict], ne: Pat
             a for a in (iso, country["aliases"][0]) if a not in by_code[code]["aliases"]
         ]
         # The parts of Hong Kong and Macau as china-division groups their districts (香港岛, 九龙, 新界).
-        by_code[code]["aliases"] += [a for a in townships.SAR_PARTS.get(code, ()) if a not in by_code[code]["aliases"]]
+        by_code[code]["aliases"] += [
+            a for a in townships.SAR_PARTS.get(code, ()) if a not in by_code[code]["aliases"]
+        ]
         country["is_active"], country["successor_code"] = 0, code
     _, features = load_natural_earth(ne)
     hk_points = {
