@@ -464,7 +464,7 @@ def _parse_texts(texts: dict[int, str]) -> dict[int, "parsing.ParsedAddress"]:
 
 
 def _deepest_parsed_code(p) -> str | None:
-    for ref in (p.district, p.city, p.province, p.country):
+    for ref in (p.township, p.district, p.city, p.province, p.country):
         if ref is not None:
             return ref.code
     return None
