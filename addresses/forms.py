@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from addresses.choices import AddressKind
 from addresses.models import AddressCategory
-from geo.presentation import region_label
+from geo.presentation import display_point, region_label
 from geo.selectors import region_children, region_get
 
 
@@ -194,8 +194,6 @@ class AddressForm(forms.Form):
 
 def address_initial(address) -> dict:
     """Form values for editing `address`, pickers preselected along its region chain."""
-    from addresses.selectors import display_point
-
     point = display_point(address.lat, address.lng)
     return {
         "raw_text": address.raw_text,

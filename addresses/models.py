@@ -331,5 +331,3 @@ class AddressVersion(models.Model):
 
     def __str__(self):
         return f"{self.address_id} v{self.version}"
-
-

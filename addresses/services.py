@@ -34,6 +34,7 @@ from crm.db.batch_lookup import in_values
 from crm.db.bulk_insert import JsonText, bulk_insert, bulk_insert_rows
 from crm.db.search_keys import search_keys
 from customers.models import Customer
+from customers.services import customer_create
 from geo import geocoding, parsing
 from geo.choices import PRECISION_RANK, CoordinateSystem, GeocodePrecision, RegionLevel
 from geo.coords import to_wgs84
@@ -846,6 +847,26 @@ def address_create(*, customer: Customer, actor=None, channel: str = Channel.FOR
     """Create one address for `customer` (the batch call with one item)."""
     item = AddressInput(customer_id=customer.pk, **fields)
     return _single(addresses_save(items=[item], actor=actor, channel=channel))
+
+
+class FirstAddressInvalid(ValidationError):
+    """The first address of a new customer failed validation: nothing was created."""
+
+
+@transaction.atomic
+def customer_with_address_create(
+    *, customer_fields: dict, address_fields: dict | None, actor=None, channel: str = Channel.FORM
+) -> Customer:
+    """Create a customer and, when `address_fields` are given, its first address, as one unit: a
+    bad address creates neither (FirstAddressInvalid carries the address's errors; the customer's
+    own errors come as a plain ValidationError)."""
+    customer = customer_create(actor=actor, **customer_fields)
+    if address_fields is not None:
+        try:
+            address_create(customer=customer, actor=actor, channel=channel, **address_fields)
+        except ValidationError as exc:
+            raise FirstAddressInvalid(exc.error_dict if hasattr(exc, "error_dict") else exc.messages) from exc
+    return customer
 
 
 def address_update(

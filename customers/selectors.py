@@ -12,16 +12,14 @@ from django.core.paginator import Page
 from django.db import connection
 from django.db.models import F, Prefetch, Q
 from django.db.models.functions import Coalesce
-from django.utils.html import format_html_join
-from django.utils.translation import gettext, ngettext
+from django.http import Http404
 
 from addresses.freshness import addresses_data_version
 from addresses.models import Address, AddressCategory
 from crm.db.pagination import FilteredCountPaginator
-from customers.choices import CustomerKind, RelationshipStage
 from customers.filtersets import CustomerFilterSet
 from customers.models import Customer, Territory
-from geo.choices import GeocodePrecision, RegionLevel
+from geo.choices import RegionLevel
 from geo.models import Region
 
 PAGE_SIZES = (25, 50, 100, 200)
@@ -37,6 +35,14 @@ class CustomerListResult:
     filterset: CustomerFilterSet
     paginator: FilteredCountPaginator
     page: Page
+
+
+def customer_get(*, user, pk: int) -> Customer:
+    """The customer `pk` if the user may see it, else Http404."""
+    customer = Customer.objects.visible_to(user).select_related("owner").filter(pk=pk).first()
+    if customer is None:
+        raise Http404
+    return customer
 
 
 def customer_list(*, user, params, per_page: int = 50, page_number=1) -> CustomerListResult:
@@ -111,7 +117,6 @@ def customer_list(*, user, params, per_page: int = 50, page_number=1) -> Custome
         )
     else:
         page.object_list = []
-    _prepare_rows(page.object_list)
     if deep_key is not None and page.object_list:
         first = page.object_list[0]
         field = ordering[0].lstrip("-")
@@ -188,50 +193,6 @@ def _seek_from_cached_boundary(qs, ordering, key: str, number: int, per_page: in
         after = Q(**{f"{field}__gte": value}) & (Q(**{f"{field}__gt": value}) | Q(pk__gte=pk))
     skip = (number - n) * per_page
     return qs.filter(after).values_list("pk", flat=True)[skip : skip + per_page]
-
-
-def _prepare_rows(customers: list[Customer]) -> None:
-    """Precompute what each list row shows, so the template's row loop only prints values.
-
-    Choice labels and row phrases are translated once per page, not once per row.
-    """
-    # Imported here: the tag library itself imports this module.
-    from customers.templatetags.customer_list import css_colour, precision_class, precision_title, stage_class
-
-    kinds = {value: str(label) for value, label in CustomerKind.choices}
-    stages = {value: str(label) for value, label in RelationshipStage.choices}
-    precisions = {
-        value: (str(label), precision_class(value), str(precision_title(value)))
-        for value, label in GeocodePrecision.choices
-    }
-    select = gettext("Select %(name)s")
-    for customer in customers:
-        customer.select_label = select % {"name": customer.name}
-        customer.kind_label = kinds.get(customer.kind, customer.kind)
-        customer.stage_label = stages.get(customer.stage, customer.stage)
-        customer.stage_css = stage_class(customer.stage)
-        customer.primary_address = address = customer.address_list[0] if customer.address_list else None
-        more = len(customer.address_list) - 1
-        customer.more_addresses = (
-            ngettext("+%(counter)s more", "+%(counter)s more", more) % {"counter": more} if more > 0 else ""
-        )
-        if address is not None:
-            address.precision_label, address.precision_css, address.precision_hint = precisions.get(
-                address.precision, (address.precision, precision_class(address.precision), "")
-            )
-            address.line = address.one_line()
-        seen = {}
-        for a in customer.address_list:
-            for cat in a.categories.all():
-                seen.setdefault(cat.pk, cat)
-        customer.category_list = sorted(seen.values(), key=lambda c: c.name)
-        customer.category_badges = format_html_join(
-            "",
-            '<span class="dz-cat" style="--dz-cat: {}">{}</span>',
-            ((css_colour(c.colour), c.name) for c in customer.category_list),
-        )
-        owner = customer.owner
-        customer.owner_label = (owner.get_full_name() or owner.username) if owner is not None else ""
 
 
 REGION_COUNTS_TTL = 300  # seconds the region browser's counts are reused

@@ -28,7 +28,9 @@ def customer_create(*, actor=None, **fields) -> Customer:
         customer.external_id = None
     customer.full_clean()
     customer.save()
-    customers_changed.send(sender=Customer, customer_ids=[customer.pk], fields=set(CUSTOMER_FIELDS), created=True)
+    customers_changed.send(
+        sender=Customer, customer_ids=[customer.pk], fields=set(CUSTOMER_FIELDS), created=True
+    )
     return customer
 
 

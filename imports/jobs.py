@@ -24,6 +24,7 @@ from imports.writing import Counts
 
 logger = logging.getLogger(__name__)
 
+
 @dataclass
 class ImportResult:
     job: ImportJob

@@ -146,7 +146,9 @@ class ImportCheckpoint(models.Model):
         verbose_name_plural = _("import checkpoints")
         ordering = ["job", "worker"]
         constraints = [
-            models.UniqueConstraint(fields=["job", "worker"], name="addresses_importcheckpoint_one_per_worker"),
+            models.UniqueConstraint(
+                fields=["job", "worker"], name="addresses_importcheckpoint_one_per_worker"
+            ),
         ]
 
     def __str__(self):

@@ -129,7 +129,6 @@ def import_template(request):
     return response
 
 
-
 @login_required
 @require_GET
 def export_customers(request):

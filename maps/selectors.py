@@ -310,8 +310,18 @@ def map_points(address_ids, *, origin: tuple[float, float] | None = None) -> lis
         Address.objects.filter(pk__in=list(address_ids))
         .order_by()
         .values_list(
-            "pk", "customer_id", "customer__name", "lat", "lng", "detail", "raw_text",
-            "country__code", "country__name", "province__name", "city__name", "district__name",
+            "pk",
+            "customer_id",
+            "customer__name",
+            "lat",
+            "lng",
+            "detail",
+            "raw_text",
+            "country__code",
+            "country__name",
+            "province__name",
+            "city__name",
+            "district__name",
         )  # fmt: skip
     )
     cats: dict[int, list[int]] = {}
@@ -366,7 +376,12 @@ class Nearby(NamedTuple):
 
 
 def nearby_addresses(
-    *, customers, origin: tuple[float, float], radius_km: float, limit: int, exclude_customer: int | None = None
+    *,
+    customers,
+    origin: tuple[float, float],
+    radius_km: float,
+    limit: int,
+    exclude_customer: int | None = None,
 ) -> Nearby:
     """Located addresses of `customers` within `radius_km` of `origin` (great-circle distance)."""
     qs = _located_in_box(customers, mapmath.radius_bbox(origin[0], origin[1], radius_km))
@@ -418,7 +433,9 @@ def region_layer(*, map_filter: MapFilter, zoom: int, area: BBox) -> dict:
         "pk", "code", "name", "name_en", "lat", "lng"
     )
     if level != "province":
-        regions = regions.filter(lat__gte=area.south, lat__lte=area.north, lng__gte=area.west, lng__lte=area.east)
+        regions = regions.filter(
+            lat__gte=area.south, lat__lte=area.north, lng__gte=area.west, lng__lte=area.east
+        )
     rows = [[r.code, region_label(r), float(r.lat), float(r.lng), counts[r.pk]] for r in regions]
     rows.sort(key=lambda r: -r[4])
     return {"level": level, "max": max((r[4] for r in rows), default=0), "regions": rows[:1500]}

@@ -143,7 +143,9 @@ def clusters(request):
         return JsonResponse(selectors.region_layer(map_filter=found, zoom=zoom, area=area))
     if layer == "heat":
         level = min(zoom + selectors.HEAT_ZOOM_OFFSET, mapmath.KEY_LEVEL)
-        cells = selectors.grid(customers=customers, scope=scope, bbox=area, level=level, where=where, terms=terms)
+        cells = selectors.grid(
+            customers=customers, scope=scope, bbox=area, level=level, where=where, terms=terms
+        )
         return JsonResponse(
             {
                 "zoom": zoom,
@@ -152,7 +154,9 @@ def clusters(request):
             }
         )
     if zoom >= selectors.POINTS_ZOOM:
-        ids = selectors.points_in_bbox(customers=customers, bbox=area, limit=selectors.MAX_POINTS, where=where)
+        ids = selectors.points_in_bbox(
+            customers=customers, bbox=area, limit=selectors.MAX_POINTS, where=where
+        )
         if ids is not None:
             points = selectors.map_points(ids)
             return JsonResponse({"zoom": zoom, "total": len(points), "clusters": [], "points": points})

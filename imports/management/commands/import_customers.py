@@ -98,9 +98,7 @@ class Command(BaseCommand):
             self.stderr, progress, label=_("validating") if dry_run else _("importing"), first_done=done
         )
         try:
-            result = run_import(
-                job, actor=actor_user, report_path=report, progress=reporter, workers=workers
-            )
+            result = run_import(job, actor=actor_user, report_path=report, progress=reporter, workers=workers)
         except ImportFileError as exc:
             reporter.close()
             raise CommandError(str(exc)) from exc
