@@ -6,3 +6,8 @@ class CrmConfig(AppConfig):
     name = "crm"
     verbose_name = _("Dizhi CRM")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from crm.replica import replica_connect_receivers
+
+        replica_connect_receivers()

@@ -5,9 +5,9 @@ as replica-eligible, and `PrimaryReplicaRouter` then sends that request's reads 
 data to the "replica" database; every write, every other page, sessions, users and the task queue
 stay on the primary. Eligible is not enough: the replica must also have replayed
 
-- the last committed change of the address data (its WAL position is recorded when the data
-  version moves, `replica_note_data_changed`), so no one reads, nor caches, counts or map cells
-  older than what the primary has; and
+- the last committed change of the customer and address data (its WAL position is recorded when
+  the data version moves or a customer changes, `replica_note_data_changed`), so no one reads,
+  nor caches, counts or map cells older than what the primary has; and
 - the requesting user's own last write (the position after any POST of theirs, kept in a cookie
   for REPLICA_PIN_SECONDS): what you just saved, you see.
 
@@ -24,7 +24,7 @@ import re
 from django.conf import settings
 from django.core.cache import cache
 from django.core.signals import request_finished
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, connections, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +55,20 @@ def replica_note_data_changed() -> None:
     replica reads wait until the replica has replayed it."""
     if replica_configured():
         cache.set(DATA_LSN_KEY, primary_lsn(), None)
+
+
+def _customers_changed(**_kwargs) -> None:
+    """customers.signals.customers_changed (sent inside the writing transaction)."""
+    transaction.on_commit(replica_note_data_changed)
+
+
+def replica_connect_receivers() -> None:
+    """Customer changes without an address change (a new customer, a renamed one) count as data
+    changes too. Connected in CrmConfig.ready."""
+    from customers.signals import customers_changed, customers_deleting
+
+    customers_changed.connect(_customers_changed, dispatch_uid="dizhi-replica-customers-changed")
+    customers_deleting.connect(_customers_changed, dispatch_uid="dizhi-replica-customers-deleting")
 
 
 def _replica_has(positions: list[str]) -> bool:
@@ -106,6 +120,8 @@ class ReplicaReadMiddleware:
                 response.set_cookie(
                     COOKIE, lsn, max_age=settings.REPLICA_PIN_SECONDS, httponly=True, samesite="Lax"
                 )
+        if hasattr(request, "read_from_replica"):  # which database answered (operators, tests)
+            response["X-Dizhi-Read"] = "replica" if request.read_from_replica else "primary"
         return response
 
     def process_view(self, request, view_func, view_args, view_kwargs):

@@ -78,6 +78,8 @@ def installed(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def production(installed, tmp_path_factory):
     """gunicorn (2 workers) and db_worker from the installed package, run from an empty folder."""
+    if not django_settings.IS_POSTGRES:
+        pytest.skip("production runs on PostgreSQL (scripts/serve): tested in the PostgreSQL run")
     tmp = tmp_path_factory.mktemp("production")
     port = _free_port()
     env = {
