@@ -8,7 +8,7 @@ Usage (after bench/load_data.py has filled the database):
 Starts Dizhi as README "Run in production" runs it (gunicorn, DEBUG off, WhiteNoise's hashed
 static files, a Redis cache shared by the workers) on 127.0.0.1 only; runs locust's users in this
 process: 40 managers (all customers) and 10 salespeople (their own and their territory's), each
-logged in once, then looping with 1-3 s between requests over the customer list (first and
+logged in once, then looping with 1-3 s (--think) between requests over the customer list (first and
 later pages, filters), search, customer pages, map clusters (zoom 4 to 14 around the big cities)
 and CSV exports of one district. Stops by itself after the given minutes or requests, stops the
 server, and prints per request kind the count, p50 / p95 / p99 / max and errors, and the total
@@ -123,7 +123,7 @@ def user_classes(data: dict):
 
     class Salesperson(HttpUser):
         weight = 10
-        wait_time = between(1, 3)
+        wait_time = between(*data["think"])
         username, password, ids = "sales", "dizhi-sales", data["sales_ids"]
 
         def on_start(self):
@@ -222,11 +222,13 @@ def main():
     parser.add_argument("--workers", type=int, default=2 * os.cpu_count() + 1)
     parser.add_argument("--max-requests", type=int, default=40_000)
     parser.add_argument("--cache", default="redis://127.0.0.1:6379/9")
+    parser.add_argument("--think", default="1-3", help="seconds a user waits between requests, MIN-MAX")
     args = parser.parse_args()
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
         sys.exit("set DATABASE_URL=postgres://... (a database filled by bench/load_data.py)")
     data = samples(url)
+    data["think"] = tuple(float(x) for x in args.think.split("-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "TASKS_"))}
     env.update(
         DEBUG="false",
