@@ -16,6 +16,9 @@ max_requests = 2000  # recycle workers now and then (bounded memory over weeks)
 max_requests_jitter = 200
 accesslog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms "%(a)s"'
+# No control socket: its default path is one per user, so a second gunicorn on the machine (a
+# test, a second site) would take it over; reload with `kill -HUP` instead.
+control_socket_disable = True
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
 if os.environ.get("LOG_FORMAT") == "json":
