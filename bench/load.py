@@ -184,7 +184,9 @@ def run_users(url: str, data: dict, args):
     deadline = time.monotonic() + 900
     while data["logged_in"] < args.users and time.monotonic() < deadline:
         gevent.sleep(1)
-    login_line = _line("login (warm-up)", env.stats.get("login", "POST"))
+    login_line = "\n".join(
+        _line(f"login {e.method}", e) for e in env.stats.entries.values() if e.name == "login"
+    )
     env.stats.reset_all()
     deadline = time.monotonic() + args.minutes * 60
     while time.monotonic() < deadline and env.stats.total.num_requests < args.max_requests:
