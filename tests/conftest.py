@@ -6,12 +6,21 @@ from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.db import transaction
+from django.test.utils import override_settings
 from pytest_django.plugin import blocking_manager_key
 
 from addresses.models import AddressCategory
 from crm import roles
 from customers.models import Customer, Territory
 from geo.models import Region
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hasher():
+    """Test users get MD5 password hashes: each PBKDF2 hash costs ~0.4 s and the suite makes
+    hundreds of users. For the test run only; production keeps Django's default hashers."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(autouse=True)
