@@ -1,13 +1,12 @@
 import importlib
-import os
 
 import pytest
 from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
 from django.core.management import call_command
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connection, transaction
+from django.test import TransactionTestCase
 from django.test.utils import override_settings
-from pytest_django.plugin import blocking_manager_key
 
 from addresses.models import AddressCategory
 from crm import roles
@@ -31,57 +30,107 @@ def inline_tasks(request, settings):
         settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
 
 
-_region_rows: list[dict] | None = None
+SNAPSHOT_PREFIX = "test_base_"
+
+
+def _quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _snapshot_base_data() -> None:
+    """Copy every table that holds rows once the base data is loaded (regions, role groups,
+    permissions, content types) into a plain table beside it, which no flush touches."""
+    tables = connection.introspection.django_table_names(only_existing=True, include_views=False)
+    with transaction.atomic(), connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {_quote(table)})")
+            if cursor.fetchone()[0]:
+                _base_tables.append(table)
+                snapshot = _quote(SNAPSHOT_PREFIX + table)
+                cursor.execute(f"DROP TABLE IF EXISTS {snapshot}")
+                cursor.execute(f"CREATE TABLE {snapshot} AS SELECT * FROM {_quote(table)}")
+
+
+_base_tables: list[str] = []
+
+
+def reset_database() -> None:
+    """Put the database back as the session started: the rows the test wrote deleted, the base
+    data restored from its snapshot where the test changed it.
+
+    Replaces Django's flush after a transactional test (live server, other processes): TRUNCATE
+    of every table and reloading 9,216 regions cost ~2 s a test; deleting the few rows a test
+    wrote and comparing the base tables with their snapshots costs a few milliseconds.
+    Foreign keys are deferred (Django creates them so), so the order of the deletes is free.
+    """
+    base = set(_base_tables)
+    tables = connection.introspection.django_table_names(only_existing=True, include_views=False)
+    with transaction.atomic(), connection.cursor() as cursor:
+        for table in tables:
+            if table not in base and _has_rows(cursor, table):
+                cursor.execute(f"DELETE FROM {_quote(table)}")
+        _restore_base_tables(cursor)
+
+
+def _restore_base_tables(cursor) -> None:
+    for table in _base_tables:
+        if _differs_from_snapshot(cursor, table):
+            cursor.execute(f"DELETE FROM {_quote(table)}")
+            cursor.execute(f"INSERT INTO {_quote(table)} SELECT * FROM {_quote(SNAPSHOT_PREFIX + table)}")
+
+
+def _has_rows(cursor, table: str) -> bool:
+    cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {_quote(table)})")
+    return bool(cursor.fetchone()[0])
+
+
+def _differs_from_snapshot(cursor, table: str) -> bool:
+    live, snapshot = _quote(table), _quote(SNAPSHOT_PREFIX + table)
+    cursor.execute(
+        f"SELECT (SELECT COUNT(*) FROM {live}) <> (SELECT COUNT(*) FROM {snapshot})"
+        f" OR EXISTS (SELECT * FROM {live} EXCEPT SELECT * FROM {snapshot})"
+    )
+    return bool(cursor.fetchone()[0])
 
 
 def ensure_base_data():
-    """Regions and role groups, loaded only when missing.
-
-    The first load is remembered, so putting the tree back after a flush is one
-    bulk insert instead of a second run of load_regions.
-    """
-    global _region_rows
+    """Regions and role groups: loaded once for the session, put back after a test that
+    removed or changed them."""
+    if _base_tables:
+        with transaction.atomic(), connection.cursor() as cursor:
+            _restore_base_tables(cursor)
+        return
     if not Region.objects.exists():
-        if _region_rows is None:
-            call_command("load_regions", verbosity=0)
-        else:
-            with transaction.atomic():
-                Region.objects.bulk_create([Region(**row) for row in _region_rows], batch_size=2000)
-    if _region_rows is None:
-        _region_rows = list(Region.objects.order_by("path").values())
+        call_command("load_regions", verbosity=0)
     if Group.objects.filter(name__in=roles.ROLES).count() != len(roles.ROLES):
         importlib.import_module("crm.migrations.0001_roles").create_roles(django_apps, None)
+    _snapshot_base_data()
 
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    """Load the region tree once for the whole test session."""
+    """Load the region tree once for the whole test session, and remember it."""
     with django_db_blocker.unblock():
         ensure_base_data()
 
 
-def _flushes_database(item) -> bool:
-    """A transactional test (live server, other processes): the database is flushed after it."""
-    marker = item.get_closest_marker("django_db")
-    if marker is not None and marker.kwargs.get("transaction"):
-        return True
-    return "transactional_db" in getattr(item, "fixturenames", ())
+@pytest.fixture(autouse=True, scope="session")
+def _reset_instead_of_flush():
+    """After a transactional test, `reset_database` instead of Django's flush (which would also
+    remove the base data, to be loaded again)."""
+    flush = TransactionTestCase._fixture_teardown
 
+    def teardown(self):
+        if self.serialized_rollback or self.available_apps is not None or not _base_tables:
+            return flush(self)
+        for alias in self._databases_names(include_mirrors=False):
+            if alias != DEFAULT_DB_ALIAS:
+                return flush(self)
+        reset_database()
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_teardown(item, nextitem):
-    """After a transactional test, put back what its flush removed, for the tests that follow
-    (browser tests load it themselves, through their `base_data` fixture)."""
-    yield
-    if nextitem is None or not _flushes_database(item):
-        return
-    if "tests/browser/" in str(nextitem.path).replace(os.sep, "/"):
-        return
-    blocker = item.config.stash.get(blocking_manager_key, None)
-    if blocker is None:
-        return
-    with blocker.unblock():
-        ensure_base_data()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TransactionTestCase, "_fixture_teardown", teardown)
+        yield
 
 
 @pytest.fixture
