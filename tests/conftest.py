@@ -30,28 +30,34 @@ def inline_tasks(request, settings):
         settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
 
 
-SNAPSHOT_PREFIX = "test_base_"
+SNAPSHOT = "test_snapshot"
+_base_tables: list[str] = []  # the tables holding base data, in the order of their snapshots
 
 
 def _quote(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
+def _snapshot(table: str) -> str:
+    """Where the session's copy of `table` lives: a schema of its own on PostgreSQL, out of
+    sight of the schema's introspection; a table beside it on SQLite."""
+    if connection.vendor == "postgresql":
+        return f"{_quote(SNAPSHOT)}.{_quote(table)}"
+    return _quote(f"{SNAPSHOT}_{table}")
+
+
 def _snapshot_base_data() -> None:
     """Copy every table that holds rows once the base data is loaded (regions, role groups,
-    permissions, content types) into a plain table beside it, which no flush touches."""
+    permissions, content types) into a plain table, which no flush touches."""
     tables = connection.introspection.django_table_names(only_existing=True, include_views=False)
     with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(SNAPSHOT)}")
         for table in tables:
-            cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {_quote(table)})")
-            if cursor.fetchone()[0]:
+            if _has_rows(cursor, table):
                 _base_tables.append(table)
-                snapshot = _quote(SNAPSHOT_PREFIX + table)
-                cursor.execute(f"DROP TABLE IF EXISTS {snapshot}")
-                cursor.execute(f"CREATE TABLE {snapshot} AS SELECT * FROM {_quote(table)}")
-
-
-_base_tables: list[str] = []
+                cursor.execute(f"DROP TABLE IF EXISTS {_snapshot(table)}")
+                cursor.execute(f"CREATE TABLE {_snapshot(table)} AS SELECT * FROM {_quote(table)}")
 
 
 def reset_database() -> None:
@@ -76,7 +82,7 @@ def _restore_base_tables(cursor) -> None:
     for table in _base_tables:
         if _differs_from_snapshot(cursor, table):
             cursor.execute(f"DELETE FROM {_quote(table)}")
-            cursor.execute(f"INSERT INTO {_quote(table)} SELECT * FROM {_quote(SNAPSHOT_PREFIX + table)}")
+            cursor.execute(f"INSERT INTO {_quote(table)} SELECT * FROM {_snapshot(table)}")
 
 
 def _has_rows(cursor, table: str) -> bool:
@@ -85,7 +91,7 @@ def _has_rows(cursor, table: str) -> bool:
 
 
 def _differs_from_snapshot(cursor, table: str) -> bool:
-    live, snapshot = _quote(table), _quote(SNAPSHOT_PREFIX + table)
+    live, snapshot = _quote(table), _snapshot(table)
     cursor.execute(
         f"SELECT (SELECT COUNT(*) FROM {live}) <> (SELECT COUNT(*) FROM {snapshot})"
         f" OR EXISTS (SELECT * FROM {live} EXCEPT SELECT * FROM {snapshot})"
