@@ -4,9 +4,10 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from addresses.choices import Channel
-from addresses.models import Address, AddressCategory, AddressVersion, ImportCheckpoint, ImportJob
+from addresses.models import Address, AddressCategory, AddressVersion
 from addresses.services import AddressInput, StaleAddressError, addresses_save
-from crm.pagination import EstimatedCountPaginator
+from crm.admin import ReadOnlyInline
+from crm.db.pagination import EstimatedCountPaginator
 from geo.choices import RegionLevel
 from geo.models import Region
 
@@ -51,19 +52,6 @@ class DistrictFilter(_LevelFilter):
     parameter_name = "district"
     level = RegionLevel.DISTRICT
     parent_parameter = "city"
-
-
-class ReadOnlyInline(admin.TabularInline):
-    """Rows the admin shows beside their parent but only the app writes."""
-
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class AddressVersionInline(ReadOnlyInline):
@@ -227,46 +215,4 @@ class AddressVersionAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ImportCheckpointInline(ReadOnlyInline):
-    model = ImportCheckpoint
-    fields = ("worker", "last_row", "rows_done", "created", "updated", "unchanged", "rejected", "finished")
-    readonly_fields = fields
-
-
-@admin.register(ImportJob)
-class ImportJobAdmin(admin.ModelAdmin):
-    """What was imported, by whom, with what result: a record, written by the import only.
-
-    The page for managers (addresses:import_job) resumes and downloads; here admins look.
-    """
-
-    list_display = (
-        "source_name",
-        "created_at",
-        "created_by",
-        "status",
-        "dry_run",
-        "uploaded",
-        "total_rows",
-        "created",
-        "updated",
-        "unchanged",
-        "rejected",
-        "workers",
-        "seconds",
-    )
-    list_filter = ("status", "dry_run", "uploaded")
-    search_fields = ("source_name", "=file_sha256", "created_by__username")
-    list_select_related = ("created_by",)
-    date_hierarchy = "created_at"
-    readonly_fields = [f.name for f in ImportJob._meta.fields]
-    inlines = [ImportCheckpointInline]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
         return False

@@ -4,7 +4,8 @@ from django.utils.translation import gettext_lazy as _
 
 from addresses.choices import AddressKind
 from addresses.models import AddressCategory
-from addresses.selectors import region_children
+from geo.presentation import display_point, region_label
+from geo.selectors import region_children, region_get
 
 
 def add_service_errors(form: forms.Form, error: ValidationError, aliases: dict[str, str] | None = None):
@@ -25,16 +26,21 @@ class RegionSelect(forms.Select):
         super().__init__(attrs={"class": "form-select", "data-region-level": level})
 
 
+def _children(code: str) -> list:
+    """The active regions under `code` (countries for ""); [] for an unknown code."""
+    if not code:
+        return region_children(parent=None)
+    parent = region_get(code=code)
+    return region_children(parent=parent) if parent is not None else []
+
+
 def _region_choices(parent_code: str | None, *, empty: str, keep: str | None = None, levels=None):
     choices = [("", empty)]
     if parent_code is None:
         return choices
-    regions = region_children(parent_code=parent_code)
-    if not parent_code:
-        regions.sort(key=lambda r: r.code != "CN")  # China first, then by code
-    for region in regions:
+    for region in _children(parent_code):
         if levels is None or region.level in levels:
-            choices.append((region.code, region.name))
+            choices.append((region.code, region_label(region)))
     if keep and keep not in {c for c, _l in choices}:
         choices.append((keep, keep))  # an unknown code stays visible so its error makes sense
     return choices
@@ -112,16 +118,16 @@ class AddressForm(forms.Form):
         self.fields["province"].widget.choices = _region_choices(
             country, empty=_("Province…"), keep=province, levels={"province"}
         )
-        under_province = region_children(parent_code=province) if province else []
-        cities = [("", _("City…"))] + [(r.code, r.name) for r in under_province if r.level == "city"]
+        under_province = _children(province) if province else []
+        cities = [("", _("City…"))] + [(r.code, region_label(r)) for r in under_province if r.level == "city"]
         if city and city not in {c for c, _l in cities}:
             cities.append((city, city))
         self.fields["city"].widget.choices = cities
         # A district hangs under its city, or directly under the province (仙桃, 济源).
         districts = [("", _("District…"))]
         if city:
-            districts += [(r.code, r.name) for r in region_children(parent_code=city)]
-        districts += [(r.code, r.name) for r in under_province if r.level == "district"]
+            districts += [(r.code, region_label(r)) for r in _children(city)]
+        districts += [(r.code, region_label(r)) for r in under_province if r.level == "district"]
         district = self._value("district")
         if district and district not in {c for c, _l in districts}:
             districts.append((district, district))
@@ -188,8 +194,6 @@ class AddressForm(forms.Form):
 
 def address_initial(address) -> dict:
     """Form values for editing `address`, pickers preselected along its region chain."""
-    from addresses.selectors import display_point
-
     point = display_point(address.lat, address.lng)
     return {
         "raw_text": address.raw_text,

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from addresses.choices import AddressKind, Channel
 from addresses.querysets import AddressQuerySet
-from crm.search_keys import SearchKeysField
+from crm.db.search_keys import SearchKeysField
 from geo.choices import GeocodePrecision
 
 
@@ -143,10 +143,10 @@ class Address(models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
-    # Keys of the character pairs of raw_text and detail, for the list's search (crm.search_keys;
+    # Keys of the character pairs of raw_text and detail, for the list's search (crm.db.search_keys;
     # GIN-indexed on PostgreSQL by addresses/migrations/0015), kept by the write path.
     search_keys = SearchKeysField(_("search keys"), source=("raw_text", "detail"))
-    # Morton cell of (lat, lng), kept by the write path; see geo/mapmath.py and addresses/clustering.py.
+    # Morton cell of (lat, lng), kept by the write path; see geo/mapmath.py and maps/cells.py.
     map_key = models.BigIntegerField(_("map cell key"), null=True, blank=True, editable=False)
     # Copies of the customer's name, stage, kind and owner, kept by customers/services.py and
     # the address write path, so map filters on them read one covering index, not a join, and
@@ -166,7 +166,7 @@ class Address(models.Model):
         _("customer kind"), max_length=12, blank=True, default="", editable=False
     )
     # The customer-level facts the list's and map's filters test, copied onto each of the
-    # customer's addresses by the write path (addresses.clustering.customer_scope_tags): every
+    # customer's addresses by the write path (maps.cells.customer_scope_tags): every
     # region any of its addresses lies in and every category any of them has, as " r12 r340 c5 ".
     customer_scopes = models.TextField(_("customer scopes"), blank=True, default="", editable=False)
     customer_owner = models.ForeignKey(
@@ -331,7 +331,3 @@ class AddressVersion(models.Model):
 
     def __str__(self):
         return f"{self.address_id} v{self.version}"
-
-
-from addresses.models_import import ImportCheckpoint, ImportJob, ImportStatus  # noqa: E402, F401  (bulk import)
-from addresses.models_map import MapCell  # noqa: E402, F401  (map aggregates)

@@ -7,7 +7,6 @@ so a customer or address the user may not see is simply not found (404).
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.conf import settings
 from django.db.models import Count, Prefetch, Q
 from django.http import Http404
 from django.utils.dateparse import parse_datetime
@@ -16,8 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from addresses.choices import AddressKind, Channel
 from addresses.models import Address, AddressCategory, AddressVersion
 from customers.models import Customer
-from geo.choices import CoordinateSystem, GeocodePrecision, RegionLevel
-from geo.coords import from_wgs84
+from geo.choices import GeocodePrecision
 from geo.models import Region
 
 HISTORY_LIMIT = 100
@@ -48,14 +46,6 @@ def _with_regions(qs):
     return qs.select_related("country", "province", "city", "district", "region")
 
 
-def customer_get(*, user, pk: int) -> Customer:
-    """The customer `pk` if the user may see it, else Http404."""
-    customer = Customer.objects.visible_to(user).select_related("owner").filter(pk=pk).first()
-    if customer is None:
-        raise Http404
-    return customer
-
-
 def customer_addresses(*, customer: Customer) -> list[Address]:
     """A (visible) customer's addresses, primary first, with regions and categories."""
     return list(
@@ -77,42 +67,6 @@ def address_get(*, user, pk: int) -> Address:
     if address is None:
         raise Http404
     return address
-
-
-def map_display_crs() -> str:
-    """The datum points are drawn in: GCJ-02 on AMap tiles, WGS-84 otherwise."""
-    return CoordinateSystem.GCJ02 if settings.MAP_TILES == "amap" else CoordinateSystem.WGS84
-
-
-def display_point(lat, lng) -> tuple[float, float] | None:
-    """A stored WGS-84 point converted for the configured tiles (None when not located)."""
-    if lat is None or lng is None:
-        return None
-    dlat, dlng = from_wgs84(float(lat), float(lng), map_display_crs())
-    return round(dlat, 6), round(dlng, 6)
-
-
-def address_map_points(addresses: list[Address]) -> list[dict]:
-    """Map markers for the customer page, in the display datum."""
-    points = []
-    for a in addresses:
-        point = display_point(a.lat, a.lng)
-        if point is None:
-            continue
-        categories = list(a.categories.all())
-        points.append(
-            {
-                "id": a.pk,
-                "lat": point[0],
-                "lng": point[1],
-                "label": a.one_line(),
-                "kind": a.get_kind_display(),
-                "precision": a.get_precision_display(),
-                "primary": a.is_primary,
-                "colour": categories[0].colour if categories else None,
-            }
-        )
-    return points
 
 
 # -- history ------------------------------------------------------------------
@@ -258,27 +212,3 @@ def category_get(*, pk: int) -> AddressCategory:
 def category_address_count(*, category: AddressCategory) -> int:
     """How many addresses (of any customer) carry the category: what deleting it unassigns."""
     return category.addresses.count()
-
-
-# -- regions --------------------------------------------------------------------
-
-
-def region_children(*, parent_code: str | None) -> list[Region]:
-    """Active divisions directly under `parent_code` (countries when empty), by code."""
-    qs = Region.objects.filter(is_active=True).only("code", "name", "level", "lat", "lng")
-    if parent_code:
-        qs = qs.filter(parent__code=parent_code)
-    else:
-        qs = qs.filter(level=RegionLevel.COUNTRY)
-    return list(qs.order_by("code"))
-
-
-def region_chain(*, code: str | None) -> dict[str, str]:
-    """{level: code} for `code` and its ancestors (to preselect the cascading pickers)."""
-    if not code:
-        return {}
-    region = Region.objects.filter(code=code).only("path").first()
-    if region is None:
-        return {}
-    codes = [c for c in region.path.split("/") if c]
-    return dict(Region.objects.filter(code__in=codes).values_list("level", "code"))

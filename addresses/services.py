@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from json.encoder import encode_basestring
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import OuterRef, Q, Subquery
@@ -28,23 +27,26 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from addresses.choices import AddressKind, Channel
-from addresses.clustering import (
-    customer_scopes_apply,
-    map_cells_apply,
-    map_cells_copies_delta,
-    map_cells_delta,
-    map_data_changed,
-)
+from addresses.freshness import addresses_data_changed
 from addresses.models import Address, AddressCategory, AddressVersion
-from crm.batch_lookup import in_values
-from crm.bulk_insert import JsonText, bulk_insert, bulk_insert_rows
-from crm.search_keys import search_keys
+from addresses.signals import addresses_committed
+from crm.db.batch_lookup import in_values
+from crm.db.bulk_insert import JsonText, bulk_insert, bulk_insert_rows
+from crm.db.search_keys import search_keys
 from customers.models import Customer
+from customers.services import customer_create
 from geo import geocoding, parsing
 from geo.choices import PRECISION_RANK, CoordinateSystem, GeocodePrecision, RegionLevel
 from geo.coords import to_wgs84
 from geo.models import Region
 from geo.selectors import region_index
+from maps.cells import (
+    customer_scopes_apply,
+    map_cells_apply,
+    map_cells_copies_delta,
+    map_cells_delta,
+    map_cells_removal_delta,
+)
 
 _Q6 = Decimal("0.000001")
 _LEVELS = (RegionLevel.COUNTRY, RegionLevel.PROVINCE, RegionLevel.CITY, RegionLevel.DISTRICT)
@@ -463,7 +465,7 @@ def _parse_texts(texts: dict[int, str]) -> dict[int, "parsing.ParsedAddress"]:
 
 
 def _deepest_parsed_code(p) -> str | None:
-    for ref in (p.district, p.city, p.province, p.country):
+    for ref in (p.township, p.district, p.city, p.province, p.country):
         if ref is not None:
             return ref.code
     return None
@@ -699,7 +701,7 @@ def addresses_save(
         result.statuses[i] = "updated"
         result.updated += 1
     _write_versions(versions, actor=actor, channel=channel, now=now)
-    _queue_refinement([a for a, _b, _a in versions if a.precision not in _PRECISE])
+    _announce([a for _i, a, _c in to_create], [a for _i, a, *_r in to_update], actor=actor, channel=channel)
     customer_scopes_apply(map_delta.sibling_tags)
     map_cells_apply(map_delta.cells)
     return result
@@ -708,14 +710,25 @@ def addresses_save(
 _PRECISE = {GeocodePrecision.ROOFTOP, GeocodePrecision.STREET}
 
 
-def _queue_refinement(addresses: list[Address]):
-    """With an online geocoder configured, locate coarse addresses better after commit."""
-    if not addresses or not settings.GEOCODER.get("PROVIDER"):
+def _announce(created: list[Address], updated: list[Address], *, actor, channel: str) -> None:
+    """Tell subscribers (addresses.receivers: refinement by an online geocoder; webhooks) which
+    addresses this batch wrote, once the transaction commits."""
+    if not created and not updated:
         return
-    from addresses.tasks import addresses_refine_location
-
-    ids = [a.pk for a in addresses]
-    transaction.on_commit(lambda: addresses_refine_location.enqueue(address_ids=ids))
+    created_ids = [a.pk for a in created]
+    updated_ids = [a.pk for a in updated]
+    coarse_ids = [a.pk for a in (*created, *updated) if a.precision not in _PRECISE]
+    actor_id = actor.pk if actor is not None and getattr(actor, "is_authenticated", False) else None
+    transaction.on_commit(
+        lambda: addresses_committed.send(
+            sender=Address,
+            created_ids=created_ids,
+            updated_ids=updated_ids,
+            coarse_ids=coarse_ids,
+            channel=channel,
+            actor_id=actor_id,
+        )
+    )
 
 
 def _demote_other_primaries(to_create, to_update, *, actor, channel, now, rows):
@@ -836,6 +849,26 @@ def address_create(*, customer: Customer, actor=None, channel: str = Channel.FOR
     return _single(addresses_save(items=[item], actor=actor, channel=channel))
 
 
+class FirstAddressInvalid(ValidationError):
+    """The first address of a new customer failed validation: nothing was created."""
+
+
+@transaction.atomic
+def customer_with_address_create(
+    *, customer_fields: dict, address_fields: dict | None, actor=None, channel: str = Channel.FORM
+) -> Customer:
+    """Create a customer and, when `address_fields` are given, its first address, as one unit: a
+    bad address creates neither (FirstAddressInvalid carries the address's errors; the customer's
+    own errors come as a plain ValidationError)."""
+    customer = customer_create(actor=actor, **customer_fields)
+    if address_fields is not None:
+        try:
+            address_create(customer=customer, actor=actor, channel=channel, **address_fields)
+        except ValidationError as exc:
+            raise FirstAddressInvalid(exc.error_dict if hasattr(exc, "error_dict") else exc.messages) from exc
+    return customer
+
+
 def address_update(
     *, address: Address, expected_version: int | None, actor=None, channel: str = Channel.FORM, **changes
 ) -> Address:
@@ -893,7 +926,7 @@ def addresses_categorize(
 def addresses_customer_copies_refresh(*, customer_ids: Iterable[int]) -> int:
     """Copy name, stage, kind and owner from customers onto their addresses; returns rows changed.
 
-    Called by customers/services.py in the same transaction as the customer change.
+    Runs in the transaction of the customer change (customers.signals.customers_changed).
     """
     ids = list(customer_ids)
     if not ids:
@@ -902,26 +935,66 @@ def addresses_customer_copies_refresh(*, customer_ids: Iterable[int]) -> int:
     for i in range(0, len(ids), 5000):
         part = ids[i : i + 5000]
         map_cells_apply(map_cells_copies_delta(customer_ids=part))  # scoped cells, before the copies change
-        if connection.vendor == "postgresql":
-            table = Address._meta.db_table
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"UPDATE {table} a SET customer_name = c.name, customer_stage = c.stage, "  # noqa: S608
-                    "customer_kind = c.kind, customer_owner_id = c.owner_id FROM customers_customer c "
-                    "WHERE c.id = a.customer_id AND a.customer_id = ANY(%s) AND "
-                    "(a.customer_name, a.customer_stage, a.customer_kind, a.customer_owner_id) "
-                    "IS DISTINCT FROM (c.name, c.stage, c.kind, c.owner_id)",
-                    [part],
-                )
-                changed += cursor.rowcount
-        else:
-            customer = Customer.objects.filter(pk=OuterRef("customer_id"))
-            changed += Address.objects.filter(customer_id__in=part).update(
-                customer_name=Subquery(customer.values("name")[:1]),
-                customer_stage=Subquery(customer.values("stage")[:1]),
-                customer_kind=Subquery(customer.values("kind")[:1]),
-                customer_owner_id=Subquery(customer.values("owner_id")[:1]),
-            )
+        changed += _copy_customer_fields(part)
     if changed:
-        map_data_changed()
+        addresses_data_changed()
     return changed
+
+
+@transaction.atomic
+def addresses_customer_copies_rebuild() -> int:
+    """Recompute every address's copy of its customer's name, stage, kind and owner (a repair,
+    run by `manage.py map_rebuild` before it recomputes the cells); returns rows changed."""
+    changed = _copy_customer_fields(None)
+    if changed:
+        addresses_data_changed()
+    return changed
+
+
+def _copy_customer_fields(customer_ids: list[int] | None) -> int:
+    """One UPDATE of the copies that differ, for these customers (every customer when None)."""
+    if connection.vendor == "postgresql":
+        table = Address._meta.db_table
+        only = "AND a.customer_id = ANY(%s) " if customer_ids is not None else ""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} a SET customer_name = c.name, customer_stage = c.stage, "  # noqa: S608
+                "customer_kind = c.kind, customer_owner_id = c.owner_id FROM customers_customer c "
+                f"WHERE c.id = a.customer_id {only}AND "
+                "(a.customer_name, a.customer_stage, a.customer_kind, a.customer_owner_id) "
+                "IS DISTINCT FROM (c.name, c.stage, c.kind, c.owner_id)",
+                [customer_ids] if customer_ids is not None else [],
+            )
+            return cursor.rowcount
+    # SQLite (small databases): compare in Python, then update the rows that differ.
+    addresses = Address.objects.order_by()
+    if customer_ids is not None:
+        addresses = addresses.filter(customer_id__in=customer_ids)
+    copies = ("customer_name", "customer_stage", "customer_kind", "customer_owner_id")
+    truth = ("customer__name", "customer__stage", "customer__kind", "customer__owner_id")
+    stale = [pk for pk, *values in addresses.values_list("pk", *copies, *truth) if values[:4] != values[4:]]
+    customer = Customer.objects.filter(pk=OuterRef("customer_id"))
+    for i in range(0, len(stale), 500):
+        Address.objects.filter(pk__in=stale[i : i + 500]).update(
+            customer_name=Subquery(customer.values("name")[:1]),
+            customer_stage=Subquery(customer.values("stage")[:1]),
+            customer_kind=Subquery(customer.values("kind")[:1]),
+            customer_owner_id=Subquery(customer.values("owner_id")[:1]),
+        )
+    return len(stale)
+
+
+COPIED_CUSTOMER_FIELDS = {"name", "stage", "kind", "owner", "owner_id"}
+
+
+def addresses_customers_changed(*, customer_ids: Sequence[int], fields: set[str]) -> int:
+    """Keep the addresses' copies of these customers true after `fields` changed (same transaction)."""
+    if not COPIED_CUSTOMER_FIELDS.intersection(fields):
+        return 0
+    return addresses_customer_copies_refresh(customer_ids=customer_ids)
+
+
+def addresses_customers_forget(*, customer_ids: Sequence[int]) -> None:
+    """Take the addresses of customers about to be deleted off the map (their rows go by cascade)."""
+    map_cells_apply(map_cells_removal_delta(customer_ids=customer_ids))
+    addresses_data_changed()

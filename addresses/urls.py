@@ -1,6 +1,6 @@
 from django.urls import path
 
-from addresses import views, views_export, views_import
+from addresses import views
 
 app_name = "addresses"
 
@@ -9,14 +9,8 @@ urlpatterns = [
     path("<int:pk>/edit/", views.AddressEditView.as_view(), name="edit"),
     path("<int:pk>/categories/", views.address_categorize, name="categorize"),
     path("parse/", views.address_parse, name="parse"),
-    path("regions/children/", views.region_children, name="region_children"),
     path("categories/", views.category_list, name="category_list"),
     path("categories/new/", views.category_create_view, name="category_create"),
     path("categories/<int:pk>/edit/", views.category_edit_view, name="category_edit"),
     path("categories/<int:pk>/delete/", views.category_delete_view, name="category_delete"),
-    path("import/", views_import.import_upload, name="import"),
-    path("import/template/", views_import.import_template, name="import_template"),
-    path("import/<int:pk>/", views_import.import_job, name="import_job"),
-    path("import/<int:pk>/report/", views_import.import_report, name="import_report"),
-    path("export/", views_export.export_customers, name="export"),
 ]

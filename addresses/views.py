@@ -1,13 +1,11 @@
 import json
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.templatetags.static import static
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.http import require_GET, require_POST
@@ -19,15 +17,11 @@ from addresses.forms import AddressForm, CategorizeForm, CategoryForm, address_i
 from addresses.models import AddressCategory
 from addresses.services import StaleAddressError, address_create, address_update, addresses_categorize
 from crm.roles import is_manager
+from customers.selectors import customer_get
 from geo import parsing
 from geo.models import Region
-from geo.selectors import region_index
-
-
-def map_config() -> dict:
-    """What mini-map.js needs to draw a map: the tile source and the datum of the points."""
-    return {"tiles": settings.MAP_TILES, "crs": selectors.map_display_crs(), "outlines": static("geo/")}
-
+from geo.presentation import display_point, map_config, map_display_crs
+from geo.selectors import region_chain, region_index
 
 # -- address forms ------------------------------------------------------------------
 
@@ -36,11 +30,11 @@ class AddressCreateView(LoginRequiredMixin, View):
     template_name = "addresses/address_form.html"
 
     def get(self, request, customer_pk):
-        customer = selectors.customer_get(user=request.user, pk=customer_pk)
+        customer = customer_get(user=request.user, pk=customer_pk)
         return self._render(customer, AddressForm(initial={"is_primary": not customer.addresses.exists()}))
 
     def post(self, request, customer_pk):
-        customer = selectors.customer_get(user=request.user, pk=customer_pk)
+        customer = customer_get(user=request.user, pk=customer_pk)
         form = AddressForm(request.POST)
         if form.is_valid():
             try:
@@ -48,7 +42,7 @@ class AddressCreateView(LoginRequiredMixin, View):
                     customer=customer,
                     actor=request.user,
                     channel=Channel.FORM,
-                    **form.service_fields(crs=selectors.map_display_crs()),
+                    **form.service_fields(crs=map_display_crs()),
                 )
             except ValidationError as exc:
                 form.add_service_errors(exc)
@@ -87,7 +81,7 @@ class AddressEditView(LoginRequiredMixin, View):
                 expected_version=form.cleaned_data["version"],
                 actor=request.user,
                 channel=Channel.FORM,
-                **form.service_fields(crs=selectors.map_display_crs(), current=address),
+                **form.service_fields(crs=map_display_crs(), current=address),
             )
         except StaleAddressError:
             return self._conflict(address.pk, form)
@@ -176,7 +170,7 @@ def address_parse(request):
     point = None
     deepest = parsed.deepest
     if deepest is not None and deepest.lat is not None:
-        point = selectors.display_point(deepest.lat, deepest.lng)
+        point = display_point(deepest.lat, deepest.lng)
     fill = {
         "country": parsed.country.code if parsed.country else "",
         "province": parsed.province.code if parsed.province else "",
@@ -196,7 +190,11 @@ def address_parse(request):
             {
                 "level": level,
                 "options": [
-                    {"code": c, "label": label, "chain": json.dumps(selectors.region_chain(code=c))}
+                    {
+                        "code": c,
+                        "label": label,
+                        "chain": json.dumps({r.level: r.code for r in region_chain(code=c)}),
+                    }
                     for c, label in options
                 ],
             }
@@ -211,29 +209,6 @@ def address_parse(request):
             "ambiguities": ambiguities,
             "confidence_pct": round(parsed.confidence * 100),
         },
-    )
-
-
-@login_required
-@require_GET
-def region_children(request):
-    """JSON: active divisions under ?parent=<code> (countries without it), for the cascading pickers."""
-    parent = request.GET.get("parent", "").strip()[:16]
-    children = selectors.region_children(parent_code=parent)
-    return JsonResponse(
-        {
-            "parent": parent,
-            "children": [
-                {
-                    "code": r.code,
-                    "name": r.name,
-                    "level": r.level,
-                    "lat": float(r.lat) if r.lat is not None else None,
-                    "lng": float(r.lng) if r.lng is not None else None,
-                }
-                for r in children
-            ],
-        }
     )
 
 

@@ -163,7 +163,7 @@ def raw_copy(path: Path, rows: int, connections_n: int = 1) -> tuple[float, floa
 
     from django.db import connections
 
-    from addresses.importing import default_batch_size
+    from imports.workers import default_batch_size
 
     batch = default_batch_size(rows)
     connections.close_all()  # each process opens its own
@@ -198,8 +198,8 @@ def _raw_copy_part(path: Path, part: int, parts: int, batch: int, ready) -> None
     from django.utils import timezone
 
     from addresses.models import Address, AddressVersion
-    from crm.bulk_insert import JsonText, copy_rows
-    from crm.search_keys import search_keys
+    from crm.db.bulk_insert import JsonText, copy_rows
+    from crm.db.search_keys import search_keys
     from customers.models import Customer
     from geo import mapmath
     from geo.models import Region

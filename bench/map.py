@@ -32,9 +32,10 @@ from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 
-from addresses import routing
-from addresses.models import Address, AddressCategory, MapCell
+from addresses.models import Address, AddressCategory
+from geo import routing
 from geo.models import Region
+from maps.models import MapCell
 
 ROOT = Path(__file__).resolve().parents[1]
 WIDTH, HEIGHT = 1280, 800

@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import random
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,6 +25,19 @@ sys.path.insert(0, str(ROOT))
 DEPS = ROOT / "var" / "bench-deps" / "cpca"
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
 LABELLED = ROOT / "tests" / "data" / "labelled_addresses.jsonl"
+LABELLED_33 = ROOT / "tests" / "data" / "labelled_issue33.jsonl"
+# Today's parser (before the township level): a checkout of that commit, run in a subprocess.
+BASE = Path(os.environ.get("DIZHI_BASE", "/work/base"))
+_BASE_SCRIPT = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from geo.selectors import region_index_from_files
+from geo.parsing import parse_addresses
+texts = json.load(sys.stdin)
+out = [[r.name if r else None for r in (p.province, p.city, p.district)] + [p.historic]
+       for p in parse_addresses(texts, region_index_from_files())]
+json.dump(out, sys.stdout)
+"""
 MUNICIPALITIES = {"北京市", "天津市", "上海市", "重庆市"}
 SAR = {"香港特别行政区", "澳门特别行政区", "台湾省"}
 
@@ -43,6 +57,50 @@ def load_cpca():
 
 def dizhi_levels(parsed):
     return tuple(r.name if r else None for r in (parsed.province, parsed.city, parsed.district))
+
+
+def base_levels(texts):
+    """(province, city, district) and historic of each text by today's parser, or None without a checkout."""
+    if not (BASE / "geo" / "parsing.py").exists():
+        return None
+    done = subprocess.run(
+        [sys.executable, "-c", _BASE_SCRIPT, str(BASE)],
+        input=json.dumps(texts),
+        capture_output=True,
+        text=True,
+        cwd=BASE,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "crm.settings"},
+        check=True,
+    )
+    return [(tuple(r[:3]), r[3]) for r in json.loads(done.stdout)]
+
+
+def lost_districts(before, after):
+    """Texts with a district today that now have none, and those whose district changed."""
+    lost = sum(1 for b, a in zip(before, after) if b[2] and not a[2])
+    changed = sum(1 for b, a in zip(before, after) if b[2] and a[2] and a[2] != b[2])
+    return lost, changed
+
+
+def township_score(rows, parsed):
+    """Township right where the label names one; (right, labelled)."""
+    named = [(r, p) for r, p in zip(rows, parsed) if r.get("township")]
+    return sum(1 for r, p in named if p.township and p.township.name == r["township"]), len(named)
+
+
+def foreign_score(rows, parsed):
+    """Foreign rows: country, subdivision, locality and postcode all right; (right, rows)."""
+    rows_parsed = [(r, p) for r, p in zip(rows, parsed) if r.get("country") not in (None, "CN")]
+    right = 0
+    for r, p in rows_parsed:
+        got = (
+            p.country.code if p.country else None,
+            p.province.code if p.province else None,
+            p.locality,
+            p.postcode,
+        )
+        right += got == (r["country"], r["province"], r["locality"], r["postcode"])
+    return right, len(rows_parsed)
 
 
 def cpca_levels(df):
@@ -170,8 +228,17 @@ def row(label, dizhi, cpca_value):
     print(f"  {label:<38} {dizhi:>14} {cpca_value:>14}")
 
 
+def row3(label, dizhi, cpca_value, today):
+    print(f"  {label:<38} {dizhi:>14} {cpca_value:>14} {today:>10}")
+
+
 def pct(x):
-    return f"{100 * x:.1f}%"
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
+def rss_mb():
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def main():
@@ -184,31 +251,55 @@ def main():
     from geo.parsing import parse_address, parse_addresses
     from geo.selectors import region_index_from_files
 
+    before = rss_mb()
     started = time.perf_counter()
     index = region_index_from_files()
     index_seconds = time.perf_counter() - started
+    index_mb = rss_mb() - before
     cpca = load_cpca()
     cpca.transform(["广东省深圳市南山区"])  # load its tables before timing
     parse_address("张三 13812345678 廣東省深圳市南山區", index)  # warm normalisation tables
 
-    print(f"Dizhi index: {len(index)} names, built in {index_seconds:.2f} s")
-    print(f"  {'':<38} {'Dizhi':>14} {'cpca 0.5.5':>14}")
+    print(
+        f"Dizhi index: {len(index)} names (townships included), built in {index_seconds:.2f} s, "
+        f"{index_mb:.0f} MB (process RSS {rss_mb():.0f} MB, limit 300 MB)"
+    )
 
-    sets = [("labelled (tests/data)", LABELLED)]
+    print(f"  {'':<38} {'Dizhi':>14} {'cpca 0.5.5':>14} {'today':>10}")
+    sets = [("labelled (tests/data)", LABELLED), ("issue 33 set (tests/data)", LABELLED_33)]
     if (EVAL / "tricky_addresses.jsonl").exists():
         sets.append(("tricky (shared/eval)", EVAL / "tricky_addresses.jsonl"))
     else:
         print(f"  ({EVAL} not found: skipping the shared evaluation sets)")
+    all_rows, all_parsed, all_base = [], [], []
     for name, path in sets:
         rows = [json.loads(line) for line in path.open(encoding="utf-8")]
         texts = [r["text"] for r in rows]
-        (dp, dc, dd), dall = score(rows, [dizhi_levels(p) for p in parse_addresses(texts, index)])
-        (cp, cc, cd), call = score(rows, cpca_levels(cpca.transform(texts)))
-        print(f"{name}: {len(rows)} addresses")
-        row("province", pct(dp), pct(cp))
-        row("city", pct(dc), pct(cc))
-        row("district", pct(dd), pct(cd))
-        row("all three right", f"{dall}/{len(rows)}", f"{call}/{len(rows)}")
+        parsed = parse_addresses(texts, index)
+        cn = [i for i, r in enumerate(rows) if r.get("country", "CN") == "CN"]
+        (dp, dc, dd), dall = score([rows[i] for i in cn], [dizhi_levels(parsed[i]) for i in cn])
+        (cp, cc, cd), call = score([rows[i] for i in cn], cpca_levels(cpca.transform([texts[i] for i in cn])))
+        base = base_levels(texts)
+        bp = bc = bd = None
+        if base is not None:
+            (bp, bc, bd), _ = score([rows[i] for i in cn], [base[i][0] for i in cn])
+            all_base += [b[0] for b in base]
+        all_rows += rows
+        all_parsed += parsed
+        print(f"{name}: {len(rows)} addresses ({len(cn)} Chinese)")
+        row3("province", pct(dp), pct(cp), pct(bp))
+        row3("city", pct(dc), pct(cc), pct(bc))
+        row3("district", pct(dd), pct(cd), pct(bd))
+        row3("all three right", f"{dall}/{len(cn)}", f"{call}/{len(cn)}", "")
+        right, named = township_score(rows, parsed)
+        if named:
+            row3("township, where named", f"{right}/{named} {pct(right / named)}", "-", "-")
+        right, foreign = foreign_score(rows, parsed)
+        if foreign:
+            row3("abroad: country+subdiv+locality+postcode", f"{right}/{foreign}", "-", "-")
+    if all_base:
+        lost, changed = lost_districts(all_base, [dizhi_levels(p) for p in all_parsed])
+        print(f"  districts today's parser found that are now missing: {lost}, now different: {changed}")
 
     spans = EVAL / "cn_address_spans_naacl2019.jsonl"
     if spans.exists():
@@ -218,12 +309,35 @@ def main():
         d_acc, totals, d_fill = span_score(rows, [dizhi_levels(p) for p in parsed])
         d_then, _, _ = span_score(rows, [dizhi_levels(p) for p in parsed], [p.historic for p in parsed])
         c_acc, _, c_fill = span_score(rows, cpca_levels(cpca.transform(texts)))
+        base = base_levels(texts)
+        b_acc = b_fill = b_then = None
+        if base is not None:
+            b_acc, _, b_fill = span_score(rows, [b[0] for b in base])
+            b_then, _, _ = span_score(rows, [b[0] for b in base], [b[1] for b in base])
         print(f"NAACL 2019 spans (shared/eval): {len(rows)} addresses, written P/C/D = {totals}")
         for i, level in enumerate(("province", "city", "district")):
-            row(f"{level} matches written span", pct(d_acc[i]), pct(c_acc[i]))
-        row("district, former names resolved counted", pct(d_then[2]), pct(c_acc[2]))
+            row3(f"{level} matches written span", pct(d_acc[i]), pct(c_acc[i]), pct(b_acc and b_acc[i]))
+        row3(
+            "district, former names resolved counted",
+            pct(d_then[2]),
+            pct(c_acc[2]),
+            pct(b_then and b_then[2]),
+        )
         for i, level in enumerate(("province", "city", "district")):
-            row(f"{level} filled where not written", str(d_fill[i]), str(c_fill[i]))
+            row3(
+                f"{level} filled where not written", str(d_fill[i]), str(c_fill[i]), str(b_fill and b_fill[i])
+            )
+        towns = [(r, p) for r, p in zip(rows, parsed) if any(s["label"] == "town" for s in r["admin_spans"])]
+        found = sum(
+            1
+            for r, p in towns
+            if p.township
+            and any(s["label"] == "town" and s["text"] == p.township.name for s in r["admin_spans"])
+        )
+        row3("township = written town span", f"{found}/{len(towns)} {pct(found / len(towns))}", "-", "-")
+        if base is not None:
+            lost, changed = lost_districts([b[0] for b in base], [dizhi_levels(p) for p in parsed])
+            print(f"  districts today's parser found that are now missing: {lost}, now different: {changed}")
 
     texts = synthetic(args.n)
     print(f"synthetic: {len(texts)} addresses, {len(set(texts))} distinct (same list for both)")
@@ -245,10 +359,19 @@ def main():
 
     sample = texts[: args.single]
     index.clear_caches()  # the batch above parsed these very texts
+    calls = []
     started = time.perf_counter()
     for text in sample:
+        t0 = time.perf_counter()
         parse_address(text, index)
+        calls.append(time.perf_counter() - t0)
     d_single = len(sample) / (time.perf_counter() - started)
+    calls.sort()
+    row(
+        "single-call p99 / max (ms, limit p99 5)",
+        f"{1000 * calls[len(calls) * 99 // 100]:.2f} / {1000 * calls[-1]:.1f}",
+        "-",
+    )
     c_sample = sample[:2000]
     started = time.perf_counter()
     for text in c_sample:

@@ -28,6 +28,8 @@ INSTALLED_APPS = [
     "geo",
     "customers",
     "addresses",
+    "maps",
+    "imports",
 ]
 
 MIDDLEWARE = [

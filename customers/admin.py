@@ -3,8 +3,18 @@ from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 
 from addresses.models import Address, AddressCategory
-from crm.pagination import EstimatedCountPaginator
+from crm.db.pagination import EstimatedCountPaginator
 from customers.models import Customer, Territory
+from customers.services import (
+    CUSTOMER_FIELDS,
+    customer_create,
+    customer_delete,
+    customer_update,
+    customers_delete,
+    territory_assign,
+    territory_remove,
+    territory_update,
+)
 from geo.choices import RegionLevel
 from geo.models import Region
 
@@ -70,6 +80,25 @@ class CustomerAdmin(admin.ModelAdmin):
     show_full_result_count = False
     date_hierarchy = None
 
+    # Saves and deletes go through customers.services, like every other channel: the copies the
+    # addresses keep of a customer (which the map's access rule reads) stay true.
+    def save_model(self, request, obj, form, change):
+        fields = {name: form.cleaned_data[name] for name in form.changed_data if name in CUSTOMER_FIELDS}
+        if change:
+            customer = Customer.objects.get(pk=obj.pk)
+            customer_update(customer=customer, actor=request.user, **fields)
+            obj.__dict__.update({k: v for k, v in customer.__dict__.items() if not k.startswith("_")})
+        else:
+            created = customer_create(actor=request.user, **{f: getattr(obj, f) for f in CUSTOMER_FIELDS})
+            obj.pk = created.pk
+            obj.__dict__.update({k: v for k, v in created.__dict__.items() if not k.startswith("_")})
+
+    def delete_model(self, request, obj):
+        customer_delete(customer=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        customers_delete(customer_ids=list(queryset.values_list("pk", flat=True)), actor=request.user)
+
 
 @admin.register(Territory)
 class TerritoryAdmin(admin.ModelAdmin):
@@ -77,3 +106,17 @@ class TerritoryAdmin(admin.ModelAdmin):
     list_select_related = ("user", "region")
     autocomplete_fields = ("user", "region")
     search_fields = ("user__username", "region__name")
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            territory = Territory.objects.get(pk=obj.pk)
+            territory_update(territory=territory, actor=request.user, user=obj.user, region=obj.region)
+        else:
+            obj.pk = territory_assign(user=obj.user, region=obj.region, actor=request.user).pk
+
+    def delete_model(self, request, obj):
+        territory_remove(territory=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for territory in queryset:
+            territory_remove(territory=territory, actor=request.user)

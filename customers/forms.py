@@ -1,7 +1,5 @@
-"""Forms of the customer list: the active-filter chips and the bulk actions.
-
-(Forms that edit a customer live in customers/forms_edit.py.)
-"""
+"""Forms of the customer pages: creating and editing a customer, the list's active-filter chips
+and its bulk actions."""
 
 from dataclasses import dataclass
 
@@ -14,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from addresses.models import AddressCategory
 from customers.choices import CustomerKind, RelationshipStage
 from customers.filtersets import LOCATED_CHOICES
-from customers.selectors import region_label
+from geo.presentation import region_label
 
 MAX_BULK = 1000
 
@@ -115,3 +113,67 @@ def filter_chips(filterset, *, params: QueryDict, region_chain, categories, owne
     if data.get("ids"):
         add(_("Selected customers"), len(data["ids"]), "ids")
     return chips
+
+
+class CustomerForm(forms.Form):
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=200,
+        widget=forms.TextInput(attrs={"class": "form-control", "autofocus": True}),
+    )
+    kind = forms.ChoiceField(
+        label=_("Kind"),
+        choices=CustomerKind.choices,
+        initial=CustomerKind.ENTERPRISE,
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    stage = forms.ChoiceField(
+        label=_("Relationship stage"),
+        choices=RelationshipStage.choices,
+        initial=RelationshipStage.POTENTIAL,
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+    phone = forms.CharField(
+        label=_("Phone"),
+        max_length=40,
+        required=False,
+        widget=forms.TextInput(attrs={"class": "form-control", "type": "tel"}),
+    )
+    email = forms.EmailField(
+        label=_("Email"), required=False, widget=forms.EmailInput(attrs={"class": "form-control"})
+    )
+    external_id = forms.CharField(
+        label=_("External id"),
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs={"class": "form-control"}),
+        help_text=_("The customer's id in another system (optional, unique)."),
+    )
+    owner = forms.ModelChoiceField(
+        label=_("Owner"),
+        queryset=get_user_model().objects.none(),
+        required=False,
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+
+    def __init__(self, *args, can_assign_owner: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if can_assign_owner:
+            self.fields["owner"].queryset = (
+                get_user_model().objects.filter(is_active=True).order_by("username")
+            )
+        else:
+            # Sales users own what they create; only managers hand customers over.
+            del self.fields["owner"]
+
+
+def customer_initial(customer) -> dict:
+    return {
+        "name": customer.name,
+        "kind": customer.kind,
+        "stage": customer.stage,
+        "phone": customer.phone,
+        "email": customer.email,
+        "external_id": customer.external_id or "",
+        "owner": customer.owner_id,
+    }

@@ -4,7 +4,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from crm.search_keys import SearchKeysField
+from crm.db.search_keys import SearchKeysField
 from customers.choices import CustomerKind, RelationshipStage
 from customers.querysets import CustomerQuerySet
 
@@ -35,7 +35,7 @@ class Customer(models.Model):
     email = models.EmailField(_("email"), blank=True)
     # Unique by a constraint (Meta), not unique=True: that would add a second, LIKE-only index.
     external_id = models.CharField(_("external id"), max_length=100, null=True, blank=True)
-    # Keys of the name's character pairs, for the list's search (crm.search_keys; GIN-indexed
+    # Keys of the name's character pairs, for the list's search (crm.db.search_keys; GIN-indexed
     # on PostgreSQL by customers/migrations/0007).
     search_keys = SearchKeysField(_("search keys"), source=("name",))
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)

@@ -3,7 +3,7 @@
 Chinese words are mostly two characters long (科技, 南山, 欧阳), too short for
 pg_trgm: a LIKE '%科技%' has no whole trigram, so a trigram index cannot narrow it.
 On PostgreSQL each customer and address keeps the keys of its text's character
-pairs (crm.search_keys) under a GIN index: a term's pairs narrow the rows, and
+pairs (crm.db.search_keys) under a GIN index: a term's pairs narrow the rows, and
 the text itself is then tested, so the match stays an exact, case-insensitive
 substring match. A one-character term has no pair and is tested row by row.
 
@@ -16,8 +16,8 @@ from django.db import connection
 from django.db.models import Exists, F, Func, OuterRef, Q, TextField, Value
 
 from addresses.models import Address
-from crm.pagination import planned_rows
-from crm.search_keys import SEARCH_COLLATION, search_keys
+from crm.db.pagination import planned_rows
+from crm.db.search_keys import SEARCH_COLLATION, search_keys
 from customers.models import Customer
 
 # Above this many estimated matches, walk the sort order instead of collecting ids.
@@ -25,7 +25,7 @@ WALK_ABOVE = 20_000
 
 
 class SearchText(Func):
-    """upper(a || ' ' || b ...) under the search's case mapping (crm.search_keys.SEARCH_COLLATION)."""
+    """upper(a || ' ' || b ...) under the search's case mapping (crm.db.search_keys.SEARCH_COLLATION)."""
 
     template = f'upper((%(expressions)s) COLLATE "{SEARCH_COLLATION}")'
     arg_joiner = " || ' ' || "

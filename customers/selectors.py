@@ -12,16 +12,14 @@ from django.core.paginator import Page
 from django.db import connection
 from django.db.models import F, Prefetch, Q
 from django.db.models.functions import Coalesce
-from django.utils.html import format_html_join
-from django.utils.translation import get_language, gettext, ngettext
+from django.http import Http404
 
-from addresses.clustering import VERSION_KEY as MAP_DATA_VERSION_KEY
+from addresses.freshness import addresses_data_version
 from addresses.models import Address, AddressCategory
-from customers.choices import CustomerKind, RelationshipStage
+from crm.db.pagination import FilteredCountPaginator
 from customers.filtersets import CustomerFilterSet
 from customers.models import Customer, Territory
-from customers.pagination import CustomerPaginator
-from geo.choices import GeocodePrecision, RegionLevel
+from geo.choices import RegionLevel
 from geo.models import Region
 
 PAGE_SIZES = (25, 50, 100, 200)
@@ -35,15 +33,16 @@ CHILD_LEVEL = dict(zip(LEVELS, LEVELS[1:]))
 @dataclass
 class CustomerListResult:
     filterset: CustomerFilterSet
-    paginator: CustomerPaginator
+    paginator: FilteredCountPaginator
     page: Page
 
 
-def region_label(region: Region) -> str:
-    """The region's name in the current language (the local name when no English one)."""
-    if (get_language() or "").startswith("en") and region.name_en:
-        return region.name_en
-    return region.name
+def customer_get(*, user, pk: int) -> Customer:
+    """The customer `pk` if the user may see it, else Http404."""
+    customer = Customer.objects.visible_to(user).select_related("owner").filter(pk=pk).first()
+    if customer is None:
+        raise Http404
+    return customer
 
 
 def customer_list(*, user, params, per_page: int = 50, page_number=1) -> CustomerListResult:
@@ -59,7 +58,7 @@ def customer_list(*, user, params, per_page: int = 50, page_number=1) -> Custome
     by_region = _region_name_index(filterset, user, ordering)
     # A region's customers are better estimated from its addresses than through a salesperson's
     # visibility test (a planner guess of its own).
-    paginator = CustomerPaginator(qs.values_list("pk", flat=True), per_page, planned=by_region)
+    paginator = FilteredCountPaginator(qs.values_list("pk", flat=True), per_page, planned=by_region)
     page = paginator.get_page(page_number)
     if paginator.matching_ids:
         # A small result, already known by id: sort just those rows.
@@ -118,7 +117,6 @@ def customer_list(*, user, params, per_page: int = 50, page_number=1) -> Custome
         )
     else:
         page.object_list = []
-    _prepare_rows(page.object_list)
     if deep_key is not None and page.object_list:
         first = page.object_list[0]
         field = ordering[0].lstrip("-")
@@ -197,109 +195,6 @@ def _seek_from_cached_boundary(qs, ordering, key: str, number: int, per_page: in
     return qs.filter(after).values_list("pk", flat=True)[skip : skip + per_page]
 
 
-def _prepare_rows(customers: list[Customer]) -> None:
-    """Precompute what each list row shows, so the template's row loop only prints values.
-
-    Choice labels and row phrases are translated once per page, not once per row.
-    """
-    # Imported here: the tag library itself imports this module.
-    from customers.templatetags.customer_list import css_colour, precision_class, precision_title, stage_class
-
-    kinds = {value: str(label) for value, label in CustomerKind.choices}
-    stages = {value: str(label) for value, label in RelationshipStage.choices}
-    precisions = {
-        value: (str(label), precision_class(value), str(precision_title(value)))
-        for value, label in GeocodePrecision.choices
-    }
-    select = gettext("Select %(name)s")
-    for customer in customers:
-        customer.select_label = select % {"name": customer.name}
-        customer.kind_label = kinds.get(customer.kind, customer.kind)
-        customer.stage_label = stages.get(customer.stage, customer.stage)
-        customer.stage_css = stage_class(customer.stage)
-        customer.primary_address = address = customer.address_list[0] if customer.address_list else None
-        more = len(customer.address_list) - 1
-        customer.more_addresses = (
-            ngettext("+%(counter)s more", "+%(counter)s more", more) % {"counter": more} if more > 0 else ""
-        )
-        if address is not None:
-            address.precision_label, address.precision_css, address.precision_hint = precisions.get(
-                address.precision, (address.precision, precision_class(address.precision), "")
-            )
-            address.line = address.one_line()
-        seen = {}
-        for a in customer.address_list:
-            for cat in a.categories.all():
-                seen.setdefault(cat.pk, cat)
-        customer.category_list = sorted(seen.values(), key=lambda c: c.name)
-        customer.category_badges = format_html_join(
-            "",
-            '<span class="dz-cat" style="--dz-cat: {}">{}</span>',
-            ((css_colour(c.colour), c.name) for c in customer.category_list),
-        )
-        owner = customer.owner
-        customer.owner_label = (owner.get_full_name() or owner.username) if owner is not None else ""
-
-
-def region_chain(code: str | None) -> list[Region]:
-    """The region with `code` and its ancestors, country first ([] when unknown)."""
-    if not code:
-        return []
-    region = Region.objects.filter(code=code).only("path").first()
-    if region is None:
-        return []
-    codes = [c for c in region.path.split("/") if c]
-    by_code = {r.code: r for r in Region.objects.filter(code__in=codes)}
-    return [by_code[c] for c in codes if c in by_code]
-
-
-def region_children(*, parent: Region | None) -> list[Region]:
-    """Active regions directly under `parent` (countries when None), in picker order."""
-    if parent is None:
-        regions = list(Region.objects.active().filter(level=RegionLevel.COUNTRY))
-        # China first (the CRM's home), then by the name shown.
-        return sorted(regions, key=lambda r: (r.code != "CN", region_label(r).lower()))
-    return list(Region.objects.active().filter(parent=parent).order_by("code"))
-
-
-def region_picker_levels(chain: list[Region]) -> list[dict]:
-    """Options and selection for each cascading region select, from the chosen chain.
-
-    One query for the children of every region in the chain. The countries are a
-    callable the template calls only when it renders them: the list page keeps
-    their options in a cached fragment, so most requests never load 249 rows.
-    """
-    parent_ids = [r.pk for r in chain]
-    rows = (
-        list(
-            Region.objects.active()
-            .filter(parent_id__in=parent_ids)
-            .only("pk", "code", "name", "name_en", "level", "parent_id")
-            .order_by("code")
-        )
-        if parent_ids
-        else []
-    )
-    by_parent: dict[int | None, list[Region]] = {}
-    for r in rows:
-        by_parent.setdefault(r.parent_id, []).append(r)
-
-    def countries() -> list[Region]:
-        regions = (
-            Region.objects.active().filter(level=RegionLevel.COUNTRY).only("pk", "code", "name", "name_en")
-        )
-        return sorted(regions, key=lambda r: (r.code != "CN", region_label(r).lower()))
-
-    levels = [{"depth": 0, "options": countries, "selected": chain[0].code if chain else ""}]
-    for depth, region in enumerate(chain[:3], start=1):
-        options = by_parent.get(region.pk, [])
-        if not options:
-            break
-        selected = chain[depth].code if len(chain) > depth else ""
-        levels.append({"depth": depth, "options": options, "selected": selected})
-    return levels
-
-
 REGION_COUNTS_TTL = 300  # seconds the region browser's counts are reused
 
 
@@ -317,8 +212,8 @@ def _region_addresses(user, region: Region | None) -> tuple[str, object]:
 
 def _region_cache_key(what: str, scope: str, region: Region | None) -> str:
     # The map's data version moves with every address write that changes a region
-    # or a customer's copy (addresses.clustering), so counts never outlive a change.
-    version = cache.get(MAP_DATA_VERSION_KEY, 0)
+    # or a customer's copy (addresses.freshness), so counts never outlive a change.
+    version = addresses_data_version()
     return f"dz:region-{what}:{version}:{scope}:{region.code if region is not None else ''}"
 
 

@@ -1,12 +1,21 @@
-"""Writes to customers. Address writes live in addresses/services.py."""
+"""Writes to customers and territories. Address writes live in addresses/services.py.
+
+Every change that apps above this one copy or scope by is announced with an event
+(customers.signals), sent inside the same transaction: the addresses app keeps its copies
+of a customer's name, stage, kind and owner true from every channel (form, admin, bulk
+action, import, API), and the map's scoping follows territory changes.
+"""
 
 from collections.abc import Sequence
 
 from django.db import transaction
+from django.utils import timezone
 
-from crm.batch_lookup import in_values
-from crm.search_keys import search_keys
-from customers.models import Customer
+from crm.db.batch_lookup import in_values
+from crm.db.bulk_insert import bulk_insert, bulk_insert_values
+from crm.db.search_keys import search_keys
+from customers.models import Customer, Territory
+from customers.signals import customers_changed, customers_deleting, territories_changed
 
 CUSTOMER_FIELDS = ("name", "kind", "stage", "owner", "phone", "email", "external_id")
 
@@ -19,6 +28,9 @@ def customer_create(*, actor=None, **fields) -> Customer:
         customer.external_id = None
     customer.full_clean()
     customer.save()
+    customers_changed.send(
+        sender=Customer, customer_ids=[customer.pk], fields=set(CUSTOMER_FIELDS), created=True
+    )
     return customer
 
 
@@ -33,32 +45,77 @@ def customer_update(*, customer: Customer, actor=None, **changes) -> Customer:
         customer.external_id = None
     customer.full_clean()
     customer.save()
-    if ADDRESS_COPIED_FIELDS.intersection(changes):
-        _addresses_copy_customer([customer.pk])
+    customers_changed.send(sender=Customer, customer_ids=[customer.pk], fields=set(changes), created=False)
     return customer
 
 
 @transaction.atomic
 def customers_bulk_create(*, customers: Sequence[Customer], actor=None) -> list[Customer]:
-    """Insert many already-validated customers (COPY on PostgreSQL, see crm.bulk_insert)."""
-    from crm.bulk_insert import bulk_insert
-
-    return bulk_insert(Customer, list(customers))
+    """Insert many already-validated customers (COPY on PostgreSQL, see crm.db.bulk_insert)."""
+    created = bulk_insert(Customer, list(customers))
+    customers_changed.send(
+        sender=Customer, customer_ids=[c.pk for c in created], fields=set(CUSTOMER_FIELDS), created=True
+    )
+    return created
 
 
 @transaction.atomic
 def customers_reassign_owner(*, customer_ids: Sequence[int], owner, actor=None) -> int:
     """Give many customers a new owner (a manager's action); returns how many changed."""
-    from django.utils import timezone
-
-    changed = (
-        Customer.objects.filter(pk__in=list(customer_ids))
-        .exclude(owner=owner)
-        .update(owner=owner, updated_at=timezone.now())
-    )
+    changing = Customer.objects.filter(pk__in=list(customer_ids)).exclude(owner=owner)
+    ids = list(changing.values_list("pk", flat=True))
+    changed = Customer.objects.filter(pk__in=ids).update(owner=owner, updated_at=timezone.now())
     if changed:
-        _addresses_copy_customer(customer_ids)
+        customers_changed.send(sender=Customer, customer_ids=ids, fields={"owner"}, created=False)
     return changed
+
+
+@transaction.atomic
+def customer_delete(*, customer: Customer, actor=None) -> None:
+    """Delete a customer and (by cascade) its addresses; apps above clear what they keep of it first."""
+    customers_deleting.send(sender=Customer, customer_ids=[customer.pk], actor=actor)
+    customer.delete()
+
+
+@transaction.atomic
+def customers_delete(*, customer_ids: Sequence[int], actor=None) -> int:
+    """Delete many customers (and their addresses); returns how many."""
+    ids = list(Customer.objects.filter(pk__in=list(customer_ids)).values_list("pk", flat=True))
+    if not ids:
+        return 0
+    customers_deleting.send(sender=Customer, customer_ids=ids, actor=actor)
+    Customer.objects.filter(pk__in=ids).delete()
+    return len(ids)
+
+
+@transaction.atomic
+def territory_assign(*, user, region, actor=None) -> Territory:
+    """Give a sales user a region: they see every customer with an address in it."""
+    territory, _created = Territory.objects.get_or_create(user=user, region=region)
+    territories_changed.send(sender=Territory, user_ids=[user.pk], actor=actor)
+    return territory
+
+
+@transaction.atomic
+def territory_update(*, territory: Territory, actor=None, **changes) -> Territory:
+    """Move a territory to another user or region."""
+    before = territory.user_id
+    for name, value in changes.items():
+        if name not in ("user", "region"):
+            raise TypeError(f"unknown territory field {name!r}")
+        setattr(territory, name, value)
+    territory.full_clean()
+    territory.save()
+    territories_changed.send(sender=Territory, user_ids=sorted({before, territory.user_id}), actor=actor)
+    return territory
+
+
+@transaction.atomic
+def territory_remove(*, territory: Territory, actor=None) -> None:
+    """Take a region back from a sales user."""
+    user_id = territory.user_id
+    territory.delete()
+    territories_changed.send(sender=Territory, user_ids=[user_id], actor=actor)
 
 
 # Fields an import may set on a customer (owner as owner_id).
@@ -77,8 +134,6 @@ def customers_upsert(
     way and writes nothing: a customer it would create gets the placeholder id
     -1 - (its row's index), which `addresses_save(dry_run=True)` accepts.
     """
-    from django.utils import timezone
-
     fields = [f for f in UPSERT_FIELDS if f in fields]
     ext_ids = [r["external_id"] for r in rows]
     existing = {
@@ -117,8 +172,6 @@ def customers_upsert(
     if dry_run:
         return out
     if new:
-        from crm.bulk_insert import bulk_insert_values
-
         new_ids = bulk_insert_values(Customer, _INSERT_FIELDS, [values for _i, values in new])
         if new_ids and new_ids[0] is None:  # backends that return no ids
             ext_at = _INSERT_FIELDS.index("external_id")
@@ -130,22 +183,14 @@ def customers_upsert(
             new_ids = [ids[v[ext_at]] for _i, v in new]
         for (i, _v), pk in zip(new, new_ids):
             out[i] = (pk, "created")
+        customers_changed.send(sender=Customer, customer_ids=new_ids, fields=set(fields), created=True)
     by_fields: dict[tuple, list[Customer]] = {}
     for customer, names in changed:
         by_fields.setdefault(names, []).append(customer)
     for names, customers in by_fields.items():
         Customer.objects.bulk_update(customers, [*names, "updated_at"], batch_size=2000)
-    _addresses_copy_customer([c.pk for c, names in changed if ADDRESS_COPIED_FIELDS.intersection(names)])
+    for names in by_fields:
+        customers_changed.send(
+            sender=Customer, customer_ids=[c.pk for c in by_fields[names]], fields=set(names), created=False
+        )
     return out
-
-
-# Customer fields copied onto addresses (the list's region pages, the map's filters): see
-# Address.customer_name.
-ADDRESS_COPIED_FIELDS = {"name", "stage", "kind", "owner", "owner_id"}
-
-
-def _addresses_copy_customer(customer_ids: Sequence[int]) -> None:
-    """Refresh the addresses' copies of these customers' name, stage, kind and owner (same transaction)."""
-    from addresses.services import addresses_customer_copies_refresh
-
-    addresses_customer_copies_refresh(customer_ids=customer_ids)

@@ -1,35 +1,39 @@
+"""The customer pages: the list (filters, bulk actions), a customer's page, the create and edit
+forms, and the region browser. Each reads customers through crm.views.VisibleCustomersMixin."""
+
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseRedirect, JsonResponse
-from django.shortcuts import resolve_url
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views import View
-from django.views.generic import DetailView, TemplateView
+from django.views.generic import TemplateView
 
+from addresses import selectors as address_selectors
 from addresses.choices import Channel
+from addresses.forms import AddressForm, add_service_errors
 from addresses.models import Address, AddressCategory
-from addresses.services import addresses_categorize
+from addresses.presentation import address_map_points
+from addresses.services import FirstAddressInvalid, addresses_categorize, customer_with_address_create
 from crm.roles import is_manager
+from crm.views import VisibleCustomersMixin
 from customers.choices import CustomerKind, RelationshipStage
 from customers.filtersets import LOCATED_CHOICES, SORT_CHOICES, owner_choices
-from customers.forms import BulkCategoryForm, BulkOwnerForm, filter_chips
-from customers.models import Customer
+from customers.forms import BulkCategoryForm, BulkOwnerForm, CustomerForm, customer_initial, filter_chips
+from customers.presentation import list_rows
 from customers.selectors import (
     PAGE_SIZES,
     customer_list,
-    region_chain,
-    region_children,
     region_customer_counts,
-    region_label,
-    region_picker_levels,
     region_visible_total,
 )
-from customers.services import customers_reassign_owner
+from customers.services import customer_update, customers_reassign_owner
 from geo.choices import RegionLevel
-from geo.models import Region
+from geo.presentation import map_config, map_display_crs, region_label
+from geo.selectors import region_chain, region_picker_levels
 
 
 def _per_page(request) -> int:
@@ -40,7 +44,7 @@ def _per_page(request) -> int:
     return value if value in PAGE_SIZES else 50
 
 
-class CustomerListView(LoginRequiredMixin, TemplateView):
+class CustomerListView(VisibleCustomersMixin, TemplateView):
     template_name = "customers/customer_list.html"
     partial_template_name = "customers/_list_page.html"
 
@@ -59,7 +63,7 @@ class CustomerListView(LoginRequiredMixin, TemplateView):
             per_page=_per_page(self.request),
             page_number=params.get("page"),
         )
-        chain = region_chain(params.get("region"))
+        chain = region_chain(code=params.get("region"))
         categories = list(AddressCategory.objects.order_by("name"))
         owners = list(owner_choices())
         filters = result.filterset.form.cleaned_data if result.filterset.is_valid() else {}
@@ -68,7 +72,7 @@ class CustomerListView(LoginRequiredMixin, TemplateView):
             filterset=result.filterset,
             page_obj=result.page,
             paginator=result.paginator,
-            customers=result.page.object_list,
+            customers=list_rows(result.page.object_list),
             chips=filter_chips(
                 result.filterset, params=params, region_chain=chain, categories=categories, owners=owners
             ),
@@ -105,7 +109,7 @@ def _query_without(params, *keys) -> str:
     return query.urlencode()
 
 
-class BulkActionView(LoginRequiredMixin, View):
+class BulkActionView(VisibleCustomersMixin, View):
     """POST-only base: validate the form, scope the ids with visible_to, act, go back to the list."""
 
     form_class = None
@@ -120,9 +124,7 @@ class BulkActionView(LoginRequiredMixin, View):
             return self.back()
         # Ids the user may not see are dropped here, never acted on.
         ids = list(
-            Customer.objects.visible_to(request.user)
-            .filter(pk__in=form.cleaned_data["ids"])
-            .values_list("pk", flat=True)
+            self.visible_customers().filter(pk__in=form.cleaned_data["ids"]).values_list("pk", flat=True)
         )
         self.act(form, ids)
         return self.back()
@@ -189,21 +191,14 @@ class CustomerBulkReassignView(BulkActionView):
         )
 
 
-class CustomerDetailView(LoginRequiredMixin, DetailView):
-    template_name = "customers/customer_detail.html"
-
-    def get_queryset(self):
-        return Customer.objects.visible_to(self.request.user)
-
-
-class RegionBrowserView(LoginRequiredMixin, TemplateView):
+class RegionBrowserView(VisibleCustomersMixin, TemplateView):
     """Customer counts per region, drilled down country → province → city → district."""
 
     template_name = "customers/region_browser.html"
     top_bars = 15
 
     def get_context_data(self, code=None, **kwargs):
-        chain = region_chain(code)
+        chain = region_chain(code=code)
         if code and not chain:
             raise Http404(_("No such region."))
         region = chain[-1] if chain else None
@@ -224,22 +219,93 @@ class RegionBrowserView(LoginRequiredMixin, TemplateView):
         )
 
 
-class RegionChildrenView(LoginRequiredMixin, View):
-    """JSON for cascading region pickers: the children of `parent` (countries without it)."""
+class CustomerDetailView(VisibleCustomersMixin, View):
+    template_name = "customers/customer_detail.html"
+
+    def get(self, request, pk):
+        customer = self.get_customer(pk)
+        addresses = address_selectors.customer_addresses(customer=customer)
+        return render(
+            request,
+            self.template_name,
+            {
+                "customer": customer,
+                "addresses": addresses,
+                "map_points": address_map_points(addresses),
+                "map_config": map_config(),
+                "history": address_selectors.customer_history(customer=customer),
+                "history_limit": address_selectors.HISTORY_LIMIT,
+                "all_categories": list(AddressCategory.objects.order_by("name")),
+            },
+        )
+
+
+class CustomerCreateView(LoginRequiredMixin, View):
+    template_name = "customers/customer_form.html"
 
     def get(self, request):
-        code = request.GET.get("parent", "").strip()
-        parent = None
-        if code:
-            parent = Region.objects.filter(code=code).first()
-            if parent is None:
-                raise Http404(_("No such region."))
-        return JsonResponse(
-            {
-                "parent": code,
-                "regions": [
-                    {"code": r.code, "name": region_label(r), "level": r.level}
-                    for r in region_children(parent=parent)
-                ],
-            }
+        return self._render(
+            CustomerForm(can_assign_owner=is_manager(request.user), initial={"owner": request.user.pk}),
+            AddressForm(prefix="address", initial={"is_primary": True}),
+        )
+
+    def post(self, request):
+        form = CustomerForm(request.POST, can_assign_owner=is_manager(request.user))
+        address_form = AddressForm(request.POST, prefix="address")
+        if not (form.is_valid() & address_form.is_valid()):
+            return self._render(form, address_form)
+        fields = dict(form.cleaned_data)
+        if not is_manager(request.user):
+            fields["owner"] = request.user  # sales users own what they create
+        address = None if address_form.is_empty() else address_form.service_fields(crs=map_display_crs())
+        try:
+            customer = customer_with_address_create(
+                customer_fields=fields, address_fields=address, actor=request.user, channel=Channel.FORM
+            )
+        except FirstAddressInvalid as exc:
+            address_form.add_service_errors(exc)
+            return self._render(form, address_form)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+            return self._render(form, address_form)
+        messages.success(request, _("Customer “%(name)s” created.") % {"name": customer.name})
+        return redirect(customer)
+
+    def _render(self, form, address_form, status=200):
+        return render(
+            self.request,
+            self.template_name,
+            {"form": form, "address_form": address_form, "customer": None, "map_config": map_config()},
+            status=status,
+        )
+
+
+class CustomerEditView(VisibleCustomersMixin, View):
+    template_name = "customers/customer_form.html"
+
+    def get(self, request, pk):
+        customer = self.get_customer(pk)
+        form = CustomerForm(initial=customer_initial(customer), can_assign_owner=is_manager(request.user))
+        return self._render(customer, form)
+
+    def post(self, request, pk):
+        customer = self.get_customer(pk)
+        form = CustomerForm(request.POST, can_assign_owner=is_manager(request.user))
+        if form.is_valid():
+            try:
+                customer_update(customer=customer, actor=request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+                customer = self.get_customer(pk)  # undo the failed in-memory changes
+            else:
+                messages.success(request, _("Customer saved."))
+                return redirect(customer)
+        return self._render(customer, form)
+
+    def _render(self, customer, form, status=200):
+        return render(
+            self.request,
+            self.template_name,
+            {"form": form, "customer": customer, "address_form": None, "map_config": map_config()},
+            status=status,
         )

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from crm.pagination import EstimatedCountPaginator
+from crm.db.pagination import EstimatedCountPaginator
 from geo.models import Region
 
 

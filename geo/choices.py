@@ -7,6 +7,7 @@ class RegionLevel(models.TextChoices):
     PROVINCE = "province", _("Province")
     CITY = "city", _("City")
     DISTRICT = "district", _("District")
+    TOWNSHIP = "township", _("Township")
 
 
 class GeocodePrecision(models.TextChoices):
@@ -14,6 +15,7 @@ class GeocodePrecision(models.TextChoices):
 
     ROOFTOP = "rooftop", _("Rooftop")
     STREET = "street", _("Street")
+    TOWNSHIP = "township", _("Township")
     DISTRICT = "district", _("District")
     CITY = "city", _("City")
     PROVINCE = "province", _("Province")
@@ -25,6 +27,7 @@ class GeocodePrecision(models.TextChoices):
 LOCATED_GROUPS = {
     "precise": (GeocodePrecision.ROOFTOP, GeocodePrecision.STREET),
     "coarse": (
+        GeocodePrecision.TOWNSHIP,
         GeocodePrecision.DISTRICT,
         GeocodePrecision.CITY,
         GeocodePrecision.PROVINCE,

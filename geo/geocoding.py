@@ -84,8 +84,9 @@ LEVEL_PRECISION = {
     RegionLevel.PROVINCE: GeocodePrecision.PROVINCE,
     RegionLevel.CITY: GeocodePrecision.CITY,
     RegionLevel.DISTRICT: GeocodePrecision.DISTRICT,
+    RegionLevel.TOWNSHIP: GeocodePrecision.TOWNSHIP,
 }
-_HINT_LEVELS = ("district", "city", "province", "country")
+_HINT_LEVELS = ("township", "district", "city", "province", "country")
 
 
 def deepest_located_region(hint: Any) -> LocatedRegion | None:
@@ -700,6 +701,7 @@ class ReverseGeocoder:
         self._leaves: list[tuple[float, float, Any, tuple[tuple[str, str], ...]]] = []
         self._vectors: list[tuple[float, float, float]] = []
         self._grid: dict[tuple[int, int], list[int]] = {}
+        self._below: dict[str, list[int]] = {}
         for record in located:
             if record.code in located_parents:
                 continue
@@ -718,14 +720,19 @@ class ReverseGeocoder:
     def __len__(self) -> int:
         return len(self._leaves)
 
-    def reverse(self, lat: float, lng: float, *, max_km: float | None = None) -> ReverseGeocodeResult | None:
+    def reverse(
+        self, lat: float, lng: float, *, max_km: float | None = None, within: str = ""
+    ) -> ReverseGeocodeResult | None:
         """The nearest leaf division to (lat, lng), or None beyond `max_km` / with no data.
 
         Without `max_km` a point far from every centroid (open sea, a country the
         tables do not subdivide) still gets the nearest one; check `distance_km`.
+        With `within`, only leaves below that region (or the region itself) count.
         """
         if not self._leaves:
             return None
+        if within:
+            return self._reverse_within(lat, lng, within, max_km)
         scale = math.cos(math.radians(lat))
         ci, cj = self._cell_of(lat, lng)
         best, best_d2 = -1, math.inf
@@ -759,6 +766,23 @@ class ReverseGeocoder:
 
     def _cell_of(self, lat: float, lng: float) -> tuple[int, int]:
         return math.floor(lat / self.cell), math.floor(lng / self.cell)
+
+    def _reverse_within(self, lat: float, lng: float, within: str, max_km: float | None):
+        """The nearest leaf below `within`: its leaves are few, so they are compared directly."""
+        leaves = self._below.get(within)
+        if leaves is None:
+            leaves = self._below[within] = [
+                i for i, leaf in enumerate(self._leaves) if any(code == within for _, code in leaf[3])
+            ]
+        if not leaves:
+            return None
+        scale = math.cos(math.radians(lat))
+        best = min(leaves, key=lambda i: _equirect_d2(lat, lng, scale, self._leaves[i]))
+        leaf_lat, leaf_lng, record, chain = self._leaves[best]
+        distance = haversine_km(lat, lng, leaf_lat, leaf_lng)
+        if max_km is not None and distance > max_km:
+            return None
+        return ReverseGeocodeResult(record.code, str(record.level), record.name, chain, distance)
 
 
 def _equirect_d2(lat: float, lng: float, scale: float, leaf: tuple) -> float:
@@ -796,3 +820,142 @@ def _chain(record: Any, by_code: Mapping[str, Any]) -> tuple[tuple[str, str], ..
 def get_reverse_geocoder() -> ReverseGeocoder:
     """The reverse geocoder over the bundled region tables, built once per process."""
     return ReverseGeocoder.from_bundled_data()
+
+
+# --- reverse geocoding by polygon -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """What lies at a point: the deepest region found, its chain, and how it was found.
+
+    `method` is "polygon" when the region's own outline holds the point, "centroid" when
+    the region is the nearest centroid (inside the outline of `outline_code`, if any);
+    `approximate` is True for every centroid answer.
+    """
+
+    region_code: str
+    level: str
+    name: str
+    chain: tuple[tuple[str, str], ...]  # (level, code) from the country down
+    method: str
+    approximate: bool
+    outline_code: str = ""
+    distance_km: float = 0.0
+
+    def code_at(self, level: str) -> str:
+        return next((code for lvl, code in self.chain if lvl == level), "")
+
+
+class OutlineIndex:
+    """Polygons by region code, bucketed by their bounding boxes in a grid of `cell` degrees.
+
+    Outlines are Natural Earth admin-1 polygons simplified to about 1 km (geo/data/
+    admin1_outlines.json.gz, built by scripts/build_region_data.py), so a point within about
+    a kilometre of a border may fall on either side.
+    """
+
+    def __init__(self, outlines: Mapping[str, list], *, cell: float = 1.0) -> None:
+        self.cell = cell
+        self._polygons: list[tuple[str, list, tuple[float, float, float, float], float]] = []
+        self._grid: dict[tuple[int, int], list[int]] = {}
+        for code, polygons in outlines.items():
+            for polygon in polygons:
+                xs = [x for x, _ in polygon[0]]
+                ys = [y for _, y in polygon[0]]
+                box = (min(xs), min(ys), max(xs), max(ys))
+                index = len(self._polygons)
+                self._polygons.append((code, polygon, box, (box[2] - box[0]) * (box[3] - box[1])))
+                for i in range(math.floor(box[1] / cell), math.floor(box[3] / cell) + 1):
+                    for j in range(math.floor(box[0] / cell), math.floor(box[2] / cell) + 1):
+                        self._grid.setdefault((i, j), []).append(index)
+
+    @classmethod
+    def from_bundled_data(cls) -> OutlineIndex:
+        import gzip
+
+        from geo.regiondata import DATA_DIR
+
+        with gzip.open(DATA_DIR / "admin1_outlines.json.gz", "rt", encoding="utf-8") as fh:
+            return cls(json.load(fh))
+
+    def __len__(self) -> int:
+        return len(self._polygons)
+
+    def containing(self, lat: float, lng: float) -> str:
+        """The code of the smallest polygon holding (lat, lng), or ""."""
+        found = ""
+        best = math.inf
+        for index in self._grid.get((math.floor(lat / self.cell), math.floor(lng / self.cell)), ()):
+            code, polygon, (x1, y1, x2, y2), area = self._polygons[index]
+            if x1 <= lng <= x2 and y1 <= lat <= y2 and area < best and _inside(polygon, lng, lat):
+                found, best = code, area
+        return found
+
+
+def _inside(polygon: list, x: float, y: float) -> bool:
+    """Even-odd ray casting over the outer ring and its holes."""
+    inside = False
+    for ring in polygon:
+        x1, y1 = ring[-1]
+        for x2, y2 in ring:
+            if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
+                inside = not inside
+            x1, y1 = x2, y2
+    return inside
+
+
+class PlaceIndex:
+    """Polygons where a maintained source has them, centroids below and elsewhere."""
+
+    def __init__(self, records: Iterable[Any], outlines: OutlineIndex | Mapping[str, list]) -> None:
+        records = list(records)
+        self.centroids = ReverseGeocoder(records)
+        self.outlines = outlines if isinstance(outlines, OutlineIndex) else OutlineIndex(outlines)
+        active = {r.code: r for r in records if getattr(r, "is_active", True)}
+        self._records = active
+        self._children = {r.parent_code for r in active.values() if r.parent_code}
+
+    @classmethod
+    def from_bundled_data(cls) -> PlaceIndex:
+        from geo.regiondata import read_region_records
+
+        return cls(read_region_records(), OutlineIndex.from_bundled_data())
+
+
+def reverse_geocode(lat: float, lng: float, index: PlaceIndex) -> Place | None:
+    """What lies at (lat, lng) (WGS-84): by polygon where the point falls in one, then the nearest
+    centroid below that region (or anywhere, when no polygon holds it), marked approximate."""
+    if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+        return None
+    code = index.outlines.containing(lat, lng)
+    record = index._records.get(code)
+    if record is not None and code not in index._children:
+        return Place(
+            code, str(record.level), record.name, _chain(record, index._records), "polygon", False, code
+        )
+    nearest = index.centroids.reverse(lat, lng, within=code) if record is not None else None
+    if nearest is None and record is not None:
+        return Place(
+            code, str(record.level), record.name, _chain(record, index._records), "polygon", False, code
+        )
+    if nearest is None:
+        nearest = index.centroids.reverse(lat, lng)
+        if nearest is None:
+            return None
+    return Place(
+        nearest.region_code,
+        nearest.level,
+        nearest.name,
+        nearest.chain,
+        "centroid",
+        True,
+        code,
+        nearest.distance_km,
+    )
+
+
+@lru_cache(maxsize=1)
+def get_place_index() -> PlaceIndex:
+    """The polygon-and-centroid index over the bundled data, built once per process."""
+    return PlaceIndex.from_bundled_data()

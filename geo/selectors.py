@@ -95,3 +95,77 @@ def invalidate_region_index() -> None:
 def region_index_from_files() -> RegionIndex:
     """The index over the bundled CSV files, without a database (tests, benchmarks)."""
     return RegionIndex.from_records(read_region_records())
+
+
+# -- region reads for pages and pickers -------------------------------------------------------
+
+
+def region_get(*, code: str | None):
+    """The region with `code`, or None (no code, or unknown)."""
+    from geo.models import Region
+
+    if not code:
+        return None
+    return Region.objects.filter(code=str(code).strip()[:16]).first()
+
+
+def region_chain(*, code: str | None) -> list:
+    """The region with `code` and its ancestors, country first ([] when unknown)."""
+    from geo.models import Region
+
+    region = region_get(code=code)
+    if region is None:
+        return []
+    codes = [c for c in region.path.split("/") if c]
+    by_code = {r.code: r for r in Region.objects.filter(code__in=codes)}
+    return [by_code[c] for c in codes if c in by_code]
+
+
+def region_children(*, parent=None) -> list:
+    """Active regions directly under `parent` (countries when None), in picker order:
+    China first (the CRM's home), then countries by the name shown; below a country by code."""
+    from geo.models import Region
+    from geo.presentation import region_label
+
+    fields = ("pk", "code", "name", "name_en", "level", "parent_id", "lat", "lng")
+    if parent is None:
+        regions = Region.objects.active().countries().only(*fields)
+        return sorted(regions, key=lambda r: (r.code != "CN", region_label(r).lower()))
+    return list(Region.objects.active().filter(parent=parent).only(*fields).order_by("code"))
+
+
+def region_picker_levels(chain: list) -> list[dict]:
+    """Options and selection for each cascading region select, from the chosen chain.
+
+    One query for the children of every region in the chain. The countries are a
+    callable the template calls only when it renders them: the list page keeps
+    their options in a cached fragment, so most requests never load 249 rows.
+    """
+    from geo.models import Region
+
+    parent_ids = [r.pk for r in chain]
+    rows = (
+        Region.objects.active()
+        .filter(parent_id__in=parent_ids)
+        .only("pk", "code", "name", "name_en", "level", "parent_id")
+        .order_by("code")
+        if parent_ids
+        else []
+    )
+    by_parent: dict[int | None, list] = {}
+    for r in rows:
+        by_parent.setdefault(r.parent_id, []).append(r)
+    levels = [
+        {
+            "depth": 0,
+            "options": lambda: region_children(parent=None),
+            "selected": chain[0].code if chain else "",
+        }
+    ]
+    for depth, region in enumerate(chain[:3], start=1):
+        options = by_parent.get(region.pk, [])
+        if not options:
+            break
+        selected = chain[depth].code if len(chain) > depth else ""
+        levels.append({"depth": depth, "options": options, "selected": selected})
+    return levels

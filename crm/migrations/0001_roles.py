@@ -39,8 +39,8 @@ class Migration(migrations.Migration):
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
         ("geo", "0001_initial"),
-        ("customers", "0001_initial"),
-        ("addresses", "0001_initial"),
+        ("customers", "0001_squashed_0007"),
+        ("addresses", "0001_squashed_0021"),
     ]
 
     operations = [migrations.RunPython(create_roles, remove_roles)]

@@ -33,10 +33,10 @@
         headers: { Accept: "application/json" },
         credentials: "same-origin",
       })
-        .then(function (r) { return r.ok ? r.json() : { children: [] }; })
+        .then(function (r) { return r.ok ? r.json() : { regions: [] }; })
         .then(function (data) {
-          childrenCache[parent] = data.children;
-          return data.children;
+          childrenCache[parent] = data.regions;
+          return data.regions;
         });
     }
 

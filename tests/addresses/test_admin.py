@@ -25,7 +25,7 @@ def admin_client(client, django_user_model):
         "addresses/addressversion",
         "addresses/addresscategory",
         "customers/territory",
-        "addresses/importjob",
+        "imports/importjob",
     ],
 )
 def test_admin_lists_every_model(admin_client, make_customer, model):
@@ -114,7 +114,7 @@ def test_admin_rejects_region_chain_violation_as_field_error(admin_client, make_
 
 
 def test_admin_shows_an_import_job_with_its_checkpoints_read_only(admin_client, tmp_path):
-    from addresses.models import ImportCheckpoint, ImportJob
+    from imports.models import ImportCheckpoint, ImportJob
 
     job = ImportJob.objects.create(
         source_name="客户.csv",
@@ -125,10 +125,10 @@ def test_admin_shows_an_import_job_with_its_checkpoints_read_only(admin_client, 
     )
     ImportCheckpoint.objects.create(job=job, worker=0, rows_done=10, created=9, rejected=1, finished=True)
     ImportCheckpoint.objects.create(job=job, worker=1, rows_done=12, created=12, finished=True)
-    assert "客户.csv" in admin_client.get("/admin/addresses/importjob/?status=done").content.decode()
-    page = admin_client.get(f"/admin/addresses/importjob/{job.pk}/change/").content.decode()
+    assert "客户.csv" in admin_client.get("/admin/imports/importjob/?status=done").content.decode()
+    page = admin_client.get(f"/admin/imports/importjob/{job.pk}/change/").content.decode()
     assert page.count('<td class="field-rows_done">') == 2 and 'name="_save"' not in page
-    response = admin_client.post(f"/admin/addresses/importjob/{job.pk}/change/", {"status": "failed"})
+    response = admin_client.post(f"/admin/imports/importjob/{job.pk}/change/", {"status": "failed"})
     assert response.status_code == 403
     job.refresh_from_db()
     assert job.status == "done"

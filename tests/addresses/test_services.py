@@ -169,7 +169,7 @@ def test_batch_keeps_good_items_and_reports_bad_ones(make_customer):
 
 
 def test_a_dry_run_reports_what_a_save_would_do_and_writes_nothing(make_customer):
-    from addresses.models import MapCell
+    from maps.models import MapCell
 
     customer = make_customer()
     kept = address_create(customer=customer, district_code="110105", detail="建国路88号")

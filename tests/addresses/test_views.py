@@ -225,17 +225,6 @@ def test_parse_endpoint_needs_login_and_post(client, sales):
     assert client.post(reverse("addresses:parse"), {"raw_text": "  "}).content == b""
 
 
-def test_region_children(client, sales):
-    client.force_login(sales)
-    data = client.get(reverse("addresses:region_children"), {"parent": "420000"}).json()
-    by_code = {c["code"]: c for c in data["children"]}
-    assert by_code["420100"]["level"] == "city"
-    assert by_code["429004"]["level"] == "district"  # 仙桃 hangs under the province
-    assert "422100" not in by_code  # abolished prefectures are not offered
-    countries = client.get(reverse("addresses:region_children")).json()["children"]
-    assert any(c["code"] == "CN" for c in countries)
-
-
 def test_assign_and_remove_a_category_from_the_card(client, sales, address, category):
     client.force_login(sales)
     url = reverse("addresses:categorize", args=[address.pk])

@@ -2,17 +2,18 @@
 
 import pytest
 
-from addresses import clustering
-from addresses.models import Address, MapCell
+from addresses.models import Address
 from addresses.services import AddressInput, address_history_verify, addresses_save
-from crm.batch_lookup import in_values
+from crm.db.batch_lookup import in_values
 from customers.models import Customer
 from customers.services import customers_upsert
 from geo import mapmath
+from maps import cells
+from maps.models import MapCell
 
 pytestmark = pytest.mark.django_db
 
-N = 260  # above crm.bulk_insert.COPY_MIN_ROWS and crm.batch_lookup.MIN_VALUES
+N = 260  # above crm.db.bulk_insert.COPY_MIN_ROWS and crm.db.batch_lookup.MIN_VALUES
 
 
 def _cells():
@@ -53,7 +54,7 @@ def test_large_batch_of_moves_keeps_map_cells_equal_to_a_rebuild(category):
     moved = addresses_save(items=moves, channel="import")
     assert moved.ok and moved.updated == N // 2 and moved.unchanged == N - N // 2
     incremental = _cells()
-    clustering.map_cells_rebuild()
+    cells.map_cells_rebuild()
     assert _cells() == incremental
     assert sum(n for (level, _x, _y), (n, _la, _ln) in incremental.items() if level == 8) == N
     sample = Address.objects.filter(pk__in=[a.pk for a in created.addresses[:6]])

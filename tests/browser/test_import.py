@@ -33,7 +33,7 @@ def test_upload_watch_progress_and_download_the_report(import_page, live_server,
         "B3,,,广州市天河区,\n"
         "B4,坏负责人,,深圳市南山区,ghost\n".encode("utf-8-sig")
     )
-    page.goto(f"{live_server.url}/addresses/import/")
+    page.goto(f"{live_server.url}/imports/")
     page.screenshot(path="/tmp/dz-import-upload.png", full_page=True)
     with page.expect_download() as template:
         page.click("[data-testid=import-template]")

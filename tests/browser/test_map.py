@@ -171,7 +171,7 @@ def test_nearby_list_is_sorted_and_a_drawn_polygon_selects_customers(map_page, l
         page.eval_on_selector_all("#dz-selection-list .dz-result-name", "els => els.map(e => e.textContent)")
     )
     assert names == ["北京客户一", "北京客户二"]
-    assert page.locator("#dz-selection-export").get_attribute("href").startswith("/addresses/export/?ids=")
+    assert page.locator("#dz-selection-export").get_attribute("href").startswith("/imports/export/?ids=")
     page.screenshot(path=f"{SHOTS}/map-selection.png")
 
 

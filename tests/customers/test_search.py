@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from addresses.services import address_create, address_update
-from crm.search_keys import search_keys
+from crm.db.search_keys import search_keys
 from customers import search
 from customers.models import Customer
 from customers.search import customer_search
@@ -97,7 +97,7 @@ def test_write_path_stores_the_search_keys_of_names_and_address_text(people):
     term=st.text(alphabet="科技欧阳哈abAB%_\\ ßẞİı", min_size=1, max_size=5),
 )
 def test_a_texts_keys_hold_every_key_of_a_term_it_contains(text, term):
-    # The indexed search (crm.search_keys) narrows by keys, then tests the text: it relies on this.
+    # The indexed search (crm.db.search_keys) narrows by keys, then tests the text: it relies on this.
     if term.upper() in text.upper():
         assert set(search_keys(term)) <= set(search_keys(text))
 

@@ -7,7 +7,7 @@ from customers.services import customers_upsert
 
 pytestmark = pytest.mark.django_db
 
-N = 260  # above crm.bulk_insert.COPY_MIN_ROWS
+N = 260  # above crm.db.bulk_insert.COPY_MIN_ROWS
 
 
 def test_new_customers_get_the_model_defaults_and_their_ids(sales):

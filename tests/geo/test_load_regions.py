@@ -44,7 +44,7 @@ PROVINCE_BBOX = {
     "630000": (89.4, 31.6, 103.1, 39.2),
     "640000": (104.2, 35.2, 107.7, 39.4),
     "650000": (73.4, 34.3, 96.4, 49.2),
-    "710000": (119.3, 21.8, 122.1, 25.4),
+    "710000": (118.1, 21.8, 122.1, 26.4),  # with Kinmen and Matsu
     "810000": (113.8, 22.1, 114.5, 22.6),
     "820000": (113.5, 22.1, 113.65, 22.25),
 }
@@ -104,11 +104,12 @@ def test_municipality_is_a_province_with_one_city_of_the_same_name(regions):
     assert not Region.objects.filter(name__in=["市辖区", "县", "省直辖县级行政区划", "直辖县"]).exists()
 
 
-def test_prefecture_city_without_districts_has_no_children(regions):
+def test_prefecture_city_without_districts_has_only_townships_below(regions):
     for code in ("441900", "442000", "460400", "620200"):
         city = region(code)
         assert city.level == RegionLevel.CITY
-        assert not city.children.filter(is_active=True).exists(), city.name
+        levels = set(city.children.filter(is_active=True).values_list("level", flat=True))
+        assert levels == {RegionLevel.TOWNSHIP}, city.name
 
 
 def test_county_level_units_under_a_province_have_no_city(regions):

@@ -146,7 +146,7 @@ def test_street_names_containing_place_names_stay_in_the_detail(index, text, exp
     "text, expected, detail",
     [
         ("义乌城北路88号", ("浙江省", "金华市", "义乌市"), "城北路88号"),
-        ("浙江义乌城西街道", ("浙江省", "金华市", "义乌市"), "城西街道"),
+        ("浙江义乌城西大街", ("浙江省", "金华市", "义乌市"), "城西大街"),
         ("广州城北路", ("广东省", "广州市", None), "城北路"),
         ("合肥市长丰县蒙城北路", ("安徽省", "合肥市", "长丰县"), "蒙城北路"),  # 蒙城县's name: a street
     ],
@@ -171,51 +171,51 @@ def test_house_number_is_not_a_postcode(index):
 
 
 @pytest.mark.parametrize(
-    "text, country, province, postcode, detail",
+    "text, country, province, postcode, locality, detail",
     [
         (
             "1600 Amphitheatre Pkwy, Mountain View, CA 94043, USA",
             "US",
             "US-CA",
             "94043",
-            "1600 Amphitheatre Pkwy, Mountain View, CA 94043",
+            "Mountain View",
+            "1600 Amphitheatre Pkwy",
         ),
         (
             "10 Downing Street, London SW1A 2AA, United Kingdom",
             "GB",
             "GB-ENG",
             "SW1A 2AA",
-            "10 Downing Street, London SW1A 2AA",
+            "London",
+            "10 Downing Street",
         ),
         (
             "Unter den Linden 77, 10117 Berlin, Deutschland",
             "DE",
             "DE-BE",
             "10117",
-            "Unter den Linden 77, 10117 Berlin",
+            "Berlin",
+            "Unter den Linden 77",
         ),
         (
             "1-1 Marunouchi, Chiyoda-ku, Tokyo 100-0005, Japan",
             "JP",
             "JP-13",
             "100-0005",
-            "1-1 Marunouchi, Chiyoda-ku, Tokyo 100-0005",
+            "Chiyoda-ku",
+            "1-1 Marunouchi",
         ),
-        ("1 Raffles Place, Singapore 048616", "SG", None, "048616", "1 Raffles Place"),
-        (
-            "350 Fifth Avenue, New York, NY 10118",
-            "US",
-            "US-NY",
-            "10118",
-            "350 Fifth Avenue, New York, NY 10118",
-        ),
+        ("1 Raffles Place, Singapore 048616", "SG", None, "048616", "", "1 Raffles Place"),
+        ("350 Fifth Avenue, New York, NY 10118", "US", "US-NY", "10118", "New York", "350 Fifth Avenue"),
     ],
 )
-def test_non_chinese_addresses(index, text, country, province, postcode, detail):
+def test_non_chinese_addresses(index, text, country, province, postcode, locality, detail):
+    """Country, first-level subdivision, postcode by the country's format, the locality as written."""
     parsed = parse_address(text, index)
     assert parsed.country.code == country
     assert (parsed.province.code if parsed.province else None) == province
     assert parsed.postcode == postcode
+    assert parsed.locality == locality
     assert parsed.detail == detail
 
 

@@ -1,6 +1,7 @@
 """The fast path (names read from the start with dict lookups) gives exactly the general path's results."""
 
 import random
+from dataclasses import replace
 
 import pytest
 
@@ -107,13 +108,15 @@ def test_texts_the_fast_path_cannot_settle_go_to_the_general_path(index, monkeyp
 
 def test_noise_is_normalised_before_the_fast_path(index):
     noisy = "收货人：张三 13812345678 廣東省深圳市南山區科技園"
-    assert parse_address(noisy, index) == parse_address("广东省深圳市南山区科技园", index)
+    parsed = parse_address(noisy, index)
+    # The same reading; the detail line as written (traditional characters kept).
+    assert parsed == replace(parse_address("广东省深圳市南山区科技园", index), detail="科技園")
 
 
 def test_resolution_cache_is_keyed_by_matched_names_and_cleared(index):
     index.clear_caches()
     # Short district names last are not in the chain table: they are resolved and cached.
-    parse_addresses(["深圳南山科技园", "深圳南山粤海街道"], index)
+    parse_addresses(["深圳南山科技园", "深圳南山大冲村"], index)
     assert len(index._cache) == 1
     index.clear_caches()
     assert not index._cache
@@ -133,7 +136,7 @@ def test_chain_table_holds_the_resolvers_results(index):
     fast = index._parse_clean_many(texts)
     index.clear_caches()
     assert fast == index._parse_han_general(texts)
-    assert "北京市北京市朝阳区" in texts  # a municipality written twice
+    assert "北京市北京市海淀区" in texts  # a municipality written twice
 
 
 def test_chains_followed_by_anything_give_the_general_paths_results(index):

@@ -19,12 +19,13 @@ class Command(BaseCommand):
         )
         cn = {
             level: active[("CN", level)]
-            for level in (RegionLevel.PROVINCE, RegionLevel.CITY, RegionLevel.DISTRICT)
+            for level in (RegionLevel.PROVINCE, RegionLevel.CITY, RegionLevel.DISTRICT, RegionLevel.TOWNSHIP)
         }
         cn_historic = sum(n for (c, _), n in inactive.items() if c == "CN")
         self.stdout.write(
             f"CN: {cn[RegionLevel.PROVINCE]} provinces, {cn[RegionLevel.CITY]} cities, "
-            f"{cn[RegionLevel.DISTRICT]} districts, {cn_historic} historic (inactive)"
+            f"{cn[RegionLevel.DISTRICT]} districts, {cn[RegionLevel.TOWNSHIP]} townships, "
+            f"{cn_historic} historic (inactive)"
         )
         self.stdout.write(f"World: {countries} countries, {subdivisions} first-level subdivisions outside CN")
         if verbosity >= 2:

@@ -1,0 +1,149 @@
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.text import get_valid_filename
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from crm.roles import is_manager
+from customers.filtersets import CustomerFilterSet
+from customers.models import Customer
+from geo.choices import CoordinateSystem
+from imports import exporting
+from imports.columns import FIELD_NAMES, template_csv
+from imports.jobs import job_for_file
+from imports.models import ImportJob, ImportStatus
+from imports.tasks import import_job_confirm, import_job_resume, import_job_validate
+
+MAX_UPLOAD_BYTES = getattr(settings, "IMPORT_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
+ACTIVE = (ImportStatus.PENDING, ImportStatus.VALIDATING, ImportStatus.QUEUED, ImportStatus.RUNNING)
+STARTED = [s for s in ImportStatus.values if s != ImportStatus.PENDING]
+
+
+def _manager(request):
+    if not is_manager(request.user):
+        raise PermissionDenied
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_upload(request):
+    """Upload a file; it is validated (dry run) in the background, then previewed."""
+    _manager(request)
+    error = ""
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        crs = request.POST.get("crs", CoordinateSystem.WGS84)
+        if upload is None:
+            error = _("Choose a CSV or Excel file.")
+        elif upload.size > MAX_UPLOAD_BYTES:
+            error = _("The file is larger than %(mb)s MB; use manage.py import_customers.") % {
+                "mb": MAX_UPLOAD_BYTES // 1024**2
+            }
+        elif crs not in CoordinateSystem.values:
+            error = _("Unknown coordinate system.")
+        else:
+            folder = Path(settings.MEDIA_ROOT) / "imports" / f"upload-{uuid.uuid4().hex}"
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / (get_valid_filename(upload.name) or "upload.csv")
+            with open(path, "wb") as out:
+                for chunk in upload.chunks():
+                    out.write(chunk)
+            job = job_for_file(
+                path,
+                options={"map": {}, "crs": crs, "language": get_language()},
+                actor=request.user,
+                dry_run=True,
+                source_name=upload.name[:255],
+                uploaded=True,
+            )
+            import_job_validate.enqueue(job_id=job.pk)
+            return redirect("imports:job", pk=job.pk)
+    # Imports (from the page or the command) and the page's uploads still being checked or
+    # waiting for confirmation; not the command's dry runs, nor its jobs that never started.
+    jobs = ImportJob.objects.filter(
+        Q(dry_run=False, status__in=STARTED) | Q(dry_run=True, uploaded=True)
+    ).select_related("created_by")[:10]
+    return render(
+        request,
+        "imports/import_upload.html",
+        {
+            "error": error,
+            "crs_choices": CoordinateSystem.choices,
+            "jobs": jobs,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_job(request, pk):
+    """A job's preview, confirm button, live progress (htmx polls ?partial=1) and summary."""
+    _manager(request)
+    job = get_object_or_404(ImportJob, pk=pk)
+    if request.method == "POST":
+        if request.POST.get("action") == "resume":
+            import_job_resume(job)
+        else:
+            import_job_confirm(job)
+        return redirect("imports:job", pk=job.pk)
+    context = {
+        "job": job,
+        "active": job.status in ACTIVE and not job.stalled,
+        "column_map": [
+            (header, FIELD_NAMES.get(f, f)) for header, f in (job.preview or {}).get("columns", [])
+        ],
+    }
+    if request.GET.get("partial"):
+        return render(request, "imports/import_progress.html", context)
+    return render(request, "imports/import_job.html", context)
+
+
+@login_required
+def import_report(request, pk):
+    """The rejected rows (CSV, UTF-8 with BOM, formula-escaped)."""
+    _manager(request)
+    job = get_object_or_404(ImportJob, pk=pk)
+    if not job.report_path or not Path(job.report_path).exists():
+        raise Http404
+    name = f"{Path(job.source_name).stem}-{'validation' if job.dry_run else 'rejected'}.csv"
+    return FileResponse(
+        open(job.report_path, "rb"), as_attachment=True, filename=name, content_type="text/csv; charset=utf-8"
+    )
+
+
+@login_required
+def import_template(request):
+    """A CSV to fill in: the usual columns and one example row."""
+    _manager(request)
+    response = HttpResponse(template_csv(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="dizhi-import-template.csv"'
+    return response
+
+
+@login_required
+@require_GET
+def export_customers(request):
+    """The customer list's filters (or a selection, `ids`) as CSV, XLSX or GeoJSON, streamed."""
+    fmt = request.GET.get("format", "csv")
+    if fmt not in exporting.FORMATS:
+        return HttpResponseBadRequest("format must be csv, xlsx or geojson")
+    filterset = CustomerFilterSet(request.GET, queryset=Customer.objects.visible_to(request.user))
+    customers = filterset.qs
+    ids = [i for v in request.GET.getlist("ids") for i in v.split(",") if i.strip().isdigit()]
+    if ids:
+        customers = customers.filter(pk__in=ids)
+    name = f"customers-{timezone.localtime():%Y%m%d-%H%M}.{fmt}"
+    response = StreamingHttpResponse(
+        exporting.export_chunks(customers, fmt), content_type=exporting.CONTENT_TYPES[fmt]
+    )
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
