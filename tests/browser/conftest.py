@@ -15,7 +15,7 @@ import os
 
 import pytest
 
-from tests.conftest import ensure_base_data
+from tests.base_data import ensure_base_data
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls made by
 # the tests themselves are still synchronous.
