@@ -471,6 +471,33 @@ def _deepest_parsed_code(p) -> str | None:
     return None
 
 
+@dataclass(slots=True)
+class _Pending:
+    """An item that passed validation: the address as it will be written, its categories and,
+    for an update, the stored row's snapshot before and after."""
+
+    index: int
+    address: Address
+    categories: list[int]
+    before: dict | None = None
+    after: dict | None = None
+
+
+@dataclass
+class _BatchInputs:
+    """What a batch reads before it validates: the stored rows it updates (locked), the customers
+    and categories its items name, and the regions of their codes and parsed text."""
+
+    existing: dict[int, Address]
+    old_points: dict[int, tuple]  # stored map inputs of the rows to update, before the batch
+    existing_categories: dict[int, list[int]]
+    known_customers: dict[int, list]  # id -> [name, stage, kind, owner id], copied onto new addresses
+    known_categories: set[int]
+    structured: list[list[str]]  # per item: the region codes it gives
+    parsed: dict[int, "parsing.ParsedAddress"]  # per item with free text and no codes
+    rows: "_RegionRows"
+
+
 @transaction.atomic
 def addresses_save(
     *, items: Sequence[AddressInput], actor=None, channel: str, dry_run: bool = False
@@ -487,43 +514,70 @@ def addresses_save(
     """
     Channel(channel)
     result = AddressBatchResult(addresses=[None] * len(items), statuses=[None] * len(items))
-    now = timezone.now()
+    inputs = _read_batch(items, dry_run=dry_run)
+    to_create, to_update = _validate_batch(items, inputs, result)
+    if dry_run:
+        for pending, status in [(p, "created") for p in to_create] + [(p, "updated") for p in to_update]:
+            result.addresses[pending.index], result.statuses[pending.index] = pending.address, status
+        result.created, result.updated = len(to_create), len(to_update)
+        return result
+    _write_batch(to_create, to_update, inputs, result, actor=actor, channel=channel, now=timezone.now())
+    return result
 
-    # Existing rows (updates), locked against concurrent edits.
+
+def _read_batch(items: Sequence[AddressInput], *, dry_run: bool) -> _BatchInputs:
+    """Load phase: stored rows (locked unless a dry run), customers, categories, parsed text, regions."""
     update_ids = [it.address_id for it in items if it.address_id]
     existing_rows = Address.objects.filter(pk__in=in_values(update_ids)).order_by("pk")
     if not dry_run:
         existing_rows = existing_rows.select_for_update()
     existing = {a.pk: a for a in existing_rows} if update_ids else {}
-    # Stored map inputs of the rows to update, before this batch changes them.
-    old_points = {pk: (a.lat, a.lng, a.province_id, a.city_id, a.district_id) for pk, a in existing.items()}
     existing_categories: dict[int, list[int]] = {}
     if existing:
         for address_id, category_id in Address.categories.through.objects.filter(
             address_id__in=existing
         ).values_list("address_id", "addresscategory_id"):
             existing_categories.setdefault(address_id, []).append(category_id)
-
-    customer_ids = {it.customer_id for it in items if it.customer_id and not it.address_id}
-    # Known customers, with the name / stage / kind / owner that new addresses copy (for the
-    # list's region pages and the map's filters; see Address.customer_name and
-    # addresses_customer_copies_refresh).
-    known_customers: dict[int, list] = {}
-    if customer_ids:
-        copied = Customer.objects.filter(pk__in=in_values(customer_ids)).values_list(
-            "pk", "name", "stage", "kind", "owner_id"
-        )
-        known_customers = {pk: rest for pk, *rest in copied}
-        if dry_run:  # customers the same dry run would create: their copies do not matter here
-            known_customers.update({pk: ["", "", "", None] for pk in customer_ids if pk < 0})
     wanted_categories = {c for it in items if it.category_ids for c in it.category_ids}
     known_categories = (
         set(AddressCategory.objects.filter(pk__in=wanted_categories).values_list("pk", flat=True))
         if wanted_categories
         else set()
     )
+    structured, parsed = _parse_items(items)
+    codes = [c for item_codes in structured for c in item_codes]
+    codes += [c for p in parsed.values() if (c := _deepest_parsed_code(p))]
+    return _BatchInputs(
+        existing=existing,
+        old_points={
+            pk: (a.lat, a.lng, a.province_id, a.city_id, a.district_id) for pk, a in existing.items()
+        },
+        existing_categories=existing_categories,
+        known_customers=_known_customers(items, dry_run=dry_run),
+        known_categories=known_categories,
+        structured=structured,
+        parsed=parsed,
+        rows=_RegionRows(codes, ids=[a.region_id for a in existing.values() if a.region_id]),
+    )
 
-    # Free text to parse: items with text and no structured chain.
+
+def _known_customers(items: Sequence[AddressInput], *, dry_run: bool) -> dict[int, list]:
+    """The customers new addresses belong to, with the name / stage / kind / owner each new address
+    copies (for the list's region pages and the map's filters; see Address.customer_name)."""
+    customer_ids = {it.customer_id for it in items if it.customer_id and not it.address_id}
+    if not customer_ids:
+        return {}
+    copied = Customer.objects.filter(pk__in=in_values(customer_ids)).values_list(
+        "pk", "name", "stage", "kind", "owner_id"
+    )
+    known = {pk: rest for pk, *rest in copied}
+    if dry_run:  # customers the same dry run would create: their copies do not matter here
+        known.update({pk: ["", "", "", None] for pk in customer_ids if pk < 0})
+    return known
+
+
+def _parse_items(items: Sequence[AddressInput]) -> tuple[list[list[str]], dict]:
+    """Each item's structured codes, and the parsed free text of items that give text and no codes."""
     structured = [it.structured_codes() for it in items]
     texts = {}
     for i, it in enumerate(items):
@@ -531,180 +585,177 @@ def addresses_save(
             it.raw_text = it.raw_text.strip()
         if it.raw_text and not structured[i]:
             texts[i] = it.raw_text
-    parsed = _parse_texts(texts)
+    return structured, _parse_texts(texts)
 
-    codes = [c for item_codes in structured for c in item_codes]
-    codes += [c for p in parsed.values() if (c := _deepest_parsed_code(p))]
-    rows = _RegionRows(codes, ids=[a.region_id for a in existing.values() if a.region_id])
 
-    to_create: list[tuple[int, Address, list[int]]] = []
-    to_update: list[tuple[int, Address, list[int], dict, dict]] = []
+def _validate_batch(
+    items: Sequence[AddressInput], inputs: _BatchInputs, result: AddressBatchResult
+) -> tuple[list[_Pending], list[_Pending]]:
+    """Validate phase: each item becomes a pending creation or update, or an error in `result`
+    (an unchanged update is settled in `result` at once)."""
+    to_create: list[_Pending] = []
+    to_update: list[_Pending] = []
     primaries: set[tuple[int, str]] = set()
-
     for i, it in enumerate(items):
         try:
-            if it.address_id:
-                address = existing.get(it.address_id)
-                if address is None:
-                    _fail("address", _("This address no longer exists."))
-                if it.expected_version is not None and it.expected_version != address.version:
-                    raise StaleAddressError(address, it.expected_version)
-                cats_before = sorted(existing_categories.get(address.pk, []))
-                before = _snapshot(address, cats_before, rows.by_id)
-            else:
-                if it.customer_id not in known_customers:
-                    _fail("customer", _("Unknown customer."))
-                address = _new_address(it.customer_id, *known_customers[it.customer_id])
-                cats_before, before = [], None
-
-            if it.kind is not None:
-                kind = _ADDRESS_KINDS.get(it.kind)
-                if kind is None:
-                    _fail("kind", _("Unknown address kind “%(kind)s”.") % {"kind": it.kind})
-                address.kind = kind
-            if it.is_primary is not None:
-                address.is_primary = bool(it.is_primary)
-            if it.raw_text is not None:
-                address.raw_text = it.raw_text
-            if it.postcode is not None:
-                address.postcode = it.postcode.strip()
-            if it.detail is not None:
-                address.detail = it.detail.strip()
-            if it.verified_at is not _UNSET:
-                address.verified_at = it.verified_at
-
-            old_region_id = address.region_id
-            if structured[i]:
-                region = _resolve_structured(it, rows)
-            elif i in parsed:
-                p = parsed[i]
-                code = _deepest_parsed_code(p)
-                region = rows.get(code) if code else None
-                if it.detail is None:
-                    address.detail = p.detail
-                if it.postcode is None and p.postcode:
-                    address.postcode = p.postcode
-            else:
-                region = rows.by_id.get(address.region_id) if address.region_id else None
-            _apply_regions(address, region, rows)
-            region_changed = address.pk is None or address.region_id != old_region_id
-            if address.pk is not None and before is not None and it.raw_text is not None:
-                region_changed = region_changed or address.detail != before["detail"]
-            _apply_location(it, address, region, region_changed, rows)
-
-            if len(address.detail) > 300:
-                _fail("detail", _("The detail line is too long (at most 300 characters)."))
-            if len(address.postcode) > 20:
-                _fail("postcode", _("The postcode is too long."))
-            country = rows.by_id.get(address.country_id) if address.postcode else None
-            if country is not None and country.code == "CN":
-                if not (len(address.postcode) == 6 and address.postcode.isdigit()):
-                    _fail("postcode", _("A Chinese postcode has six digits."))
-            if not (address.raw_text or address.detail or address.region_id):
-                _fail("raw_text", _("Enter an address."))
-
-            if it.category_ids is not None:
-                cats = sorted(set(it.category_ids))
-                unknown = [c for c in cats if c not in known_categories]
-                if unknown:
-                    _fail("categories", _("Unknown category."))
-            else:
-                cats = cats_before
-
-            if address.is_primary:
-                key = (address.customer_id, address.kind)
-                if key in primaries:
-                    _fail("is_primary", _("Only one primary address per kind."))
-                primaries.add(key)
-
-            if address.pk is None:
-                to_create.append((i, address, cats))
-            else:
-                after = _snapshot(address, cats, rows.by_id)
-                if after == before:
-                    result.addresses[i] = address
-                    result.statuses[i] = "unchanged"
-                    result.unchanged += 1
-                else:
-                    to_update.append((i, address, cats, before, after))
+            pending = _prepare_item(i, it, inputs, primaries)
         except _ItemError as exc:
             result.errors[i] = exc.errors
+            continue
         except StaleAddressError as exc:
             result.errors[i] = {"__all__": [str(exc)]}
             if len(items) == 1:
                 raise
+            continue
+        if pending.before is None:
+            to_create.append(pending)
+        elif pending.after == pending.before:
+            result.addresses[i], result.statuses[i] = pending.address, "unchanged"
+            result.unchanged += 1
+        else:
+            to_update.append(pending)
+    return to_create, to_update
 
-    if dry_run:
-        for i, a, *_r in to_create:
-            result.addresses[i], result.statuses[i] = a, "created"
-        for i, a, *_r in to_update:
-            result.addresses[i], result.statuses[i] = a, "updated"
-        result.created, result.updated = len(to_create), len(to_update)
-        return result
 
-    for _i, a, *_r in (*to_create, *to_update):
+def _prepare_item(i: int, it: AddressInput, inputs: _BatchInputs, primaries: set) -> _Pending:
+    """One item applied to its stored (or a new) address and checked; raises _ItemError."""
+    rows = inputs.rows
+    if it.address_id:
+        address = inputs.existing.get(it.address_id)
+        if address is None:
+            _fail("address", _("This address no longer exists."))
+        if it.expected_version is not None and it.expected_version != address.version:
+            raise StaleAddressError(address, it.expected_version)
+        cats_before = sorted(inputs.existing_categories.get(address.pk, []))
+        before = _snapshot(address, cats_before, rows.by_id)
+    else:
+        if it.customer_id not in inputs.known_customers:
+            _fail("customer", _("Unknown customer."))
+        address = _new_address(it.customer_id, *inputs.known_customers[it.customer_id])
+        cats_before, before = [], None
+    _apply_plain_fields(it, address)
+    _apply_item_location(i, it, address, before, inputs)
+    _check_address(address, rows)
+    cats = _item_categories(it, cats_before, inputs.known_categories)
+    if address.is_primary:
+        key = (address.customer_id, address.kind)
+        if key in primaries:
+            _fail("is_primary", _("Only one primary address per kind."))
+        primaries.add(key)
+    after = _snapshot(address, cats, rows.by_id) if before is not None else None
+    return _Pending(i, address, cats, before, after)
+
+
+def _apply_plain_fields(it: AddressInput, address: Address) -> None:
+    """Kind, primary flag, text, postcode, detail and verification date, as given."""
+    if it.kind is not None:
+        kind = _ADDRESS_KINDS.get(it.kind)
+        if kind is None:
+            _fail("kind", _("Unknown address kind “%(kind)s”.") % {"kind": it.kind})
+        address.kind = kind
+    if it.is_primary is not None:
+        address.is_primary = bool(it.is_primary)
+    if it.raw_text is not None:
+        address.raw_text = it.raw_text
+    if it.postcode is not None:
+        address.postcode = it.postcode.strip()
+    if it.detail is not None:
+        address.detail = it.detail.strip()
+    if it.verified_at is not _UNSET:
+        address.verified_at = it.verified_at
+
+
+def _apply_item_location(i: int, it: AddressInput, address: Address, before, inputs: _BatchInputs) -> None:
+    """Regions (structured codes, parsed text, or the stored ones), then the point."""
+    rows = inputs.rows
+    old_region_id = address.region_id
+    if inputs.structured[i]:
+        region = _resolve_structured(it, rows)
+    elif i in inputs.parsed:
+        p = inputs.parsed[i]
+        code = _deepest_parsed_code(p)
+        region = rows.get(code) if code else None
+        if it.detail is None:
+            address.detail = p.detail
+        if it.postcode is None and p.postcode:
+            address.postcode = p.postcode
+    else:
+        region = rows.by_id.get(address.region_id) if address.region_id else None
+    _apply_regions(address, region, rows)
+    region_changed = address.pk is None or address.region_id != old_region_id
+    if address.pk is not None and before is not None and it.raw_text is not None:
+        region_changed = region_changed or address.detail != before["detail"]
+    _apply_location(it, address, region, region_changed, rows)
+
+
+def _check_address(address: Address, rows: "_RegionRows") -> None:
+    """Lengths, the Chinese postcode, and that there is an address at all."""
+    if len(address.detail) > 300:
+        _fail("detail", _("The detail line is too long (at most 300 characters)."))
+    if len(address.postcode) > 20:
+        _fail("postcode", _("The postcode is too long."))
+    country = rows.by_id.get(address.country_id) if address.postcode else None
+    if country is not None and country.code == "CN":
+        if not (len(address.postcode) == 6 and address.postcode.isdigit()):
+            _fail("postcode", _("A Chinese postcode has six digits."))
+    if not (address.raw_text or address.detail or address.region_id):
+        _fail("raw_text", _("Enter an address."))
+
+
+def _item_categories(it: AddressInput, cats_before: list[int], known: set[int]) -> list[int]:
+    if it.category_ids is None:
+        return cats_before
+    cats = sorted(set(it.category_ids))
+    if any(c not in known for c in cats):
+        _fail("categories", _("Unknown category."))
+    return cats
+
+
+_UPDATED_FIELDS = [
+    "kind", "is_primary", "raw_text", "detail", "postcode", "region", "country", "province", "city",
+    "district", "lat", "lng", "precision", "geocode_source", "verified_at", "version", "updated_at",
+    "map_key", "customer_scopes", "search_keys",
+]  # fmt: skip
+
+
+def _write_batch(
+    to_create: list[_Pending], to_update: list[_Pending], inputs: _BatchInputs, result: AddressBatchResult,
+    *, actor, channel: str, now,
+) -> None:  # fmt: skip
+    """Write phase: rows, categories, one history version each, then the map's cells (last: the
+    upsert locks the cells it touches until commit)."""
+    created = [p.address for p in to_create]
+    updated = [p.address for p in to_update]
+    for a in (*created, *updated):
         a.search_keys = search_keys(f"{a.raw_text} {a.detail}")
-    _demote_other_primaries(to_create, to_update, actor=actor, channel=channel, now=now, rows=rows)
-
-    # Write rows. Map cell changes are computed now (this sets map_key) and applied last:
-    # the upsert locks the cells it touches until commit, so it should come right before it.
+    _demote_other_primaries(created, updated, actor=actor, channel=channel, now=now, rows=inputs.rows)
+    # Computing the map delta sets map_key and customer_scopes on the rows about to be written.
     map_delta = map_cells_delta(
-        created=[a for _i, a, _c in to_create],
-        updated=[a for _i, a, *_r in to_update],
-        old=old_points,
-        categories=[c for _i, _a, c, *_r in (*to_create, *to_update)],
+        created=created,
+        updated=updated,
+        old=inputs.old_points,
+        categories=[p.categories for p in (*to_create, *to_update)],
     )
-    # The customer copies (name, stage, kind, owner) are already on every new
-    # address: _new_address takes them from the known-customers query above, which is what
-    # a separate per-batch customer query would repeat it.
-    if to_create:
-        bulk_insert(Address, [a for _i, a, _c in to_create], now=now)
-    if to_update:
-        for _i, a, *_r in to_update:
+    # New addresses already carry their customer's copies (name, stage, kind, owner): _new_address
+    # took them from the known-customers query.
+    if created:
+        bulk_insert(Address, created, now=now)
+    if updated:
+        for a in updated:
             a.version += 1
             a.updated_at = now
-        Address.objects.bulk_update(
-            [a for _i, a, *_r in to_update],
-            [
-                "kind",
-                "is_primary",
-                "raw_text",
-                "detail",
-                "postcode",
-                "region",
-                "country",
-                "province",
-                "city",
-                "district",
-                "lat",
-                "lng",
-                "precision",
-                "geocode_source",
-                "verified_at",
-                "version",
-                "updated_at",
-                "map_key",
-                "customer_scopes",
-                "search_keys",
-            ],
-        )
+        Address.objects.bulk_update(updated, _UPDATED_FIELDS)
     _write_categories(to_create, to_update)
-    versions = []
-    for i, a, cats in to_create:
-        versions.append((a, None, _snapshot(a, cats, rows.by_id)))
-        result.addresses[i] = a
-        result.statuses[i] = "created"
-        result.created += 1
-    for i, a, _cats, before, after in to_update:
-        versions.append((a, before, after))
-        result.addresses[i] = a
-        result.statuses[i] = "updated"
-        result.updated += 1
+    versions = [(p.address, None, _snapshot(p.address, p.categories, inputs.rows.by_id)) for p in to_create]
+    versions += [(p.address, p.before, p.after) for p in to_update]
+    for pending, status in [(p, "created") for p in to_create] + [(p, "updated") for p in to_update]:
+        result.addresses[pending.index], result.statuses[pending.index] = pending.address, status
+    result.created += len(to_create)
+    result.updated += len(to_update)
     _write_versions(versions, actor=actor, channel=channel, now=now)
-    _announce([a for _i, a, _c in to_create], [a for _i, a, *_r in to_update], actor=actor, channel=channel)
+    _announce(created, updated, actor=actor, channel=channel)
     customer_scopes_apply(map_delta.sibling_tags)
     map_cells_apply(map_delta.cells)
-    return result
 
 
 _PRECISE = {GeocodePrecision.ROOFTOP, GeocodePrecision.STREET}
@@ -731,12 +782,12 @@ def _announce(created: list[Address], updated: list[Address], *, actor, channel:
     )
 
 
-def _demote_other_primaries(to_create, to_update, *, actor, channel, now, rows):
+def _demote_other_primaries(created: list[Address], updated: list[Address], *, actor, channel, now, rows):
     """Making an address primary unsets the previous primary of that customer and kind."""
-    keys = {(a.customer_id, a.kind) for _i, a, *_ in (*to_create, *to_update) if a.is_primary}
+    keys = {(a.customer_id, a.kind) for a in (*created, *updated) if a.is_primary}
     if not keys:
         return
-    keep = {a.pk for _i, a, *_ in to_update}
+    keep = {a.pk for a in updated}
     # One indexed IN over customers, then exact (customer, kind) pairs in Python:
     # a large OR of pairs is slow to plan and execute.
     candidates = Address.objects.select_for_update().filter(
@@ -764,11 +815,11 @@ def _demote_other_primaries(to_create, to_update, *, actor, channel, now, rows):
     _write_versions(versions, actor=actor, channel=channel, now=now)
 
 
-def _write_categories(to_create, to_update):
+def _write_categories(to_create: list[_Pending], to_update: list[_Pending]) -> None:
     Through = Address.categories.through
     if to_update:
-        Through.objects.filter(address_id__in=[a.pk for _i, a, *_r in to_update]).delete()
-    links = [(a.pk, c) for _i, a, cats, *_ in (*to_create, *to_update) for c in cats]
+        Through.objects.filter(address_id__in=[p.address.pk for p in to_update]).delete()
+    links = [(p.address.pk, c) for p in (*to_create, *to_update) for c in p.categories]
     bulk_insert_rows(Through, ("address_id", "addresscategory_id"), links)
 
 

@@ -195,13 +195,33 @@ def raw_copy(path: Path, rows: int, connections_n: int = 1) -> tuple[float, floa
 def _raw_copy_part(path: Path, part: int, parts: int, batch: int, ready) -> None:
     """One connection of raw_copy: build the rows of every `parts`-th batch, wait, COPY them."""
     from django.db import connection, transaction
-    from django.utils import timezone
 
     from addresses.models import Address, AddressVersion
-    from crm.db.bulk_insert import JsonText, copy_rows
-    from crm.db.search_keys import search_keys
+    from crm.db.bulk_insert import copy_rows
     from customers.models import Customer
-    from geo import mapmath
+
+    with open(path, encoding="utf-8", newline="") as f:
+        reader = csv.reader(f)
+        next(reader)
+        rows = list(reader)
+    builder = _RawRows(_district_chains())
+    batches = [
+        builder.batch(rows[lo : lo + batch], first=lo + 1)
+        for lo in range(part * batch, len(rows), parts * batch)
+    ]
+    del rows
+    connection.ensure_connection()
+    ready.wait()
+    tables = [(Customer, builder.c_fields), (Address, builder.a_fields), (AddressVersion, builder.v_fields)]
+    for batch_rows in batches:
+        with transaction.atomic():
+            for (model, fields), table_rows in zip(tables, batch_rows):
+                copy_rows(connection, model._meta.db_table, [f.column for f in fields], table_rows)
+    connection.close()
+
+
+def _district_chains() -> list[tuple]:
+    """(region, country, province, city, district, lat, lng, code, name) of every located Chinese district."""
     from geo.models import Region
 
     by_id = {r.pk: r for r in Region.objects.filter(path__startswith="CN/", is_active=True)}
@@ -217,108 +237,76 @@ def _raw_copy_part(path: Path, part: int, parts: int, batch: int, ready) -> None
         chains.append(
             (r.pk, country, levels.get("province"), levels.get("city"), r.pk, r.lat, r.lng, r.code, r.name)
         )
-    with open(path, encoding="utf-8", newline="") as f:
-        reader = csv.reader(f)
-        next(reader)
-        rows = list(reader)
-    now = timezone.now()
-    c_fields = [f for f in Customer._meta.concrete_fields]
-    a_fields = [f for f in Address._meta.concrete_fields]
-    v_fields = [f for f in AddressVersion._meta.concrete_fields if not f.primary_key]
-    batches = []
-    for lo in range(part * batch, len(rows), parts * batch):
+    return chains
+
+
+class _RawRows:
+    """The customer, address and history rows the import would write for a file row, ready for COPY
+    (located at a district centre, as the offline geocoder does)."""
+
+    def __init__(self, chains: list[tuple]):
+        from django.utils import timezone
+
+        from addresses.models import Address, AddressVersion
+        from customers.models import Customer
+
+        self.chains, self.now = chains, timezone.now()
+        self.c_fields = list(Customer._meta.concrete_fields)
+        self.a_fields = list(Address._meta.concrete_fields)
+        self.v_fields = [f for f in AddressVersion._meta.concrete_fields if not f.primary_key]
+
+    def batch(self, rows: list[list[str]], *, first: int) -> tuple[list, list, list]:
         customers, addresses, versions = [], [], []
-        batches.append((customers, addresses, versions))
-        for i, (ext, name, phone, address) in enumerate(rows[lo : lo + batch], lo + 1):
-            region, country, province, city, district, lat, lng, code, region_name = chains[i % len(chains)]
-            detail = address[6:]
-            c = {
-                "id": i,
-                "name": name,
-                "kind": "enterprise",
-                "stage": "potential",
-                "owner_id": None,
-                "phone": phone,
-                "email": "",
-                "external_id": ext,
-                "search_keys": search_keys(name),
-                "created_at": now,
-                "updated_at": now,
-            }
-            customers.append([c[f.attname] for f in c_fields])
-            a = {
-                "id": i,
-                "customer_id": i,
-                "kind": "delivery",
-                "is_primary": True,
-                "raw_text": address,
-                "detail": detail,
-                "postcode": "",
-                "region_id": region,
-                "country_id": country,
-                "province_id": province,
-                "city_id": city,
-                "district_id": district,
-                "lat": lat,
-                "lng": lng,
-                "precision": "district",
-                "geocode_source": "offline",
-                "verified_at": None,
-                "version": 1,
-                "created_at": now,
-                "updated_at": now,
-                "search_keys": search_keys(address, detail),
-                "map_key": mapmath.map_key(lat, lng),
-                "customer_name": name,
-                "customer_stage": "potential",
-                "customer_kind": "enterprise",
-                "customer_owner_id": None,
-                "customer_scopes": f" r{country} r{province} r{city} r{district} ",
-            }
-            addresses.append([a[f.attname] for f in a_fields])
-            after = json.dumps(
-                {
-                    "categories": [],
-                    "detail": detail,
-                    "geocode_source": "offline",
-                    "is_primary": True,
-                    "kind": "delivery",
-                    "lat": str(lat),
-                    "lng": str(lng),
-                    "postcode": "",
-                    "precision": "district",
-                    "raw_text": address,
-                    "region": code,
-                    "region_name": region_name,
-                    "verified_at": None,
-                },
-                ensure_ascii=False,
-                separators=(",", ":"),
-                sort_keys=True,
-            )
-            v = {
-                "address_id": i,
-                "customer_id": i,
-                "version": 1,
-                "actor_id": None,
-                "channel": "import",
-                "created_at": now,
-                "before": None,
-                "after": JsonText(after),
-                "changed_fields": JsonText(json.dumps(sorted(json.loads(after)))),
-                "prev_hash": "",
-                "hash": "0" * 64,
-            }
-            versions.append([v[f.attname] for f in v_fields])
-    del rows
-    connection.ensure_connection()
-    ready.wait()
-    for customers, addresses, versions in batches:
-        with transaction.atomic():
-            copy_rows(connection, Customer._meta.db_table, [f.column for f in c_fields], customers)
-            copy_rows(connection, Address._meta.db_table, [f.column for f in a_fields], addresses)
-            copy_rows(connection, AddressVersion._meta.db_table, [f.column for f in v_fields], versions)
-    connection.close()
+        for i, (ext, name, phone, address) in enumerate(rows, first):
+            chain = self.chains[i % len(self.chains)]
+            customers.append([self.customer(i, ext, name, phone)[f.attname] for f in self.c_fields])
+            addresses.append([self.address(i, name, address, chain)[f.attname] for f in self.a_fields])
+            versions.append([self.version(i, address, chain)[f.attname] for f in self.v_fields])
+        return customers, addresses, versions
+
+    def customer(self, i: int, ext: str, name: str, phone: str) -> dict:
+        from crm.db.search_keys import search_keys
+
+        return {
+            "id": i, "name": name, "kind": "enterprise", "stage": "potential", "owner_id": None, "phone": phone,
+            "email": "", "external_id": ext, "search_keys": search_keys(name), "created_at": self.now,
+            "updated_at": self.now,
+        }  # fmt: skip
+
+    def address(self, i: int, name: str, address: str, chain: tuple) -> dict:
+        from crm.db.search_keys import search_keys
+        from geo import mapmath
+
+        region, country, province, city, district, lat, lng, _code, _name = chain
+        detail = address[6:]
+        return {
+            "id": i, "customer_id": i, "kind": "delivery", "is_primary": True, "raw_text": address,
+            "detail": detail, "postcode": "", "region_id": region, "country_id": country,
+            "province_id": province, "city_id": city, "district_id": district, "lat": lat, "lng": lng,
+            "precision": "district", "geocode_source": "offline", "verified_at": None, "version": 1,
+            "created_at": self.now, "updated_at": self.now, "search_keys": search_keys(address, detail),
+            "map_key": mapmath.map_key(lat, lng), "customer_name": name, "customer_stage": "potential",
+            "customer_kind": "enterprise", "customer_owner_id": None,
+            "customer_scopes": f" r{country} r{province} r{city} r{district} ",
+        }  # fmt: skip
+
+    def version(self, i: int, address: str, chain: tuple) -> dict:
+        from crm.db.bulk_insert import JsonText
+
+        _region, _country, _province, _city, _district, lat, lng, code, region_name = chain
+        after = json.dumps(
+            {
+                "categories": [], "detail": address[6:], "geocode_source": "offline", "is_primary": True,
+                "kind": "delivery", "lat": str(lat), "lng": str(lng), "postcode": "", "precision": "district",
+                "raw_text": address, "region": code, "region_name": region_name, "verified_at": None,
+            },
+            ensure_ascii=False, separators=(",", ":"), sort_keys=True,
+        )  # fmt: skip
+        return {
+            "address_id": i, "customer_id": i, "version": 1, "actor_id": None, "channel": "import",
+            "created_at": self.now, "before": None, "after": JsonText(after),
+            "changed_fields": JsonText(json.dumps(sorted(json.loads(after)))), "prev_hash": "", "hash": "0" * 64,
+        }  # fmt: skip
 
 
 def peer(path: Path, rows: int) -> tuple[float, int]:
@@ -356,29 +344,65 @@ print(time.perf_counter() - t, result.totals)
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--peer-rows", type=int, default=20_000)
-    parser.add_argument("--skip", action="append", default=[], help="dry, copy, peer, export, xlsx")
-    args = parser.parse_args()
+    args = _arguments()
     ensure_database()
     manage("migrate", "-v0")
     manage("load_regions", "-v0")
     sys.path.insert(0, str(ROOT / "bench"))
     import _django  # noqa: F401
-    from django.db import connection
 
     work = ROOT / "var" / "bench-import"
     work.mkdir(parents=True, exist_ok=True)
-    path = work / f"customers-{args.rows}.csv"
+    path = _the_file(work, args.rows)
+    _print_setup(path)
+    cmd = [
+        sys.executable, str(ROOT / "manage.py"), "import_customers", str(path), "--progress", "none",
+        "--workers", str(args.workers), "--report", str(work / "rejected.csv"),
+    ]  # fmt: skip
+    bench_import(cmd, args)
+    if "export" not in args.skip:
+        bench_exports(work)
+    if "xlsx" not in args.skip and (work / "export.xlsx").exists():
+        bench_xlsx_import(cmd, work / "export.xlsx", args)
+    if "dry" not in args.skip:
+        bench_dry_run(cmd, args)
+    if "copy" not in args.skip:
+        bench_raw_copy(path, args)
+    if "peer" not in args.skip:
+        empty_tables()
+        seconds, n = peer(path, args.peer_rows)
+        print(
+            f"django-import-export default ModelResource (customers only, first {n:,} rows): "
+            f"{seconds:.1f} s = {n / seconds:,.0f} rows/s"
+        )
+    empty_tables()
+
+
+def _arguments():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--peer-rows", type=int, default=20_000)
+    parser.add_argument("--skip", action="append", default=[], help="dry, copy, peer, export, xlsx")
+    return parser.parse_args()
+
+
+def _the_file(work: Path, rows: int) -> Path:
+    """The generated CSV of `rows` rows (made once, reused by later runs)."""
+    path = work / f"customers-{rows}.csv"
     if not path.exists():
         t = time.perf_counter()
-        generate(path, args.rows)
+        generate(path, rows)
         print(
-            f"generated {path.name}: {args.rows:,} rows, {path.stat().st_size / 1e6:.0f} MB "
-            f"in {time.perf_counter() - t:.0f} s"
+            f"generated {path.name}: {rows:,} rows, {path.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - t:.0f} s"
         )
+    return path
+
+
+def _print_setup(path: Path) -> None:
+    """The database, its settings that matter for bulk writes, the address length and the load."""
+    from django.db import connection
+
     with open(path, encoding="utf-8") as f:
         next(f)
         avg = sum(len(line.rsplit(",", 1)[1]) - 1 for _i, line in zip(range(10000), f)) / 10000
@@ -393,19 +417,10 @@ def main():
         f"addresses ~{avg:.0f} characters; load average {os.getloadavg()[0]:.1f}"
     )
 
+
+def bench_import(cmd: list[str], args) -> None:
+    """The import into empty tables, then the same file again (nothing changes)."""
     empty_tables()
-    cmd = [
-        sys.executable,
-        str(ROOT / "manage.py"),
-        "import_customers",
-        str(path),
-        "--progress",
-        "none",
-        "--workers",
-        str(args.workers),
-        "--report",
-        str(work / "rejected.csv"),
-    ]
     seconds, rss, out, cpu, busy = timed_child(cmd)
     c = counts()
     print(
@@ -421,67 +436,66 @@ def main():
         f"{out2.strip().splitlines()[-1]}"
     )
 
-    if "export" not in args.skip:
-        for fmt in ("csv", "xlsx", "geojson"):
-            out_file = work / f"export.{fmt}"
-            seconds, rss, _o, *_cpu = timed_child(
-                [
-                    sys.executable,
-                    str(ROOT / "manage.py"),
-                    "export_customers",
-                    "--format",
-                    fmt,
-                    "-o",
-                    str(out_file),
-                ]
-            )
-            print(
-                f"export_customers {fmt.upper()}: {c[1]:,} rows in {seconds:.1f} s = {c[1] / seconds:,.0f} rows/s, "
-                f"{out_file.stat().st_size / 1e6:.0f} MB"
-            )
 
-    xlsx = work / "export.xlsx"
-    if "xlsx" not in args.skip and xlsx.exists():
-        empty_tables()  # the exported workbook as a new file: every row created
-        seconds, rss, out, *_cpu = timed_child([*cmd[:3], str(xlsx), *cmd[4:]])
-        c = counts()
-        print(
-            f"dizhi import_customers of that XLSX export (--workers {args.workers}): {c[1]:,} rows in "
-            f"{seconds:.1f} s = {c[1] / seconds:,.0f} rows/s, peak RSS {rss:,.0f} MB"
+def bench_exports(work: Path) -> None:
+    """Everything exported as CSV, XLSX and GeoJSON."""
+    addresses = counts()[1]
+    for fmt in ("csv", "xlsx", "geojson"):
+        out_file = work / f"export.{fmt}"
+        seconds, _rss, _o, *_cpu = timed_child(
+            [
+                sys.executable,
+                str(ROOT / "manage.py"),
+                "export_customers",
+                "--format",
+                fmt,
+                "-o",
+                str(out_file),
+            ]
         )
-        print("  " + out.strip().replace("\n", "\n  "))
+        print(
+            f"export_customers {fmt.upper()}: {addresses:,} rows in {seconds:.1f} s = "
+            f"{addresses / seconds:,.0f} rows/s, {out_file.stat().st_size / 1e6:.0f} MB"
+        )
 
-    if "dry" not in args.skip:
-        empty_tables()  # a new file's preview: every row would be created
-        seconds, _rss, out, cpu, busy = timed_child([*cmd, "--dry-run"])
-        print(
-            f"dizhi import_customers --dry-run (validation, the upload page's preview; --workers {args.workers}): "
-            f"{args.rows:,} rows in {seconds:.1f} s = {args.rows / seconds:,.0f} rows/s"
-        )
-        print(f"  {'; '.join(out.strip().splitlines())}; rows written: {sum(counts())}")
-        print(cpu_line(args.rows, seconds, cpu, busy))
-    if "copy" not in args.skip:
-        for n in sorted({1, args.workers}):
-            empty_tables()
-            seconds, busy = raw_copy(path, args.rows, n)
-            print(
-                f"raw PostgreSQL COPY (customers + addresses + history, nothing parsed; "
-                f"{n} connection{'s' if n > 1 else ''}): {seconds:.1f} s = {args.rows / seconds:,.0f} rows/s"
-            )
-            if busy:
-                print(
-                    f"  CPU: {busy:.0f} core-seconds in {seconds:.0f} s "
-                    f"({busy / args.rows * 1e6:.0f} µs a row, client included)"
-                )
 
-    if "peer" not in args.skip:
-        empty_tables()
-        seconds, n = peer(path, args.peer_rows)
-        print(
-            f"django-import-export default ModelResource (customers only, first {n:,} rows): "
-            f"{seconds:.1f} s = {n / seconds:,.0f} rows/s"
-        )
+def bench_xlsx_import(cmd: list[str], xlsx: Path, args) -> None:
+    """The exported workbook imported as a new file: every row created."""
     empty_tables()
+    seconds, rss, out, *_cpu = timed_child([*cmd[:3], str(xlsx), *cmd[4:]])
+    c = counts()
+    print(
+        f"dizhi import_customers of that XLSX export (--workers {args.workers}): {c[1]:,} rows in "
+        f"{seconds:.1f} s = {c[1] / seconds:,.0f} rows/s, peak RSS {rss:,.0f} MB"
+    )
+    print("  " + out.strip().replace("\n", "\n  "))
+
+
+def bench_dry_run(cmd: list[str], args) -> None:
+    """A new file's preview on empty tables: every row validated, none written."""
+    empty_tables()
+    seconds, _rss, out, cpu, busy = timed_child([*cmd, "--dry-run"])
+    print(
+        f"dizhi import_customers --dry-run (validation, the upload page's preview; --workers {args.workers}): "
+        f"{args.rows:,} rows in {seconds:.1f} s = {args.rows / seconds:,.0f} rows/s"
+    )
+    print(f"  {'; '.join(out.strip().splitlines())}; rows written: {sum(counts())}")
+    print(cpu_line(args.rows, seconds, cpu, busy))
+
+
+def bench_raw_copy(path: Path, args) -> None:
+    """The physical limit: the same rows, ready-built, COPYed over one and over `workers` connections."""
+    for n in sorted({1, args.workers}):
+        empty_tables()
+        seconds, busy = raw_copy(path, args.rows, n)
+        print(
+            f"raw PostgreSQL COPY (customers + addresses + history, nothing parsed; "
+            f"{n} connection{'s' if n > 1 else ''}): {seconds:.1f} s = {args.rows / seconds:,.0f} rows/s"
+        )
+        if busy:
+            print(
+                f"  CPU: {busy:.0f} core-seconds in {seconds:.0f} s ({busy / args.rows * 1e6:.0f} µs a row, client included)"
+            )
 
 
 if __name__ == "__main__":

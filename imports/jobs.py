@@ -115,19 +115,7 @@ def run_import(
     `parallel_from_rows` rows.
     """
     started = time.perf_counter()
-    opts = job.options or {}
-    try:
-        table = open_table(job.file_path, max_rows=opts.get("max_rows", MAX_ROWS))
-        columns = map_columns(table.headers, opts.get("map"))
-        crs = opts.get("crs") or CoordinateSystem.WGS84
-        if crs not in CoordinateSystem.values:
-            raise ImportFileError(_("Unknown coordinate system “%(crs)s”.") % {"crs": crs})
-        if table.estimated_rows == 0:
-            raise ImportFileError(_("The file has a header but no rows."))
-    except ImportFileError as exc:
-        ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.FAILED, error=str(exc))
-        job.status, job.error = ImportStatus.FAILED, str(exc)
-        raise
+    table, columns, crs = _open_job_file(job)
     report_path = Path(report_path or job.report_path or default_report_path(job))
     report_path.parent.mkdir(parents=True, exist_ok=True)
     resumed_from = rows_committed(job)
@@ -146,7 +134,7 @@ def run_import(
         crs=crs,
         actor=actor,
         report_base=report_path,
-        batch_size=opts.get("batch_size") or default_batch_size(table.estimated_rows),
+        batch_size=(job.options or {}).get("batch_size") or default_batch_size(table.estimated_rows),
     )
     if workers == 1:
         counts, first_errors = run_worker(job, 0, 1, progress=progress, **ctx)
@@ -156,12 +144,46 @@ def run_import(
     if counts.rejected == 0 and report_path.exists():
         report_path.unlink()
     seconds = time.perf_counter() - started
-    rows_done = counts.rows
+    _finish_job(job, counts, first_errors, table, columns, report_path, seconds)
+    return ImportResult(
+        job,
+        counts,
+        seconds,
+        str(report_path) if counts.rejected else None,
+        resumed_from,
+        columns.ignored,
+        first_errors,
+    )
+
+
+def _open_job_file(job: ImportJob):
+    """(table, column map, coordinate system) of the job's file; a file that cannot be imported
+    fails the job with the reason (ImportFileError)."""
+    opts = job.options or {}
+    try:
+        table = open_table(job.file_path, max_rows=opts.get("max_rows", MAX_ROWS))
+        columns = map_columns(table.headers, opts.get("map"))
+        crs = opts.get("crs") or CoordinateSystem.WGS84
+        if crs not in CoordinateSystem.values:
+            raise ImportFileError(_("Unknown coordinate system “%(crs)s”.") % {"crs": crs})
+        if table.estimated_rows == 0:
+            raise ImportFileError(_("The file has a header but no rows."))
+    except ImportFileError as exc:
+        ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.FAILED, error=str(exc))
+        job.status, job.error = ImportStatus.FAILED, str(exc)
+        raise
+    return table, columns, crs
+
+
+def _finish_job(
+    job: ImportJob, counts, first_errors, table, columns, report_path: Path, seconds: float
+) -> None:
+    """Record the run's outcome on the job (the page's summary and preview read it)."""
     ImportJob.objects.filter(pk=job.pk).update(
         status=ImportStatus.VALIDATED if job.dry_run else ImportStatus.DONE,
         updated_at=timezone.now(),
-        rows_done=rows_done,
-        total_rows=rows_done,
+        rows_done=counts.rows,
+        total_rows=counts.rows,
         created=counts.created,
         updated=counts.updated,
         unchanged=counts.unchanged,
@@ -180,15 +202,6 @@ def run_import(
         },
     )
     job.refresh_from_db()
-    return ImportResult(
-        job,
-        counts,
-        seconds,
-        str(report_path) if counts.rejected else None,
-        resumed_from,
-        columns.ignored,
-        first_errors,
-    )
 
 
 def writer_processes(job: ImportJob, asked: int, rows: int, parallel_from_rows: int = 0) -> int:

@@ -12,6 +12,7 @@ import threading
 import time
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -65,35 +66,70 @@ def _bulk_load_settings() -> None:
         )
 
 
+class _StreamRow(NamedTuple):
+    """One of a worker's file rows after its checkpoint: validated (`row`) or rejected (`errors`)."""
+
+    row_no: int
+    row: object  # an ImportRow, or None when rejected
+    cells: list[str] | None
+    errors: list[tuple[str, str]]
+
+
 def run_worker(job, worker, workers, *, table, columns, crs, actor, report_base, batch_size, progress=None):
     """Read the file, validate this worker's rows and write them in checkpointed batches.
 
     A batch (one transaction, one checkpoint) is written in chunks of at most CHUNK_SIZE
     rows, which bound the memory; the map cells of the whole batch are applied once.
     """
-    dry_run = job.dry_run
-    validator = RowValidator(columns, table.headers, crs=crs)
-    duplicates = DuplicateTracker()
     checkpoint, _c = ImportCheckpoint.objects.get_or_create(job=job, worker=worker)
     if checkpoint.finished:
         return Counts.of(checkpoint), checkpoint.first_errors
-    part = part_path(report_base, worker)
-    report = open(part, "r+b" if part.exists() else "w+b")
-    report.truncate(checkpoint.report_offset)
-    report.seek(checkpoint.report_offset)
-    counts = Counts.of(checkpoint)
-    first_errors: list[dict] = list(checkpoint.first_errors)
-    total = table.estimated_rows
-    chunk_size = max(1, min(CHUNK_SIZE, batch_size))
-    ext_i = columns.index["external_id"]
+    writer = _Worker(
+        job, worker, workers, checkpoint, table=table, columns=columns, crs=crs, actor=actor,
+        report_path=part_path(report_base, worker), batch_size=batch_size, progress=progress,
+    )  # fmt: skip
+    return writer.run()
 
-    def my_rows():
-        """(row number, ImportRow or None, errors) of this worker's rows after the checkpoint."""
-        resume_after = checkpoint.last_row
-        for row_no, cells, problem in table.rows(Share(worker, workers, ext_i) if workers > 1 else None):
+
+class _Worker:
+    """One writer's pass over the file: its share of the rows, its report part, its checkpoint."""
+
+    def __init__(self, job, worker, workers, checkpoint, *, table, columns, crs, actor, report_path, batch_size,
+                 progress):  # fmt: skip
+        self.job, self.worker, self.workers, self.checkpoint = job, worker, workers, checkpoint
+        self.table, self.actor, self.progress = table, actor, progress
+        self.dry_run = job.dry_run
+        self.validator = RowValidator(columns, table.headers, crs=crs)
+        self.duplicates = DuplicateTracker()
+        self.share = Share(worker, workers, columns.index["external_id"]) if workers > 1 else None
+        self.batch_size = batch_size
+        self.chunk_size = max(1, min(CHUNK_SIZE, batch_size))
+        self.counts = Counts.of(checkpoint)
+        self.first_errors: list[dict] = list(checkpoint.first_errors)
+        self.report = open(report_path, "r+b" if report_path.exists() else "w+b")  # noqa: SIM115
+        self.report.truncate(checkpoint.report_offset)
+        self.report.seek(checkpoint.report_offset)
+
+    def run(self):
+        stream = self.rows()
+        try:
+            with _few_collections():
+                done = False
+                while not done:
+                    done = self.write_transaction(stream)
+                    self.after_transaction()
+        finally:
+            self.report.close()
+        return self.counts, self.first_errors
+
+    def rows(self):
+        """This worker's rows after the checkpoint, validated (_StreamRow)."""
+        resume_after = self.checkpoint.last_row
+        validator, duplicates = self.validator, self.duplicates
+        for row_no, cells, problem in self.table.rows(self.share):
             if problem is not None:
                 if row_no > resume_after:
-                    yield row_no, None, cells, [("", problem)]
+                    yield _StreamRow(row_no, None, cells, [("", problem)])
                 continue
             row, errors = validator.validate(row_no, cells)
             if row is not None:
@@ -101,86 +137,93 @@ def run_worker(job, worker, workers, *, table, columns, crs, actor, report_base,
                 if dup:
                     row, errors = None, [(validator.column("external_id"), dup)]
             if row_no > resume_after:  # before it: committed, only the duplicate tracker needed it
-                yield row_no, row, cells, errors
+                yield _StreamRow(row_no, row, cells, errors)
 
-    def write_chunk(rows, rejected, cells):
-        batch_counts = Counts()
-        if rows:
-            batch_counts, rejects = write_batch(
-                rows, customer_fields=validator.customer_fields, actor=actor, map_cells=cells, dry_run=dry_run
-            )
-            rejected.extend(rejects)
-        batch_counts.rejected = len(rejected)
-        rejected.sort(key=lambda p: p[0])
-        for row_no, row_cells, errors in rejected:
-            report.write(report_line(row_no, row_cells, errors))
-            if len(first_errors) < FIRST_ERRORS:
-                first_errors.append(
-                    {"row": row_no, "errors": [{"column": c, "reason": m} for c, m in errors]}
-                )
-        counts.add(batch_counts)
-
-    def write_transaction(stream) -> bool:
+    def write_transaction(self, stream) -> bool:
         """Write one batch in chunks and commit it with its checkpoint; True after the last.
 
         A dry run writes nothing but the checkpoint (how far the validation got).
         """
         in_batch, done = 0, False
         with transaction.atomic():
-            if not dry_run:
+            if not self.dry_run:
                 _bulk_load_settings()
-            with nullcontext() if dry_run else map_cells_batched() as cells:
-                while in_batch < batch_size and not done:
-                    rows, rejected = [], []
-                    for row_no, row, row_cells, errors in stream:
-                        checkpoint.last_row = row_no
-                        if row is None:
-                            rejected.append((row_no, row_cells, errors))
-                        else:
-                            rows.append(row)
-                        if len(rows) + len(rejected) >= chunk_size:
-                            break
-                    else:
-                        done = True
+            with nullcontext() if self.dry_run else map_cells_batched() as cells:
+                while in_batch < self.batch_size and not done:
+                    rows, rejected, done = self.next_chunk(stream)
                     in_batch += len(rows) + len(rejected)
-                    write_chunk(rows, rejected, cells)
-                    if progress is not None and workers == 1:
-                        progress(counts.rows, total)
+                    self.write_chunk(rows, rejected, cells)
+                    if self.progress is not None and self.workers == 1:
+                        self.progress(self.counts.rows, self.table.estimated_rows)
                 # Deferred foreign-key checks now, before the cell upsert locks its rows: a
                 # concurrent writer then waits for the commit only, not for the checks too.
-                if not dry_run:
+                if not self.dry_run:
                     _check_constraints_now()
-            report.flush()
-            os.fsync(report.fileno())
-            checkpoint.rows_done = counts.rows
-            checkpoint.created, checkpoint.updated = counts.created, counts.updated
-            checkpoint.unchanged, checkpoint.rejected = counts.unchanged, counts.rejected
-            checkpoint.located = counts.located
-            checkpoint.report_offset = report.tell()
-            checkpoint.first_errors = first_errors
-            checkpoint.finished = done
-            checkpoint.save()
+            self.save_checkpoint(done)
         return done
 
-    stream = my_rows()
-    try:
-        with _few_collections():
-            done = False
-            while not done:
-                done = write_transaction(stream)
-                if worker == 0 and not dry_run:
-                    _analyze_grown_tables()
-                if workers == 1:
-                    ImportJob.objects.filter(pk=job.pk).update(
-                        rows_done=counts.rows, updated_at=timezone.now()
-                    )
-                else:  # the parent sums the checkpoints; this is the heartbeat of a live worker
-                    ImportJob.objects.filter(pk=job.pk).update(updated_at=timezone.now())
-                if progress is not None:
-                    progress(counts.rows, total)
-    finally:
-        report.close()
-    return counts, first_errors
+    def next_chunk(self, stream) -> tuple[list, list[_StreamRow], bool]:
+        """(valid rows, rejected rows, whether the stream ended) of at most chunk_size rows."""
+        rows, rejected = [], []
+        for item in stream:
+            self.checkpoint.last_row = item.row_no
+            if item.row is None:
+                rejected.append(item)
+            else:
+                rows.append(item.row)
+            if len(rows) + len(rejected) >= self.chunk_size:
+                return rows, rejected, False
+        return rows, rejected, True
+
+    def write_chunk(self, rows, rejected: list, cells) -> None:
+        """Write the valid rows; report the rejected ones (and those the write path refused)."""
+        batch_counts = Counts()
+        rejected = [(r.row_no, r.cells, r.errors) for r in rejected]
+        if rows:
+            batch_counts, rejects = write_batch(
+                rows,
+                customer_fields=self.validator.customer_fields,
+                actor=self.actor,
+                map_cells=cells,
+                dry_run=self.dry_run,
+            )
+            rejected.extend(rejects)
+        batch_counts.rejected = len(rejected)
+        rejected.sort(key=lambda p: p[0])
+        for row_no, row_cells, errors in rejected:
+            self.report.write(report_line(row_no, row_cells, errors))
+            if len(self.first_errors) < FIRST_ERRORS:
+                self.first_errors.append(
+                    {"row": row_no, "errors": [{"column": c, "reason": m} for c, m in errors]}
+                )
+        self.counts.add(batch_counts)
+
+    def save_checkpoint(self, done: bool) -> None:
+        """The report part on disk, then the checkpoint, in the batch's transaction."""
+        self.report.flush()
+        os.fsync(self.report.fileno())
+        checkpoint, counts = self.checkpoint, self.counts
+        checkpoint.rows_done = counts.rows
+        checkpoint.created, checkpoint.updated = counts.created, counts.updated
+        checkpoint.unchanged, checkpoint.rejected = counts.unchanged, counts.rejected
+        checkpoint.located = counts.located
+        checkpoint.report_offset = self.report.tell()
+        checkpoint.first_errors = self.first_errors
+        checkpoint.finished = done
+        checkpoint.save()
+
+    def after_transaction(self) -> None:
+        """Statistics for the planner (first worker), the job's progress or heartbeat."""
+        if self.worker == 0 and not self.dry_run:
+            _analyze_grown_tables()
+        if self.workers == 1:
+            ImportJob.objects.filter(pk=self.job.pk).update(
+                rows_done=self.counts.rows, updated_at=timezone.now()
+            )
+        else:  # the parent sums the checkpoints; this is the heartbeat of a live worker
+            ImportJob.objects.filter(pk=self.job.pk).update(updated_at=timezone.now())
+        if self.progress is not None:
+            self.progress(self.counts.rows, self.table.estimated_rows)
 
 
 # Tables a batch writes and later batches look rows up in (by customer, by external id).
