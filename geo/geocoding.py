@@ -33,6 +33,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
+from geopy.adapters import URLLibAdapter
 from geopy.exc import (
     ConfigurationError,
     GeocoderAuthenticationFailure,
@@ -599,7 +600,15 @@ def _constructor_kwargs(
 ) -> dict[str, Any]:
     """Keyword arguments the given geopy class accepts, from our uniform settings."""
     accepted = inspect.signature(geocoder_class.__init__).parameters
-    wanted: dict[str, Any] = {"scheme": scheme, "user_agent": user_agent, "timeout": timeout}
+    # The standard library's HTTP client, whether or not `requests` is installed: geopy's requests
+    # adapter retries inside urllib3 and reports a read timeout as "unavailable"; this geocoder
+    # does its own retries (GEOCODER_RETRIES) and tells a timeout apart.
+    wanted: dict[str, Any] = {
+        "scheme": scheme,
+        "user_agent": user_agent,
+        "timeout": timeout,
+        "adapter_factory": URLLibAdapter,
+    }
     if domain:
         wanted["domain"] = domain
     if api_key:

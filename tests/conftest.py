@@ -1,17 +1,22 @@
-import importlib
-import os
-
 import pytest
-from django.apps import apps as django_apps
 from django.contrib.auth.models import Group
-from django.core.management import call_command
-from django.db import transaction
-from pytest_django.plugin import blocking_manager_key
+from django.db import DEFAULT_DB_ALIAS
+from django.test import TransactionTestCase
+from django.test.utils import override_settings
 
 from addresses.models import AddressCategory
 from crm import roles
 from customers.models import Customer, Territory
 from geo.models import Region
+from tests import base_data
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hasher():
+    """Test users get MD5 password hashes: each PBKDF2 hash costs ~0.4 s and the suite makes
+    hundreds of users. For the test run only; production keeps Django's default hashers."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -34,57 +39,30 @@ def unhashed_static(settings):
     }
 
 
-_region_rows: list[dict] | None = None
-
-
-def ensure_base_data():
-    """Regions and role groups, loaded only when missing.
-
-    The first load is remembered, so putting the tree back after a flush is one
-    bulk insert instead of a second run of load_regions.
-    """
-    global _region_rows
-    if not Region.objects.exists():
-        if _region_rows is None:
-            call_command("load_regions", verbosity=0)
-        else:
-            with transaction.atomic():
-                Region.objects.bulk_create([Region(**row) for row in _region_rows], batch_size=2000)
-    if _region_rows is None:
-        _region_rows = list(Region.objects.order_by("path").values())
-    if Group.objects.filter(name__in=roles.ROLES).count() != len(roles.ROLES):
-        importlib.import_module("crm.migrations.0001_roles").create_roles(django_apps, None)
-
-
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    """Load the region tree once for the whole test session."""
+    """Load the region tree once for the whole test session, and remember it."""
     with django_db_blocker.unblock():
-        ensure_base_data()
+        base_data.ensure_base_data()
 
 
-def _flushes_database(item) -> bool:
-    """A transactional test (live server, other processes): the database is flushed after it."""
-    marker = item.get_closest_marker("django_db")
-    if marker is not None and marker.kwargs.get("transaction"):
-        return True
-    return "transactional_db" in getattr(item, "fixturenames", ())
+@pytest.fixture(autouse=True, scope="session")
+def _reset_instead_of_flush():
+    """After a transactional test, `base_data.reset_database` instead of Django's flush (which
+    would also remove the base data, to be loaded again)."""
+    flush = TransactionTestCase._fixture_teardown
 
+    def teardown(self):
+        if self.serialized_rollback or self.available_apps is not None or not base_data.loaded():
+            return flush(self)
+        for alias in self._databases_names(include_mirrors=False):
+            if alias != DEFAULT_DB_ALIAS:
+                return flush(self)
+        base_data.reset_database()
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_teardown(item, nextitem):
-    """After a transactional test, put back what its flush removed, for the tests that follow
-    (browser tests load it themselves, through their `base_data` fixture)."""
-    yield
-    if nextitem is None or not _flushes_database(item):
-        return
-    if "tests/browser/" in str(nextitem.path).replace(os.sep, "/"):
-        return
-    blocker = item.config.stash.get(blocking_manager_key, None)
-    if blocker is None:
-        return
-    with blocker.unblock():
-        ensure_base_data()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TransactionTestCase, "_fixture_teardown", teardown)
+        yield
 
 
 @pytest.fixture

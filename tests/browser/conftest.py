@@ -1,13 +1,12 @@
 """Playwright fixtures shared by the browser tests.
 
-- `browser`: headless Debian Chromium (/usr/bin/chromium), one per test;
+- `browser`: headless Debian Chromium (/usr/bin/chromium), one for the whole folder;
 - `page`: a fresh page (zh-CN, 1280×900) that fails the test on any JavaScript
   console error or uncaught exception (`page.console_errors.allow(text)` for an
   expected one);
 - `login(page, user)`: logs in through the login form of the live server;
-- `base_data`: regions and role groups, which the flush after every
-  live-server (transactional) test removes (tests/conftest.py puts them back
-  after each such test, too).
+- `base_data`: regions and role groups, as the session loaded them (tests/conftest.py
+  puts them back after every transactional test, too).
 
 Mark browser tests with `pytest.mark.browser`.
 """
@@ -16,7 +15,7 @@ import os
 
 import pytest
 
-from tests.conftest import ensure_base_data
+from tests.base_data import ensure_base_data
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls made by
 # the tests themselves are still synchronous.
@@ -54,10 +53,12 @@ def base_data(transactional_db):
     ensure_base_data()
 
 
-@pytest.fixture
+@pytest.fixture(scope="package")
 def browser():
-    # One Playwright per test: a session-wide one would keep its event loop
-    # running and break test modules that start their own.
+    """One Chromium for all the browser tests (launching Playwright and Chromium costs ~1.3 s);
+    each test gets a fresh browser context (`context`, `page`, `new_context`), so no cookie,
+    storage or cache is shared. Package-scoped: Playwright's event loop runs in this thread
+    only while the tests of this folder run."""
     sync_api = pytest.importorskip("playwright.sync_api")
     if not os.path.exists(CHROMIUM):
         pytest.skip("browser tests need /usr/bin/chromium (apt-get install chromium fonts-noto-cjk)")

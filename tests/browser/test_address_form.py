@@ -99,6 +99,9 @@ def test_edit_in_two_tabs_shows_the_conflict(context, login, live_server, sales,
     customer = make_customer("两个标签页", owner=sales)
     address = address_create(customer=customer, district_code="440305", detail="科苑路15号")
     first, second = context.new_page(), context.new_page()
+    # One tab in front at a time, as for a person (Chromium throttles a background tab's
+    # animation frames, which Playwright's actionability checks wait on).
+    first.bring_to_front()
     login(first, sales)
     url = f"{live_server.url}/addresses/{address.pk}/edit/"
     first.goto(url)
@@ -108,6 +111,7 @@ def test_edit_in_two_tabs_shows_the_conflict(context, login, live_server, sales,
     first.locator("#address-form button[type=submit]").click()
     first.wait_for_url(f"**/customers/{customer.pk}/")
 
+    second.bring_to_front()
     second.fill('input[name="detail"]', "科苑路99号A座")
     second.locator("#address-form button[type=submit]").click()
     conflict = second.locator("#conflict")

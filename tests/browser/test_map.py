@@ -1,61 +1,23 @@
 """The map in headless Chromium: clusters, filters, zoom, XSS-safe popups, layers, outlines,
 nearby, drawn selection and a 10-stop route. Any console error fails the test."""
 
-import importlib
 import os
+from urllib.parse import parse_qs, urlparse
 
 import pytest
-from django.apps import apps as django_apps
-from django.contrib.auth.models import Group
-from django.core.management import call_command
 
 from addresses.services import address_create
-from crm import roles
-from geo.models import Region
 
 pytestmark = pytest.mark.browser
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]  # fmt: skip
 XSS = "<img src=x onerror=alert(1)>"
 SHOTS = os.environ.get("MAP_SCREENSHOTS", "/tmp")
 
 
-@pytest.fixture(scope="session")
-def map_plain_http():
-    """The live server speaks plain HTTP; its middleware reads these settings when it starts."""
-    from django.conf import settings
-
-    settings.SECURE_SSL_REDIRECT = False
-    settings.SESSION_COOKIE_SECURE = False
-    settings.CSRF_COOKIE_SECURE = False
-    settings.SECURE_HSTS_SECONDS = 0
-
-
-@pytest.fixture(scope="session")
-def live_server(map_plain_http, live_server):
-    return live_server
-
-
-@pytest.fixture(scope="module")
-def map_browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists("/usr/bin/chromium"):
-        pytest.skip("browser tests need /usr/bin/chromium")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
-def map_page(map_browser, live_server, transactional_db, settings):
+def map_page(browser, live_server, base_data, settings):
     settings.MAP_TILES = "none"
-    if not Region.objects.exists():
-        call_command("load_regions", verbosity=0)
-    if Group.objects.filter(name__in=roles.ROLES).count() != len(roles.ROLES):
-        importlib.import_module("crm.migrations.0001_roles").create_roles(django_apps, None)
-    context = map_browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
     context.set_default_timeout(10_000)
     errors = []
     page = context.new_page()
@@ -78,6 +40,19 @@ def _login(page, live_server, user):
 def _ready(page):
     page.wait_for_selector('#dz-map-status[data-state="ready"]')
     return int(page.get_attribute("#dz-map-status", "data-total"))
+
+
+def _clusters_loaded(zoom_matches):
+    """For `page.expect_response`: the map's cluster request for a zoom level that matches.
+
+    Its status says "loading" from the moment that request leaves, so `_ready` then waits for
+    that load, not an earlier one."""
+
+    def matches(response):
+        query = parse_qs(urlparse(response.url).query)
+        return "zoom" in query and "layer" not in query and zoom_matches(int(query["zoom"][0]))
+
+    return matches
 
 
 def _wait_total(page, predicate):
@@ -117,13 +92,14 @@ def test_map_draws_clusters_filters_zooms_and_shows_names_as_text(map_page, live
 
     # Clicking a cluster zooms in.
     zoom = page.evaluate("dzMap.map.getZoom()")
-    page.locator(".dz-cluster").first.click()
+    with page.expect_response(_clusters_loaded(lambda z: z > zoom)):
+        page.locator(".dz-cluster").first.click()
     page.wait_for_function(f"() => dzMap.map.getZoom() > {zoom}")
-    page.wait_for_timeout(400)  # let the zoom animation finish
     _ready(page)
 
     # Zoomed in on Beijing, the hostile name appears as text in its popup.
-    page.evaluate("void dzMap.map.setView(dzMap.toDisplay(39.95, 116.45), 17, {animate: false})")
+    with page.expect_response(_clusters_loaded(lambda z: z == 17)):
+        page.evaluate("void dzMap.map.setView(dzMap.toDisplay(39.95, 116.45), 17, {animate: false})")
     page.wait_for_function("() => Number(document.querySelector('#dz-map-status').dataset.points) >= 1")
     _ready(page)
     xy = page.evaluate(
@@ -131,7 +107,6 @@ def test_map_draws_clusters_filters_zooms_and_shows_names_as_text(map_page, live
     )
     box = page.locator("#dz-map").bounding_box()
     page.mouse.move(box["x"] + xy[0], box["y"] + xy[1])  # hover first, as a person does
-    page.wait_for_timeout(200)
     page.mouse.click(box["x"] + xy[0], box["y"] + xy[1])
     name = page.locator(".leaflet-popup .dz-popup-name")
     name.wait_for()
@@ -181,12 +156,16 @@ def test_nearby_list_is_sorted_and_a_drawn_polygon_selects_customers(map_page, l
     page.locator(".leaflet-draw-draw-polygon").click()
     box = page.locator("#dz-map").bounding_box()
     corners = [(39.90, 116.38), (39.94, 116.38), (39.94, 116.43), (39.90, 116.43)]
-    for lat, lng in [*corners, corners[0]]:
+    for i, (lat, lng) in enumerate([*corners, corners[0]]):
         xy = page.evaluate(
             f"(() => {{ const p = dzMap.map.latLngToContainerPoint(dzMap.toDisplay({lat}, {lng})); return [p.x, p.y]; }})()"
         )
         page.mouse.click(box["x"] + xy[0], box["y"] + xy[1])
-        page.wait_for_timeout(150)
+        if i < len(corners):
+            page.locator("#dz-map .leaflet-editing-icon").nth(i).wait_for()  # the vertex is placed
+            # Leaflet.draw takes no vertex within 50 ms of the last one (its double-click guard):
+            # a person's clicks are further apart, and nothing on the page says when it is over.
+            page.wait_for_timeout(60)
     page.wait_for_selector("#dz-selection-list li")
     names = sorted(
         page.eval_on_selector_all("#dz-selection-list .dz-result-name", "els => els.map(e => e.textContent)")

@@ -9,9 +9,10 @@ from geo.selectors import invalidate_region_index
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def regions():
-    call_command("load_regions", stdout=io.StringIO())
+    """The parser's index built afresh from the region tree the session loaded (tests/conftest.py),
+    once for the module: an earlier test may have built it from rows it changed."""
     invalidate_region_index()
 
 

@@ -2,6 +2,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -365,15 +366,66 @@ def test_export_then_import_of_a_bulk_file_changes_nothing(tmp_path, sales, cate
     assert located.categories.get() == category and located.customer.owner == sales
 
 
+def _manage(url, *args):
+    env = {**os.environ, "DATABASE_URL": url, "TASKS_BACKEND": "immediate", "LANGUAGE_CODE": "en"}
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env=env, check=True, cwd=ROOT)
+
+
+def _postgres_server():
+    from django.db import connection
+
+    s = connection.settings_dict
+    server = {"host": s["HOST"] or None, "port": s["PORT"] or None, "user": s["USER"] or None}
+    if s["PASSWORD"]:
+        server["password"] = s["PASSWORD"]
+    return server
+
+
+def _postgres_url(server, name):
+    login = server["user"] + (f":{server['password']}" if "password" in server else "")
+    return f"postgres://{login}@{server['host'] or 'localhost'}:{server['port'] or 5432}/{name}"
+
+
+@pytest.fixture(scope="module")
+def scratch_template(tmp_path_factory):
+    """A database of the suite's own kind, migrated and with the region tree loaded by
+    `manage.py` in separate processes, once for the module: copied for each test that needs
+    one (`scratch_database`). A SQLite file, or a database on the suite's PostgreSQL server."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        db = tmp_path_factory.mktemp("scratch") / "template.sqlite3"
+        for command in ("migrate", "load_regions"):
+            _manage(f"sqlite:///{db}", command, "-v0")
+        yield db
+        return
+
+    import psycopg
+
+    server = _postgres_server()
+    name = f"dizhi_scratch_template_{os.getpid()}"
+    with psycopg.connect(dbname="postgres", autocommit=True, **server) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        for command in ("migrate", "load_regions"):
+            _manage(_postgres_url(server, name), command, "-v0")
+        yield name
+    finally:
+        with psycopg.connect(dbname="postgres", autocommit=True, **server) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
-def scratch_database(tmp_path):
-    """(DATABASE_URL, query) of an empty database of the suite's own kind, for commands run as
-    separate processes: a SQLite file, or a new database on the suite's PostgreSQL server
-    (dropped afterwards). `query(sql)` returns the rows of one statement."""
+def scratch_database(tmp_path, scratch_template):
+    """(DATABASE_URL, query) of a fresh copy of `scratch_template` (migrated, regions loaded),
+    for commands run as separate processes: a SQLite file, or a new database on the suite's
+    PostgreSQL server (dropped afterwards). `query(sql)` returns the rows of one statement."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
         db = tmp_path / "scratch.sqlite3"
+        shutil.copyfile(scratch_template, db)
 
         def query(sql):
             with sqlite3.connect(db, timeout=1) as con:
@@ -384,28 +436,24 @@ def scratch_database(tmp_path):
 
     import psycopg
 
-    s = connection.settings_dict
-    server = {"host": s["HOST"] or None, "port": s["PORT"] or None, "user": s["USER"] or None}
-    if s["PASSWORD"]:
-        server["password"] = s["PASSWORD"]
+    server = _postgres_server()
     name = f"dizhi_scratch_{os.getpid()}"
     with psycopg.connect(dbname="postgres", autocommit=True, **server) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.execute(f'CREATE DATABASE "{name}"')
-    login = server["user"] + (f":{server['password']}" if "password" in server else "")
-    url = f"postgres://{login}@{server['host'] or 'localhost'}:{server['port'] or 5432}/{name}"
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{scratch_template}"')
 
     def query(sql):
         with psycopg.connect(dbname=name, autocommit=True, **server) as con:
             return con.execute(sql).fetchall()
 
     try:
-        yield url, query
+        yield _postgres_url(server, name), query
     finally:
         with psycopg.connect(dbname="postgres", autocommit=True, **server) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers,resume_workers", [(1, 1), (2, 1), (2, 2)])
 def test_kill_minus_9_and_rerun_imports_exactly_the_files_rows(
     tmp_path, scratch_database, workers, resume_workers
@@ -421,8 +469,6 @@ def test_kill_minus_9_and_rerun_imports_exactly_the_files_rows(
     postgres = url.startswith("postgres")
     env = {**os.environ, "DATABASE_URL": url, "TASKS_BACKEND": "immediate", "LANGUAGE_CODE": "en"}
     manage = [sys.executable, str(ROOT / "manage.py")]
-    subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, cwd=ROOT)
-    subprocess.run([*manage, "load_regions", "-v0"], env=env, check=True, cwd=ROOT)
     # PostgreSQL writes batches of COPY_MIN_ROWS (200) or more by COPY: batches of 300.
     n, batch = (6000, 300) if postgres else (3000, 100)
     rows = [[f"K{i:05d}", f"客户{i}", "", "", f"广东省深圳市南山区科技路{i}号", "", ""] for i in range(n)]
@@ -572,6 +618,7 @@ def test_a_batch_large_enough_for_copy_keeps_history_intact(tmp_path, category):
     assert a.version == 2 and address_history_verify(address=a) == []
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_validate_then_import_every_row_once(tmp_path):
     from django.db import connection

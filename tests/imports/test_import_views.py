@@ -265,6 +265,7 @@ def test_the_preview_shows_how_each_column_is_read(client, manager, settings, tm
     assert "Not imported (unknown headers): 备注" in page
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.thread_tasks
 def test_a_big_upload_is_validated_and_written_by_workers_started_from_the_task_thread(
