@@ -6,6 +6,8 @@ it in their keys, so none outlives a change.
 from django.core.cache import cache
 from django.db import transaction
 
+from crm.replica import replica_note_data_changed
+
 VERSION_KEY = "map:data-version"
 
 
@@ -13,6 +15,7 @@ def addresses_data_changed() -> None:
     """Move the version once the current transaction commits."""
 
     def bump():
+        replica_note_data_changed()  # replica reads wait for this commit (crm/replica.py)
         try:
             cache.incr(VERSION_KEY)
         except ValueError:

@@ -1,13 +1,26 @@
 """Dizhi settings. Everything configurable is read from the environment here, and only here."""
 
+import sys
 from pathlib import Path
 
 import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+# --- Installed or checkout (production path, issue #34) ---------------------------------------
+# In a checkout the site-wide templates/, static/ and locale/ sit beside manage.py; `pip install .`
+# ships them inside crm/site/ (setup.py), and files the app writes go under the environment's
+# var/dizhi/ unless STATIC_ROOT, MEDIA_ROOT or DATABASE_URL say otherwise.
+CHECKOUT = (BASE_DIR / "manage.py").is_file()
+SITE_DIR = BASE_DIR if CHECKOUT else Path(__file__).resolve().parent / "site"
+_INSTALLED_VAR = Path(sys.prefix) / "var" / "dizhi"
+
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+environ.Env.read_env(
+    env.path("DIZHI_ENV_FILE", default=BASE_DIR / ".env" if CHECKOUT else Path.cwd() / ".env"),
+    overwrite=False,
+)
+# --- end installed or checkout ----------------------------------------------------------------
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="dizhi-insecure-development-key-change-me")
@@ -34,6 +47,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -49,7 +63,7 @@ WSGI_APPLICATION = "crm.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [SITE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -63,7 +77,11 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES = {
+    "default": env.db(
+        "DATABASE_URL", default=f"sqlite:///{(BASE_DIR if CHECKOUT else _INSTALLED_VAR) / 'db.sqlite3'}"
+    )
+}
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 if IS_POSTGRES:
@@ -80,6 +98,30 @@ else:
     _sqlite.setdefault("transaction_mode", "IMMEDIATE")
     _sqlite.setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;")
 
+# --- Read replica (issue #34) -----------------------------------------------------------------
+# DATABASE_REPLICA_URL: a PostgreSQL streaming replica of DATABASE_URL. The list, map, region
+# counts and exports read from it when it has replayed the last data change and the user's own
+# last write (crm/replica.py); everything else uses the primary. REPLICA_PIN_SECONDS: how long a
+# user's last write is remembered (a cookie) for that check.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = env.db_url_config(DATABASE_REPLICA_URL)
+    DATABASES["replica"].setdefault("CONN_MAX_AGE", DATABASES["default"]["CONN_MAX_AGE"])
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["crm.replica.PrimaryReplicaRouter"]
+REPLICA_PIN_SECONDS = env.int("REPLICA_PIN_SECONDS", default=300)
+REPLICA_VIEWS = [
+    "customers:list",
+    "customers:regions",
+    "map:page",
+    "map:clusters",
+    "map:nearby",
+    "imports:export",
+    "geo:region_children",
+]
+# --- end read replica ---------------------------------------------------------------------------
+
 # Customer names sort in pinyin order on PostgreSQL (ICU collation created by a
 # migration); SQLite has no ICU, so it falls back to code-point order.
 PINYIN_COLLATION = "zh_pinyin" if IS_POSTGRES else None
@@ -95,32 +137,56 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="zh-hans")
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+LOCALE_PATHS = [SITE_DIR / "locale"]
 FORMAT_MODULE_PATH = ["crm.formats"]  # zh-Hans groups thousands: 60,000 (Django's: 60000)
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
-MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")
+STATICFILES_DIRS = [SITE_DIR / "static"]
+STATIC_ROOT = env.path(
+    "STATIC_ROOT", default=BASE_DIR / "staticfiles" if CHECKOUT else _INSTALLED_VAR / "static"
+)
+MEDIA_ROOT = env.path(
+    "MEDIA_ROOT", default=BASE_DIR / "var" / "media" if CHECKOUT else _INSTALLED_VAR / "media"
+)
+
+# --- Static files (production path, issue #34) ------------------------------------------------
+# WhiteNoise serves them from the web process: `collectstatic` writes content-hashed names (cached
+# for a year) with gzip and brotli copies beside them, and the middleware picks the smallest the
+# browser accepts. With DEBUG on (and in tests, tests/conftest.py) files are served as they are,
+# without a collectstatic run.
+STATIC_MANIFEST = env.bool("STATIC_MANIFEST", default=not DEBUG)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "crm.staticfiles.HashedCompressedStaticFiles"
+        if STATIC_MANIFEST
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+# --- end static files ---------------------------------------------------------------------------
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
-# Background work (django.tasks). By default tasks run in a background thread of the
-# web process (crm.tasks_thread), after the enqueuing transaction commits; `immediate`
-# runs them inline, in the request. Set TASKS_BACKEND=database to queue them in the
-# database for `manage.py db_worker` (production: they survive restarts).
+# Background work (django.tasks). In production (DEBUG off) tasks are queued in the database
+# for `manage.py db_worker` and survive restarts. With DEBUG on they run in a background thread
+# of the web process (crm.tasks_thread), after the enqueuing transaction commits; `immediate`
+# runs them inline, in the request.
 _TASK_BACKENDS = {
     "thread": "crm.tasks_thread.ThreadBackend",
     "immediate": "django.tasks.backends.immediate.ImmediateBackend",
     "database": "django_tasks_db.DatabaseBackend",
     "dummy": "django.tasks.backends.dummy.DummyBackend",
 }
-TASKS = {"default": {"BACKEND": _TASK_BACKENDS[env.str("TASKS_BACKEND", default="thread")]}}
+TASKS = {
+    "default": {
+        "BACKEND": _TASK_BACKENDS[env.str("TASKS_BACKEND", default="thread" if DEBUG else "database")]
+    }
+}
 
 # Upload-page imports of at least IMPORT_PARALLEL_MIN_ROWS rows write with this many
 # processes (each starts a fresh interpreter: a second or two, worth it on big files).
@@ -164,9 +230,31 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# --- Logging (production path, issue #34) -------------------------------------------------------
+# LOG_FORMAT=json writes one JSON object a line (time, level, logger, message, and the request's
+# method, path and status where Django logs one) for a log collector; `text` is for people.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
 }
+
+# Plain HTTP with DEBUG off, for a test server or behind a proxy that does not forward the
+# scheme: no HTTPS redirect, no secure-only cookies, no HSTS. Never on a public address.
+if not DEBUG and env.bool("ALLOW_PLAIN_HTTP", default=False):
+    SECURE_SSL_REDIRECT = SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
+    SECURE_HSTS_SECONDS = 0
+# A load balancer's health check asks over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+MIDDLEWARE += ["crm.replica.ReplicaReadMiddleware"]  # a no-op without DATABASE_REPLICA_URL
+# --- end logging ---------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.core.paginator import Page
-from django.db import connection
+from django.db import connections
 from django.db.models import F, Prefetch, Q
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -237,7 +237,7 @@ def region_customer_counts(*, user, region: Region | None) -> list[tuple[Region,
         # Distinct (child, customer) pairs come off the (region, customer) index in order.
         pairs = addresses.annotate(child=child).filter(child__isnull=False).values("child", "customer_id")
         sql, params = pairs.distinct().query.sql_with_params()
-        with connection.cursor() as cursor:
+        with connections[pairs.db].cursor() as cursor:  # the replica on the region browser
             # `sql` is the ORM-compiled subquery; every value travels in `params`.
             cursor.execute(f"SELECT child, COUNT(*) FROM ({sql}) pairs GROUP BY child", params)  # noqa: S608
             counts = dict(cursor.fetchall())

@@ -81,11 +81,11 @@ FIELD_LABELS = {f: h[0] for f, h in FIELD_HEADERS.items()}
 # -- headers -----------------------------------------------------------------
 
 
-def _norm_header(text: str) -> str:
+def norm_header(text: str) -> str:
     return re.sub(r"[\s*_（）()]+", "", text.replace("\ufeff", "")).casefold()
 
 
-_HEADER_LOOKUP = {_norm_header(h): f for f, names in FIELD_HEADERS.items() for h in names}
+_HEADER_LOOKUP = {norm_header(h): f for f, names in FIELD_HEADERS.items() for h in names}
 
 
 def parse_mapping(pairs: list[str] | None) -> dict[str, str]:
@@ -116,11 +116,11 @@ class ColumnMap:
 
 def map_columns(headers: list[str], overrides: dict[str, str] | None = None) -> ColumnMap:
     """Which column holds which field; raises ImportFileError when required ones are missing."""
-    overrides = {_norm_header(k): v for k, v in (overrides or {}).items()}
+    overrides = {norm_header(k): v for k, v in (overrides or {}).items()}
     index: dict[str, int] = {}
     ignored = []
     for i, header in enumerate(headers):
-        key = _norm_header(header)
+        key = norm_header(header)
         target = overrides.get(key, _HEADER_LOOKUP.get(key))
         if not target or target == "-" or target in index:
             if header.strip():

@@ -153,3 +153,44 @@ class ImportCheckpoint(models.Model):
 
     def __str__(self):
         return f"{self.job_id}/{self.worker} @ {self.last_row}"
+
+
+class ColumnPreset(models.Model):
+    """A team's named column mapping for the files another system exports ({header: field, or
+    "-" to leave the column out}); Dizhi's shipped presets live in imports/presets/*.json."""
+
+    name = models.CharField(_("name"), max_length=100)
+    team = models.ForeignKey(
+        "auth.Group",
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text=_("Empty: everyone who imports sees it."),
+    )
+    mapping = models.JSONField(_("column mapping"), default=dict)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("column preset")
+        verbose_name_plural = _("column presets")
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "name"],
+                name="imports_columnpreset_unique_name_per_team",
+                nulls_distinct=False,
+            )
+        ]
+
+    def __str__(self):
+        return self.name

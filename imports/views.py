@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,9 +18,13 @@ from customers.filtersets import CustomerFilterSet
 from customers.models import Customer
 from geo.choices import CoordinateSystem
 from imports import exporting
-from imports.columns import FIELD_NAMES, template_csv
+from imports.columns import FIELD_NAMES, FIELDS, map_columns, template_csv
 from imports.jobs import job_for_file
 from imports.models import ImportJob, ImportStatus
+from imports.presets import ColumnChoice, column_choices, mapping_from_choices
+from imports.reading import ImportFileError, open_table
+from imports.selectors import column_preset_find, column_presets
+from imports.services import column_preset_save
 from imports.tasks import import_job_confirm, import_job_resume, import_job_validate
 
 MAX_UPLOAD_BYTES = getattr(settings, "IMPORT_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
@@ -57,16 +61,23 @@ def import_upload(request):
             with open(path, "wb") as out:
                 for chunk in upload.chunks():
                     out.write(chunk)
-            job = job_for_file(
-                path,
-                options={"map": {}, "crs": crs, "language": get_language()},
-                actor=request.user,
-                dry_run=True,
-                source_name=upload.name[:255],
-                uploaded=True,
+            pending = {"path": str(path), "crs": crs, "source_name": upload.name[:255]}
+            preset = (
+                column_preset_find(user=request.user, key=request.POST.get("preset", ""))
+                if request.POST.get("preset")
+                else None
             )
-            import_job_validate.enqueue(job_id=job.pk)
-            return redirect("imports:job", pk=job.pk)
+            choices = _file_columns(path, preset)
+            if choices is not None and any(c.how in ("guessed", "") for c in choices if c.header.strip()):
+                # Headers Dizhi (or the preset) does not know: the manager says what they hold.
+                request.session.setdefault("import_uploads", {})[folder.name] = {
+                    **pending,
+                    "preset": preset and preset.key,
+                }
+                request.session.modified = True
+                return redirect("imports:columns", token=folder.name)
+            mapping = mapping_from_choices(choices) if preset and choices else {}
+            return redirect("imports:job", pk=_start_validation(request, pending, mapping).pk)
     # Imports (from the page or the command) and the page's uploads still being checked or
     # waiting for confirmation; not the command's dry runs, nor its jobs that never started.
     jobs = ImportJob.objects.filter(
@@ -79,6 +90,78 @@ def import_upload(request):
             "error": error,
             "crs_choices": CoordinateSystem.choices,
             "jobs": jobs,
+            "presets": column_presets(user=request.user),
+        },
+    )
+
+
+def _file_columns(path: Path, preset) -> list[ColumnChoice] | None:
+    """The file's headers with their fields; None when the file cannot be opened (the
+    validation then reports why, as for any broken file)."""
+    try:
+        return column_choices(open_table(path, max_rows=None).headers, preset)
+    except ImportFileError:
+        return None
+
+
+def _start_validation(request, pending: dict, mapping: dict[str, str]) -> ImportJob:
+    job = job_for_file(
+        Path(pending["path"]),
+        options={"map": mapping, "crs": pending["crs"], "language": get_language()},
+        actor=request.user,
+        dry_run=True,
+        source_name=pending["source_name"],
+        uploaded=True,
+    )
+    import_job_validate.enqueue(job_id=job.pk)
+    return job
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_columns(request, token):
+    """Say which field each column of an uploaded file holds (guessed where a header is close, or
+    from a preset), optionally saved as the team's preset, then validate the file as usual."""
+    _manager(request)
+    pending = request.session.get("import_uploads", {}).get(token)
+    if pending is None:
+        raise Http404
+    presets = column_presets(user=request.user)
+    key = request.POST.get("preset") or request.GET.get("preset") or pending.get("preset") or ""
+    preset = column_preset_find(user=request.user, key=key) if key else None
+    choices = _file_columns(Path(pending["path"]), preset) or []
+    error = ""
+    if request.method == "POST":
+        choices = [
+            ColumnChoice(c.header, request.POST.get(f"col-{i}", c.field), "") for i, c in enumerate(choices)
+        ]
+        mapping = mapping_from_choices(choices)
+        try:
+            map_columns([c.header for c in choices], mapping)
+            if request.POST.get("save_preset"):
+                column_preset_save(
+                    actor=request.user, name=request.POST.get("preset_name", ""), mapping=mapping
+                )
+        except ImportFileError as exc:
+            error = str(exc)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            request.session["import_uploads"].pop(token, None)
+            request.session.modified = True
+            return redirect("imports:job", pk=_start_validation(request, pending, mapping).pk)
+    return render(
+        request,
+        "imports/import_columns.html",
+        {
+            "token": token,
+            "source_name": pending["source_name"],
+            "choices": choices,
+            "fields": [("-", _("— leave out —")), *((f, FIELD_NAMES[f]) for f in FIELDS)],
+            "presets": presets,
+            "preset": preset,
+            "error": error,
+            "preset_name": request.POST.get("preset_name", ""),
         },
     )
 

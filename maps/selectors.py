@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import Avg, Count, F, Min, Q
 from django.db.models.expressions import RawSQL
 from django.http import Http404
@@ -188,7 +188,7 @@ def singleton_ids(
         if where is not None:
             probe = probe.filter(where)
         sql, params = probe.order_by("map_key").values("pk")[:1].query.sql_with_params()
-        with connection.cursor() as cursor:
+        with connections[probe.db].cursor() as cursor:  # the replica on map pages
             cursor.execute(
                 f"SELECT ({sql}) FROM unnest(%s::bigint[], %s::bigint[]) AS r(lo, hi)",  # noqa: S608
                 [*params, [lo for lo, _hi in ranges], [hi for _lo, hi in ranges]],

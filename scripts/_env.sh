@@ -29,7 +29,8 @@ ensure_venv() {
   local stamp="$VENV/.dizhi-installed-$extras"
   if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     "$VENV/bin/python" -m pip install -q --upgrade pip
-    "$VENV/bin/python" -m pip install -q ".[$extras]"
+    # Editable: the checkout is the installed package (pip install . copies it, for production).
+    "$VENV/bin/python" -m pip install -q -e ".${extras:+[$extras]}"
     touch "$stamp"
   fi
   export PATH="$VENV/bin:$PATH"

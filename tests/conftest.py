@@ -21,10 +21,22 @@ def _fast_password_hasher():
 
 @pytest.fixture(autouse=True)
 def inline_tasks(request, settings):
-    """Tasks run inline, inside the test's transaction; `thread_tasks` tests keep the app's
-    default background thread (crm.tasks_thread)."""
-    if "thread_tasks" not in request.keywords:
+    """Tasks run inline, inside the test's transaction; `thread_tasks` tests run them in the
+    app's background thread (crm.tasks_thread, the DEBUG default)."""
+    if "thread_tasks" in request.keywords:
+        settings.TASKS = {"default": {"BACKEND": "crm.tasks_thread.ThreadBackend"}}
+    else:
         settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+
+
+@pytest.fixture(autouse=True)
+def unhashed_static(settings):
+    """Static files as they are in the checkout: production's hashed names need `collectstatic`
+    first (tests/test_production.py runs that against a real server)."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 
 @pytest.fixture(scope="session")

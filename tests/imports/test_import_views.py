@@ -145,12 +145,15 @@ def test_preview_and_result_say_how_the_addresses_were_located(client, manager, 
     assert "无法定位" in listed and "区级客户" not in listed
 
 
-def test_a_broken_file_shows_the_error(client, manager, settings, tmp_path):
+def test_a_file_without_the_required_columns_cannot_be_checked_until_they_are_chosen(
+    client, manager, settings, tmp_path
+):
     settings.MEDIA_ROOT = tmp_path
     client.force_login(manager)
     response = client.post(reverse("imports:upload"), {"file": SimpleUploadedFile("c.csv", b"a,b\n1,2\n")})
-    page = client.get(response.url).content.decode()
-    assert "Required columns are missing" in page
+    assert "/imports/columns/" in response.url
+    page = client.post(response.url, {"col-0": "-", "col-1": "-"}).content.decode()
+    assert "Required columns are missing" in page and not ImportJob.objects.exists()
 
 
 def test_the_template_downloads_and_its_example_row_imports(client, manager, sales, settings, tmp_path):
@@ -247,6 +250,13 @@ def test_the_preview_shows_how_each_column_is_read(client, manager, settings, tm
         "gb18030"
     )
     response = client.post(reverse("imports:upload"), {"file": SimpleUploadedFile("c.csv", data)})
+    # 备注 is no header Dizhi knows: the manager leaves it out on the column page.
+    columns = client.get(response.url).content.decode()
+    assert "备注" in columns and "unknown" in columns
+    response = client.post(
+        response.url,
+        {"col-0": "external_id", "col-1": "name", "col-2": "-", "col-3": "address", "col-4": "phone"},
+    )
     page = client.get(response.url).content.decode()
     assert "Columns read (CSV, GB18030/GBK)" in page
     assert "<td>外部编号</td><td>External id</td>" in page

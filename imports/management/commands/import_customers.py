@@ -11,6 +11,7 @@ from geo.choices import CoordinateSystem
 from imports.columns import FIELDS, parse_mapping
 from imports.jobs import job_for_file, run_import
 from imports.reading import MAX_ROWS, ImportFileError
+from imports.selectors import column_preset_find, column_presets
 from imports.workers import BATCH_SIZE, CHUNK_SIZE, rows_committed
 
 
@@ -28,6 +29,11 @@ class Command(BaseCommand):
             default=[],
             metavar="COLUMN=FIELD",
             help=f"read COLUMN as FIELD (fields: {', '.join(FIELDS)}; FIELD '-' ignores the column)",
+        )
+        parser.add_argument(
+            "--preset",
+            help="read the columns as another system's export names them: salesforce, hubspot, zoho, "
+            "fxiaoke, or the name of a preset saved on the upload page (--map still applies on top)",
         )
         parser.add_argument(
             "--crs",
@@ -58,6 +64,7 @@ class Command(BaseCommand):
         *args,
         file,
         map,
+        preset,
         crs,
         dry_run,
         report,
@@ -74,7 +81,7 @@ class Command(BaseCommand):
             if actor_user is None:
                 raise CommandError(_("No user with the username “%(name)s”.") % {"name": actor})
         try:
-            mapping = parse_mapping(map)
+            mapping = {**_preset_mapping(preset, actor_user), **parse_mapping(map)}
             opts = {"map": mapping, "crs": crs, "max_rows": max_rows, "batch_size": batch_size}
             job = job_for_file(file, options=opts, actor=actor_user, dry_run=dry_run)
         except (ImportFileError, OSError) as exc:
@@ -111,6 +118,16 @@ class Command(BaseCommand):
         if result.report_path:
             label = _("Problems found: %(path)s") if dry_run else _("Rejected rows: %(path)s")
             self.stdout.write(label % {"path": result.report_path})
+
+
+def _preset_mapping(key: str | None, user) -> dict[str, str]:
+    if not key:
+        return {}
+    found = column_preset_find(user=user, key=key)
+    if found is None:
+        names = ", ".join(p.key if ":" not in p.key else p.name for p in column_presets(user=user))
+        raise CommandError(_("No preset “%(key)s”; presets: %(names)s.") % {"key": key, "names": names})
+    return dict(found.mapping)
 
 
 class _Progress:
