@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -89,7 +90,7 @@ def map_page(request):
             "routeCsv": reverse("map:route_csv"),
             "customers": reverse("customers:list"),
             "export": reverse("imports:export"),
-            "outlines": settings.STATIC_URL.rstrip("/") + "/geo/",
+            "outlines": static("geo/"),
         },
         "near": near.pk if near else None,
         "radius": _float_or(request.GET.get("radius"), 5.0),
