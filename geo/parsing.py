@@ -75,6 +75,12 @@ _DETAIL_CHECK_RE = re.compile(f"[省市区县州盟旗{re.escape(_DETAIL_STRIP)}
 _USUAL_NAME_ENDS = "省市区县州盟旗"
 _USUAL_NAME_END_RE = re.compile(f"[{_USUAL_NAME_ENDS}]")
 _SPACE_RE = re.compile(r"\s+")
+_GLUED_ENDS = "县区旗"
+_GLUED_WEIGHT = 1.0  # a county name glued inside a longer word counts like a short name
+# UTF-8 lead bytes of U+4000..U+9FFF (as latin-1 characters), and the division suffixes after
+# which a name may follow without a separator (晋城市城区).
+_HAN_LEAD = frozenset(chr(b) for b in range(0xE4, 0xEA))
+_SUFFIX_BYTES = frozenset(c.encode().decode("latin-1") for c in "省市区县州盟旗")
 _MAX_AMBIGUITIES = 12  # units listed for one undecided level
 _TOWNSHIP_WEIGHT = 3.0
 _SAR_CODES = frozenset(("810000", "820000"))
@@ -569,6 +575,7 @@ class RegionIndex:
         self._lend_prefix_entries(keys)
         self._build_automaton(keys)
         self._add_latin_keys()
+        self._add_glued_twins()
         self._build_key_tables()
         self._typos = _TypoIndex(self.regions, self._parent, self._cn_codes)
         self._build_chains()
@@ -721,6 +728,21 @@ class RegionIndex:
             self._entries.append(tuple((code, w, False) for code, w in sorted(entries.items())))
             self._key_text.append(phrase)
             self._key_short.append(True)
+
+    def _add_glued_twins(self) -> None:
+        """Two-character county names (宁县, 洋县, 南县) have a weaker twin, read when the name is
+        glued to a Han character no name ends with: 九江市伍宁县 is a county of 九江 written one
+        character off, not Gansu's 宁县, unless the other names written there support it."""
+        self._glued: dict[int, int] = {}
+        for key_id in range(len(self._entries)):
+            key, entries = self._key_text[key_id], self._entries[key_id]
+            if len(key) != 2 or key[-1] not in _GLUED_ENDS or not _HAN_RE.match(key):
+                continue
+            if any(w >= 2.5 and self.regions[c].level != "township" for c, w, _ in entries):
+                self._glued[key_id] = len(self._entries)
+                self._entries.append(tuple((c, min(w, _GLUED_WEIGHT), h) for c, w, h in entries))
+                self._key_text.append(key)
+                self._key_short.append(True)
 
     def _build_key_tables(self) -> None:
         """Per key, what resolving needs without walking the entries again."""
@@ -1301,6 +1323,7 @@ class RegionIndex:
         street_after = _STREET_AFTER_BYTES_RE.match
         cache = self._cache
         resolve = self._resolve
+        glued = self._glued
         base = last = count = 0
         previous = -1
         contiguous = True
@@ -1316,6 +1339,12 @@ class RegionIndex:
                     continue  # the same name written twice in a row
                 if start != last:
                     contiguous = False
+                    if (
+                        key_id in glued
+                        and data[start - 3] in _HAN_LEAD
+                        and data[start - 3 : start] not in _SUFFIX_BYTES
+                    ):
+                        key_id = glued[key_id]  # 伍宁县: 宁县 inside a longer name
                 previous = key_id
                 key_ids.append(key_id)
                 spans.append((start, stop))
