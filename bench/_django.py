@@ -7,6 +7,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
+# crm.settings refuses to start with DEBUG off and no SECRET_KEY; bench runs sign nothing kept.
+os.environ.setdefault("SECRET_KEY", "dizhi-bench-only-key")
 
 import django  # noqa: E402
 
