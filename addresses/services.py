@@ -37,7 +37,7 @@ from customers.models import Customer
 from customers.services import customer_create
 from geo import geocoding, parsing
 from geo.choices import PRECISION_RANK, CoordinateSystem, GeocodePrecision, RegionLevel
-from geo.coords import to_wgs84
+from geo.coords import haversine_km, to_wgs84
 from geo.models import Region
 from geo.selectors import region_index
 from maps.cells import (
@@ -374,6 +374,7 @@ def _apply_location(item: AddressInput, address: Address, region: Region | None,
         except ValueError:
             _fail("crs", _("Unknown coordinate system “%(crs)s”.") % {"crs": item.crs})
         wlat, wlng = to_wgs84(float(lat), float(lng), crs)
+        _check_point_in_region(wlat, wlng, region, rows)
         address.lat, address.lng = _quantize(wlat), _quantize(wlng)
         address.precision = item.precision or GeocodePrecision.ROOFTOP
         address.geocode_source = item.geocode_source or "manual"
@@ -402,6 +403,36 @@ def _apply_location(item: AddressInput, address: Address, region: Region | None,
         address.precision, address.geocode_source = GeocodePrecision.NONE, ""
     else:
         address.lat, address.lng, address.precision, address.geocode_source = located
+
+
+# How far a point may lie from its region's centre, by the level of the region whose centroid is
+# used: generous enough for the largest divisions (a Xinjiang county, Hulunbuir, Sakha), tight
+# enough to catch a lost sign or swapped columns, which land thousands of kilometres away.
+_MAX_KM_FROM_CENTRE = {
+    RegionLevel.TOWNSHIP: 400,
+    RegionLevel.DISTRICT: 400,
+    RegionLevel.CITY: 800,
+    RegionLevel.PROVINCE: 3000,
+}
+
+
+def _check_point_in_region(lat: float, lng: float, region: Region | None, rows: "_RegionRows") -> None:
+    """Refuse a point far outside the address's region (issue #30): 深圳市南山区 at -22.5, -113.9."""
+    centre = _region_record(region, rows) if region is not None else None
+    limit = _MAX_KM_FROM_CENTRE.get(centre.level) if centre is not None else None
+    if limit is None:
+        return
+    km = haversine_km(lat, lng, float(centre.lat), float(centre.lng))
+    if km > limit:
+        _fail(
+            "lat",
+            _(
+                "The point %(lat).5f, %(lng).5f lies %(km)s km from %(region)s, more than %(limit)s km "
+                "from its centre: check the coordinates (swapped, or a sign lost?), or leave them "
+                "empty to locate the address by its region."
+            )
+            % {"lat": lat, "lng": lng, "km": f"{km:,.0f}", "region": centre.name, "limit": limit},
+        )
 
 
 def _level_precision(region: Region | None) -> str:

@@ -10,6 +10,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
 # The benches time the server's own work through Django's test client: static URLs are plain
 # names, so no collectstatic run is needed first (bench/load.py serves the collected files).
 os.environ.setdefault("STATIC_MANIFEST", "False")
+# crm.settings refuses to start with DEBUG off and no SECRET_KEY; bench runs sign nothing kept.
+os.environ.setdefault("SECRET_KEY", "dizhi-bench-only-key")
 
 import django  # noqa: E402
 

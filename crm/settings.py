@@ -23,7 +23,17 @@ environ.Env.read_env(
 # --- end installed or checkout ----------------------------------------------------------------
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="dizhi-insecure-development-key-change-me")
+# The development key is public (it is in this file): with DEBUG off, refuse to start without a
+# key of one's own, rather than sign sessions and password-reset links with it (issue #30).
+_DEVELOPMENT_KEY = "dizhi-insecure-development-key-change-me"
+SECRET_KEY = env.str("SECRET_KEY", default="") or (_DEVELOPMENT_KEY if DEBUG else "")
+if not DEBUG and SECRET_KEY in ("", _DEVELOPMENT_KEY):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set and DEBUG is off: set SECRET_KEY in the environment or .env "
+        "(python -c 'import secrets; print(secrets.token_urlsafe(50))'), or DEBUG=true for development."
+    )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -228,7 +238,6 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # --- Logging (production path, issue #34) -------------------------------------------------------
 # LOG_FORMAT=json writes one JSON object a line (time, level, logger, message, and the request's
@@ -258,3 +267,29 @@ if not DEBUG and env.bool("ALLOW_PLAIN_HTTP", default=False):
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 MIDDLEWARE += ["crm.replica.ReplicaReadMiddleware"]  # a no-op without DATABASE_REPLICA_URL
 # --- end logging ---------------------------------------------------------------------------------
+
+# --- Trust (issue #30) ---------------------------------------------------------------------------
+# SECURE_PROXY_SSL_HEADER only when the proxy in front is known to set it (and strip it from
+# clients): e.g. `SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https`. gunicorn already takes
+# the scheme from FORWARDED_ALLOW_IPS proxies without it.
+if _proxy_ssl_header := env.list("SECURE_PROXY_SSL_HEADER", default=[]):
+    SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header)
+INSTALLED_APPS += ["axes", "trust"]
+# Login throttling (django-axes): after LOGIN_FAILURE_LIMIT failures for one username from one
+# address, that pair is locked out until an admin unlocks it (admin: Axes › Access attempts) or
+# LOGIN_LOCKOUT_MINUTES pass (0: only an admin unlocks). The axes backend comes first, so a
+# locked-out attempt never reaches the password hasher.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+_lockout_minutes = env.int("LOGIN_LOCKOUT_MINUTES", default=60)
+AXES_COOLOFF_TIME = _lockout_minutes / 60 if _lockout_minutes else None  # hours
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "trust/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "trust.login.client_ip"
+AXES_VERBOSE = False
+# Proxies in front of the web server that append the client's address to X-Forwarded-For (0: use
+# the connection's address): lockouts are per client address, not per proxy.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# --- end trust ---------------------------------------------------------------------------------------

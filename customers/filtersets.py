@@ -1,4 +1,5 @@
 import django_filters
+from django import forms
 from django.contrib.auth import get_user_model
 from django.core.validators import EMPTY_VALUES
 from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet, Value
@@ -44,6 +45,25 @@ def phone_digits(value: str) -> str | None:
     return digits if digits.isdigit() and len(digits) >= 4 else None
 
 
+MAX_ID = 2**63 - 1  # a bigint: larger would fail in the database, not in the form
+
+
+class IdsFilter(django_filters.BaseInFilter, django_filters.Filter):
+    """Comma-separated integer ids: anything else makes the filter set invalid (a 400, not a 500)."""
+
+    field_class = forms.IntegerField
+
+
+def invalid_ids(params) -> bool:
+    """Whether the `ids` parameters hold anything but comma-separated positive integers."""
+    for value in params.getlist("ids"):
+        for part in value.split(","):
+            part = part.strip()
+            if part and not (part.isascii() and part.isdigit() and 0 < int(part) <= MAX_ID):
+                return True
+    return False
+
+
 class CustomerFilterSet(django_filters.FilterSet):
     """One definition of "these customers", shared by the list, the map and exports.
 
@@ -64,7 +84,7 @@ class CustomerFilterSet(django_filters.FilterSet):
     )
     created = django_filters.DateFromToRangeFilter(field_name="created_at", label=_("Created"))
     updated = django_filters.DateFromToRangeFilter(field_name="updated_at", label=_("Updated"))
-    ids = django_filters.BaseInFilter(field_name="pk", label=_("Selected customers"))
+    ids = IdsFilter(field_name="pk", label=_("Selected customers"), min_value=1, max_value=MAX_ID)
     sort = django_filters.ChoiceFilter(
         choices=SORT_CHOICES, method="filter_sort", label=_("Sort"), empty_label=None
     )

@@ -4,7 +4,7 @@ forms, and the region browser. Each reads customers through crm.views.VisibleCus
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -21,7 +21,7 @@ from addresses.services import FirstAddressInvalid, addresses_categorize, custom
 from crm.roles import is_manager
 from crm.views import VisibleCustomersMixin
 from customers.choices import CustomerKind, RelationshipStage
-from customers.filtersets import LOCATED_CHOICES, SORT_CHOICES, owner_choices
+from customers.filtersets import LOCATED_CHOICES, SORT_CHOICES, invalid_ids, owner_choices
 from customers.forms import BulkCategoryForm, BulkOwnerForm, CustomerForm, customer_initial, filter_chips
 from customers.presentation import list_rows
 from customers.selectors import (
@@ -47,6 +47,11 @@ def _per_page(request) -> int:
 class CustomerListView(VisibleCustomersMixin, TemplateView):
     template_name = "customers/customer_list.html"
     partial_template_name = "customers/_list_page.html"
+
+    def get(self, request, *args, **kwargs):
+        if invalid_ids(request.GET):
+            return HttpResponseBadRequest(_("The selection (ids) must be customer numbers."))
+        return super().get(request, *args, **kwargs)
 
     def get_template_names(self):
         if self.request.headers.get("HX-Request") and not self.request.headers.get(

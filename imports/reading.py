@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 MAX_ROWS = getattr(settings, "IMPORT_MAX_ROWS", 1_000_000)
 MAX_CELL_CHARS = getattr(settings, "IMPORT_MAX_CELL_CHARS", 4096)
 FIRST_ERRORS = 20  # rejected rows shown on the page (all of them are in the report)
+MAX_COLUMNS = getattr(settings, "IMPORT_MAX_COLUMNS", 1000)
+MAX_HEADER_CHARS = 4 * 1024**2  # read whole, so a refused header is described by its real width
 
 
 MAX_XLSX_UNCOMPRESSED = getattr(settings, "IMPORT_MAX_XLSX_UNCOMPRESSED", 2 * 1024**3)
@@ -172,6 +174,13 @@ class Table:
                             "The row is UTF-8 text in a GB18030/GBK file (the file mixes text encodings); "
                             "save it again as UTF-8."
                         ),
+                    )
+                    continue
+                if "\x00" in joined:
+                    yield (
+                        row_no,
+                        [c.replace("\x00", "") for c in cells],
+                        _("A cell holds a NUL character (\\0), which the database cannot store; remove it."),
                     )
                     continue
                 if len(cells) != width:
@@ -335,11 +344,17 @@ def open_table(path: str | Path, *, max_rows: int | None = MAX_ROWS) -> Table:
         return _open_xlsx(path, max_rows)
     if magic.startswith(b"\xd0\xcf\x11\xe0"):
         raise ImportFileError(_("This is an old Excel .xls file; save it as .xlsx or CSV."))
+    _check_text(path)
     encoding = detect_encoding(path)
     with open(path, encoding=encoding, errors="replace", newline="") as f:
-        first = f.readline(MAX_CELL_CHARS * 8)
+        first = f.readline(MAX_HEADER_CHARS)
     if not first.strip():
         raise ImportFileError(_("The file is empty."))
+    if len(first) == MAX_HEADER_CHARS and not first.endswith("\n"):
+        raise ImportFileError(
+            _("The header row is longer than %(n)s characters; is this really a CSV file?")
+            % {"n": f"{MAX_HEADER_CHARS:,}"}
+        )
     if "\ufffd" in first:  # the header is in the minority encoding of a mixed file
         raise ImportFileError(
             _(
@@ -349,7 +364,15 @@ def open_table(path: str | Path, *, max_rows: int | None = MAX_ROWS) -> Table:
             % {"encoding": encoding_label(encoding)}
         )
     delimiter = max((",", ";", "\t"), key=first.count)
+    csv.field_size_limit(MAX_HEADER_CHARS)
     headers = next(csv.reader([first], delimiter=delimiter))
+    if len(headers) > MAX_COLUMNS:
+        raise ImportFileError(
+            _(
+                "The header row has %(n)s columns; at most %(max)s are imported. Remove the columns you do not need."
+            )
+            % {"n": f"{len(headers):,}", "max": f"{MAX_COLUMNS:,}"}
+        )
     lines = _count_lines(path)
     table = Table(path, "csv", encoding, headers, max(0, lines - 1), delimiter)
     if max_rows and lines - 1 > max_rows:
@@ -359,6 +382,39 @@ def open_table(path: str | Path, *, max_rows: int | None = MAX_ROWS) -> Table:
             raise _too_many(records, max_rows)
         table.estimated_rows = records
     return table
+
+
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in b"\t\n\r\x0c")
+
+
+def _check_text(path: Path) -> None:
+    """Refuse UTF-16 and binary files for what they are, before the text encoding is guessed
+    (a UTF-16 or binary file is neither valid UTF-8 nor GBK, and was described as the latter)."""
+    with open(path, "rb") as f:
+        sample = f.read(8192)
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or _looks_utf16(sample):
+        raise ImportFileError(
+            _(
+                "The file is UTF-16 text (Excel's “Unicode text”); save it as “CSV UTF-8” "
+                "or as an Excel workbook (.xlsx)."
+            )
+        )
+    controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
+    if controls > max(2, len(sample) // 50):
+        raise ImportFileError(
+            _(
+                "The file is not text: it holds binary data (an image, an archive or a program?). "
+                "Import a CSV file (UTF-8 or GBK) or an Excel workbook (.xlsx)."
+            )
+        )
+
+
+def _looks_utf16(sample: bytes) -> bool:
+    """UTF-16 without a byte-order mark: each ASCII character (commas, line breaks, digits) has a
+    NUL byte beside it, always on the same side; binary data has NULs on both sides."""
+    sample = sample[: len(sample) // 2 * 2]
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    return even + odd >= max(2, len(sample) // 50) and min(even, odd) * 10 <= max(even, odd)
 
 
 def _too_many(rows: int, max_rows: int) -> ImportFileError:

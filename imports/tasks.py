@@ -1,6 +1,7 @@
 """Background work of the import page (django.tasks): validation preview, then the import."""
 
 from django.conf import settings
+from django.db import transaction
 from django.tasks import task
 from django.utils import translation
 
@@ -44,13 +45,13 @@ def import_job_run(*, job_id: int) -> int:
     return _run(job)
 
 
+@transaction.atomic
 def import_job_confirm(job: ImportJob) -> bool:
-    """Turn a validated preview into the import itself, queued; False if it is not one."""
-    if not job.awaiting_confirmation:
-        return False
-    # The validation's checkpoints say how far it read, not what the import wrote.
-    ImportCheckpoint.objects.filter(job=job).delete()
-    ImportJob.objects.filter(pk=job.pk).update(
+    """Turn a validated preview into the import itself, queued; False if it is not one.
+
+    The claim is one conditional UPDATE: of two confirmations at once (a double click, two
+    tabs), only the one that turns the preview into a queued import queues a run."""
+    claimed = ImportJob.objects.filter(pk=job.pk, dry_run=True, status=ImportStatus.VALIDATED).update(
         dry_run=False,
         workers=0,
         status=ImportStatus.QUEUED,
@@ -62,7 +63,11 @@ def import_job_confirm(job: ImportJob) -> bool:
         report_path="",
         seconds=None,
     )
-    import_job_run.enqueue(job_id=job.pk)
+    if not claimed:
+        return False
+    # The validation's checkpoints say how far it read, not what the import wrote.
+    ImportCheckpoint.objects.filter(job=job).delete()
+    import_job_run.enqueue(job_id=job.pk)  # the database backend queues it in this transaction
     return True
 
 
@@ -70,6 +75,10 @@ def import_job_resume(job: ImportJob) -> bool:
     """Queue an interrupted or stalled job again (it continues after its committed batches)."""
     if not job.resumable:
         return False
-    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.QUEUED, error="")
+    # Claimed like a confirmation: only the request that moves the job from the state it saw queues it.
+    if not ImportJob.objects.filter(pk=job.pk, status=job.status).update(
+        status=ImportStatus.QUEUED, error=""
+    ):
+        return False
     (import_job_validate if job.dry_run else import_job_run).enqueue(job_id=job.pk)
     return True

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from crm.roles import is_manager
-from customers.filtersets import CustomerFilterSet
+from customers.filtersets import CustomerFilterSet, invalid_ids
 from customers.models import Customer
 from geo.choices import CoordinateSystem
 from imports import exporting
@@ -219,9 +219,11 @@ def export_customers(request):
     fmt = request.GET.get("format", "csv")
     if fmt not in exporting.FORMATS:
         return HttpResponseBadRequest("format must be csv, xlsx or geojson")
+    if invalid_ids(request.GET):
+        return HttpResponseBadRequest(_("The selection (ids) must be customer numbers."))
     filterset = CustomerFilterSet(request.GET, queryset=Customer.objects.visible_to(request.user))
     customers = filterset.qs
-    ids = [i for v in request.GET.getlist("ids") for i in v.split(",") if i.strip().isdigit()]
+    ids = [int(i) for v in request.GET.getlist("ids") for i in v.split(",") if i.strip()]
     if ids:
         customers = customers.filter(pk__in=ids)
     name = f"customers-{timezone.localtime():%Y%m%d-%H%M}.{fmt}"

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from addresses.models import Address, AddressCategory
 from crm.roles import is_manager
 from customers.choices import CustomerKind, RelationshipStage
-from customers.filtersets import LOCATED_CHOICES, CustomerFilterSet, owner_choices
+from customers.filtersets import LOCATED_CHOICES, CustomerFilterSet, invalid_ids, owner_choices
 from customers.models import Customer
 from customers.selectors import customer_get
 from geo import mapmath, routing
@@ -137,6 +137,8 @@ def clusters(request):
     bbox = _bbox(request)
     if bbox is None:
         return HttpResponseBadRequest(_("Give bbox=west,south,east,north."))
+    if invalid_ids(request.GET):
+        return HttpResponseBadRequest(_("The selection (ids) must be customer numbers."))
     zoom = _int(request.GET.get("zoom"), 4, 0, 20)
     layer = request.GET.get("layer", "clusters")
     customers, scope, where, terms = found = selectors.map_filter(user=request.user, params=request.GET)
@@ -187,6 +189,8 @@ def clusters(request):
 @require_GET
 def nearby(request):
     """Customers within `radius` km of a customer (`near`) or a point (`lat`, `lng`), nearest first."""
+    if invalid_ids(request.GET):
+        return HttpResponseBadRequest(_("The selection (ids) must be customer numbers."))
     radius = max(0.1, min(MAX_RADIUS_KM, _float_or(request.GET.get("radius"), 5.0)))
     exclude_customer = None
     if request.GET.get("near"):
@@ -202,6 +206,8 @@ def nearby(request):
     else:
         try:
             origin = (_float(request.GET.get("lat")), _float(request.GET.get("lng")))
+            if not (-90 <= origin[0] <= 90 and -180 <= origin[1] <= 180):
+                raise ValueError("outside the globe")
         except (TypeError, ValueError):
             return HttpResponseBadRequest(_("Give near=<customer id> or lat and lng."))
         origin_label = _("Chosen point")

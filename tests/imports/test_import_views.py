@@ -346,3 +346,38 @@ def test_a_stalled_validation_continues_after_the_rows_it_already_checked(
     assert (job.status, job.created, job.rejected, job.rows_done) == ("validated", 7, 1, 8)
     assert [e["row"] for e in job.preview["first_errors"]] == [3]
     assert not Customer.objects.exists()
+
+
+def test_confirming_an_upload_twice_queues_one_run(client, manager, settings, tmp_path, monkeypatch):
+    """Two confirmations at once (a double click, two tabs) each read the job as awaiting
+    confirmation; only one may queue the import (issue #30, item 7)."""
+    from imports import tasks as tasks_import
+
+    job = _validated_job(client, manager, settings, tmp_path)
+    first, second = ImportJob.objects.get(pk=job.pk), ImportJob.objects.get(pk=job.pk)
+    queued = []
+    monkeypatch.setattr(
+        tasks_import, "import_job_run", SimpleNamespace(enqueue=lambda **kw: queued.append(kw))
+    )
+    assert first.awaiting_confirmation and second.awaiting_confirmation
+    assert tasks_import.import_job_confirm(first) is True
+    assert tasks_import.import_job_confirm(second) is False
+    assert queued == [{"job_id": job.pk}]
+    # And through the page: a second POST of the confirm button queues nothing more.
+    client.post(reverse("imports:job", args=[job.pk]))
+    assert len(queued) == 1
+
+
+def test_resuming_twice_queues_one_run(client, manager, settings, tmp_path, monkeypatch):
+    from imports import tasks as tasks_import
+
+    job = _validated_job(client, manager, settings, tmp_path)
+    ImportJob.objects.filter(pk=job.pk).update(dry_run=False, status="interrupted")
+    first, second = ImportJob.objects.get(pk=job.pk), ImportJob.objects.get(pk=job.pk)
+    queued = []
+    monkeypatch.setattr(
+        tasks_import, "import_job_run", SimpleNamespace(enqueue=lambda **kw: queued.append(kw))
+    )
+    assert tasks_import.import_job_resume(first) is True
+    assert tasks_import.import_job_resume(second) is False
+    assert len(queued) == 1
