@@ -1,0 +1,1 @@
+"""Webhook events from the write paths' signals (filled in with the webhooks)."""
