@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from api.choices import DeliveryStatus, TokenScope, WebhookEvent
 from api.models import ApiToken, IdempotencyRecord, WebhookEndpoint
+from api.tasks import deliveries_enqueue
 from api.webhook_urls import webhook_url_problem
 from crm.roles import ADMIN, is_manager, user_roles
 
@@ -201,11 +202,9 @@ def webhook_endpoint_delete(*, endpoint: WebhookEndpoint, actor) -> None:
 
 def webhook_redeliver(*, delivery, actor) -> None:
     """Send a delivery again now (same message id), whatever its status."""
-    from api.tasks import webhook_deliver
-
     if not is_manager(actor):
         raise PermissionDenied
     delivery.status = DeliveryStatus.PENDING
     delivery.next_attempt_at = None
     delivery.save(update_fields=["status", "next_attempt_at"])
-    transaction.on_commit(lambda: webhook_deliver.enqueue(delivery_id=delivery.pk))
+    transaction.on_commit(lambda: deliveries_enqueue([delivery.pk]))
