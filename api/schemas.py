@@ -4,8 +4,11 @@ document. Request schemas refuse unknown fields; answers have the shape of api.p
 from datetime import date, datetime
 from typing import Literal
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.utils import timezone
 from ninja import Schema
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 
 from addresses.choices import AddressKind
 from customers.choices import CustomerKind, RelationshipStage
@@ -20,6 +23,15 @@ CrsName = Literal[tuple(CoordinateSystem.values)]
 
 class StrictSchema(Schema):
     model_config = ConfigDict(extra="forbid")
+
+
+def _email(value: str | None) -> str | None:
+    if value:
+        try:
+            validate_email(value)
+        except DjangoValidationError as exc:
+            raise ValueError("Enter a valid email address.") from exc
+    return value
 
 
 # --- answers ---------------------------------------------------------------------------------
@@ -171,6 +183,16 @@ class AddressFields(StrictSchema):
     category_ids: list[int] | None = None
     verified: bool | None = Field(None, description="true marks the address verified now; false clears it.")
 
+    def input_kwargs(self) -> dict:
+        """The fields given, as keyword arguments of addresses.services.AddressInput."""
+        data = self.dict(exclude_unset=True, exclude={"customer_id"})
+        verified = data.pop("verified", None)
+        if verified is not None:
+            data["verified_at"] = timezone.now() if verified else None
+        if data.get("lat") is not None and "geocode_source" not in data:
+            data["geocode_source"] = "api"
+        return data
+
 
 class AddressCreate(AddressFields):
     customer_id: int
@@ -189,6 +211,8 @@ class CustomerFields(StrictSchema):
     email: str = Field("", max_length=254)
     external_id: str | None = Field(None, max_length=100)
 
+    _check_email = field_validator("email")(_email)
+
 
 class CustomerCreate(CustomerFields):
     addresses: list[AddressFields] = Field([], max_length=100)
@@ -202,6 +226,42 @@ class CustomerUpdate(StrictSchema):
     phone: str | None = Field(None, max_length=40)
     email: str | None = Field(None, max_length=254)
     external_id: str | None = Field(None, max_length=100)
+
+
+class BulkCustomerIn(StrictSchema):
+    external_id: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=200)
+    kind: CustomerKindName | None = None
+    stage: StageName | None = None
+    owner_id: int | None = Field(None, description="Managers only; ignored for a salesperson.")
+    phone: str | None = Field(None, max_length=40)
+    email: str | None = Field(None, max_length=254)
+    addresses: list[AddressFields] = Field([], max_length=20)
+
+    _check_email = field_validator("email")(_email)
+
+
+class BulkIn(StrictSchema):
+    items: list[BulkCustomerIn] = Field(
+        description="At most API_MAX_ITEMS (10,000) customers, distinct external ids."
+    )
+
+
+class BulkItemOut(Schema):
+    index: int
+    external_id: str
+    status: Literal["created", "updated", "unchanged", "rejected"]
+    id: int | None
+    address_ids: list[int]
+    errors: list[dict]
+
+
+class BulkOut(Schema):
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+    items: list[BulkItemOut]
 
 
 class ParseIn(StrictSchema):

@@ -4,7 +4,6 @@ addresses.services.addresses_save with channel `api`."""
 
 import re
 
-from django.utils import timezone
 from ninja import Query, Router, Schema
 from pydantic import Field
 
@@ -33,15 +32,7 @@ _ETAG = re.compile(r'^(?:W/)?"(\d+)"$')
 
 def address_input(fields: AddressFields, **ids) -> AddressInput:
     """An API address body as the write path's input."""
-    data = fields.dict(exclude_unset=True, exclude={"customer_id"})
-    verified = data.pop("verified", None)
-    if verified is not None:
-        data["verified_at"] = timezone.now() if verified else None
-    if "crs" not in data:
-        data.pop("crs", None)
-    if data.get("lat") is not None and "geocode_source" not in data:
-        data["geocode_source"] = "api"
-    return AddressInput(**ids, **data)
+    return AddressInput(**ids, **fields.input_kwargs())
 
 
 def _etag(address) -> str:

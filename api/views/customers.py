@@ -2,6 +2,9 @@
 addresses), change, delete. Reads start from Customer.objects.visible_to; writes call
 customers.services and addresses.services with channel `api`."""
 
+from dataclasses import asdict
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.http import HttpResponse, QueryDict
@@ -10,11 +13,21 @@ from ninja import Query, Router
 from addresses.choices import Channel
 from addresses.services import addresses_save
 from api.auth import read_auth, write_auth
+from api.bulk_upsert import BulkItem, customers_bulk_upsert
 from api.idempotency import idempotent, render
 from api.pagination import after_cursor, cursor_of, decode_cursor
 from api.payloads import customer_data
 from api.problems import ApiProblem, field_errors, validation_problem
-from api.schemas import CustomerCreate, CustomerFilters, CustomerOut, CustomerPage, CustomerUpdate, Problem
+from api.schemas import (
+    BulkIn,
+    BulkOut,
+    CustomerCreate,
+    CustomerFilters,
+    CustomerOut,
+    CustomerPage,
+    CustomerUpdate,
+    Problem,
+)
 from api.selectors import api_customer_get, api_customers_page
 from api.views.addresses import address_input
 from crm.roles import is_manager
@@ -135,3 +148,43 @@ def customer_remove(request, customer_id: int):
         raise ApiProblem(403, "Forbidden", "Only managers delete customers.")
     customer_delete(customer=customer, actor=request.user)
     return HttpResponse(status=204)
+
+
+@router.post("/customers/bulk", response={200: BulkOut, 413: Problem, **ERRORS}, auth=write_auth)
+@idempotent
+def customers_bulk(request, payload: BulkIn):
+    """Create or update up to 10,000 customers with their addresses, matched by external id,
+    through the import's batch write path; answers a result per item (a refused item writes
+    nothing of itself, the others are written)."""
+    if len(payload.items) > settings.API_MAX_ITEMS:
+        raise validation_problem(
+            [{"pointer": "#/items", "detail": f"At most {settings.API_MAX_ITEMS} items a call."}],
+            f"{len(payload.items)} items sent; the limit is {settings.API_MAX_ITEMS}.",
+        )
+    first: dict[str, int] = {}
+    duplicates = []
+    for i, item in enumerate(payload.items):
+        if item.external_id in first:
+            duplicates.append(
+                {"pointer": f"#/items/{i}/external_id", "detail": f"Repeats item {first[item.external_id]}."}
+            )
+        first.setdefault(item.external_id, i)
+    if duplicates:
+        raise validation_problem(duplicates, "Each external id may appear once a call.")
+    items = [
+        BulkItem(
+            customer=item.dict(exclude_unset=True, exclude={"addresses"}) | {"external_id": item.external_id},
+            addresses=[a.input_kwargs() for a in item.addresses],
+        )
+        for item in payload.items
+    ]
+    for item in items:
+        for name in ("phone", "email"):
+            if item.customer.get(name, "") is None:
+                item.customer[name] = ""
+        for name in ("kind", "stage"):
+            if name in item.customer and item.customer[name] is None:
+                del item.customer[name]
+    results = customers_bulk_upsert(items=items, actor=request.user)
+    counts = {s: sum(r.status == s for r in results) for s in ("created", "updated", "unchanged", "rejected")}
+    return {**counts, "items": [asdict(r) for r in results]}
