@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "addresses",
     "maps",
     "imports",
+    "ninja",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -293,3 +295,17 @@ AXES_VERBOSE = False
 # the connection's address): lockouts are per client address, not per proxy.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # --- end trust ---------------------------------------------------------------------------------------
+# --- REST API and webhooks (issue #31, api/) -------------------------------------------------------
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=20 * 1024 * 1024)  # a 10,000-item bulk call fits
+API_MAX_ITEMS = env.int("API_MAX_ITEMS", default=10_000)
+API_PAGE_SIZE_MAX = 200
+API_RATE_LIMIT_PER_MINUTE = env.int("API_RATE_LIMIT_PER_MINUTE", default=600)  # per token; 0 = no limit
+# Webhooks: exponential backoff (5 s, 10 s, 20 s ... capped at an hour) over about 24 h, then the
+# delivery fails; an endpoint is disabled after this many failed deliveries in a row.
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=5.0)
+WEBHOOK_RETRY_WINDOW_HOURS = env.float("WEBHOOK_RETRY_WINDOW_HOURS", default=24.0)
+WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=20)
+# Delivery to loopback, private, link-local or reserved addresses is refused unless allowed here
+# (tests allow it for a receiver on 127.0.0.1).
+WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
