@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "addresses",
     "maps",
     "imports",
+    "quality",
 ]
 
 MIDDLEWARE = [
