@@ -127,3 +127,27 @@ class CustomerAlias(models.Model):
 
     def __str__(self):
         return self.external_id
+
+
+class QualitySnapshot(models.Model):
+    """The day's quality figures for everything, one province or one owner (taken nightly by
+    `quality_snapshot`; the dashboard reads these, never the whole tables)."""
+
+    day = models.DateField(_("day"))
+    scope = models.CharField(_("scope"), max_length=10)  # "all", "province" or "owner"
+    scope_id = models.BigIntegerField(_("scope id"), default=0)  # the region or user id; 0 for "all"
+    figures = models.JSONField(_("figures"))
+    taken_at = models.DateTimeField(_("taken"))
+
+    class Meta:
+        verbose_name = _("quality snapshot")
+        verbose_name_plural = _("quality snapshots")
+        ordering = ["-day", "scope", "scope_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "scope", "scope_id"], name="%(app_label)s_%(class)s_unique"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.scope}:{self.scope_id}"

@@ -20,3 +20,19 @@ def reason_labels(reasons) -> list[str]:
         else:
             out.append(reason)
     return out
+
+
+def share(part, whole) -> str:
+    """ "93%" (or "—" when there is nothing to count)."""
+    if not whole:
+        return "—"
+    return f"{round(100 * (part or 0) / whole)}%"
+
+
+def trend_points(trend, key: str, whole: str, width: int = 300, height: int = 60) -> str:
+    """SVG polyline points of figures[key] / figures[whole] over the snapshots, 0..100%."""
+    values = [(f.get(key) or 0) / f[whole] if f.get(whole) else 0 for _day, f in trend]
+    if not values:
+        return ""
+    step = width / max(len(values) - 1, 1)
+    return " ".join(f"{i * step:.1f},{height - v * height:.1f}" for i, v in enumerate(values))

@@ -2,14 +2,14 @@
 
 from dataclasses import dataclass
 
-from django.db.models import Prefetch
+from django.db.models import F, Prefetch
 from django.http import Http404
 
 from addresses.models import Address
 from customers.models import Customer
 from quality.choices import PairStatus
 from quality.matching import Match, blocking_keys, score_pair
-from quality.models import CustomerAlias, CustomerKey, CustomerMerge, DuplicatePair
+from quality.models import CustomerAlias, CustomerKey, CustomerMerge, DuplicatePair, QualitySnapshot
 from quality.policy import duplicate_threshold
 from quality.records import record_of_input, records_for
 
@@ -124,3 +124,83 @@ def look_alikes(
     found = [LookAlike(customers[pk], m) for m, pk in scored if pk in customers]
     found.sort(key=lambda x: -x.match.score)
     return found[:limit]
+
+
+@dataclass
+class Dashboard:
+    day: object
+    overall: dict
+    provinces: list  # (region, figures), most addresses first
+    owners: list  # (user or None, figures)
+    trend: list  # (day, figures) of "all", oldest first
+
+
+def quality_dashboard(*, days: int = 60) -> Dashboard | None:
+    """The latest snapshot (everything, per province, per owner) and the trend of the last
+    `days` snapshots: a few indexed rows, whatever the number of customers."""
+    from django.contrib.auth import get_user_model
+
+    from geo.models import Region
+
+    latest = QualitySnapshot.objects.order_by("-day").values_list("day", flat=True).first()
+    if latest is None:
+        return None
+    rows = list(QualitySnapshot.objects.filter(day=latest))
+    regions = Region.objects.in_bulk([r.scope_id for r in rows if r.scope == "province" and r.scope_id])
+    users = get_user_model().objects.in_bulk([r.scope_id for r in rows if r.scope == "owner" and r.scope_id])
+    overall = next((r.figures for r in rows if r.scope == "all"), {})
+    provinces = sorted(
+        ((regions.get(r.scope_id), r.figures) for r in rows if r.scope == "province"),
+        key=lambda x: -x[1].get("addresses", 0),
+    )
+    owners = sorted(
+        ((users.get(r.scope_id), r.figures) for r in rows if r.scope == "owner"),
+        key=lambda x: -x[1].get("customers", x[1].get("addresses", 0)),
+    )
+    trend = list(
+        QualitySnapshot.objects.filter(scope="all", scope_id=0)
+        .order_by("-day")
+        .values_list("day", "figures")[:days]
+    )
+    return Dashboard(latest, overall, provinces, owners, trend[::-1])
+
+
+VERIFY_PAGE = 50
+
+
+def addresses_to_verify(
+    *, user, status: str = "overdue", region_code: str = "", owner_id: int | None = None, mine: bool = False,
+    offset: int = 0, limit: int = VERIFY_PAGE,
+):  # fmt: skip
+    """Addresses of visible customers with this verification status (schedule.STATUSES, or
+    "todo": never verified or overdue), oldest verification first."""
+    from geo.models import Region
+    from quality.schedule import STATUSES, status_q
+
+    qs = Address.objects.filter(customer__in=Customer.objects.visible_to(user))
+    if status == "todo":
+        qs = qs.filter(status_q("unverified") | status_q("overdue"))
+    elif status in STATUSES:
+        qs = qs.filter(status_q(status))
+    if region_code:
+        region = Region.objects.filter(code=region_code).only("pk", "level").first()
+        qs = qs.filter(**{f"{region.level}_id": region.pk}) if region and region.level in (
+            "country", "province", "city", "district"
+        ) else qs.none()  # fmt: skip
+    if mine:
+        qs = qs.filter(customer_owner=user)
+    elif owner_id:
+        qs = qs.filter(customer_owner_id=owner_id)
+    return (
+        qs.select_related("customer", "province", "city", "district", "country")
+        .prefetch_related("categories")
+        .order_by(F("verified_at").asc(nulls_first=True), "pk")[offset : offset + limit]
+    )
+
+
+def address_to_verify_get(*, user, pk: int) -> Address:
+    """One address of a visible customer; 404 otherwise."""
+    address = Address.objects.filter(pk=pk, customer__in=Customer.objects.visible_to(user)).first()
+    if address is None:
+        raise Http404
+    return address

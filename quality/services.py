@@ -6,21 +6,25 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from addresses.choices import Channel
 from addresses.models import Address
-from addresses.services import addresses_move
+from addresses.services import address_update, addresses_move
 from crm.db.batch_lookup import in_values
 from crm.db.bulk_insert import bulk_insert_rows
 from customers.models import Customer
 from customers.services import customer_create, customer_delete, customer_update
+from geo.choices import GeocodePrecision
+from geo.models import Region
 from quality.choices import PairStatus
-from quality.matching import MAX_BLOCK, blocking_keys, score_pair
-from quality.models import CustomerAlias, CustomerKey, CustomerMerge, DuplicatePair
+from quality.matching import MAX_BLOCK, blocking_keys, email_key, phone_key, score_pair
+from quality.models import CustomerAlias, CustomerKey, CustomerMerge, DuplicatePair, QualitySnapshot
 from quality.policy import duplicate_threshold, undo_period
 from quality.records import records_all, records_for
+from quality.schedule import status_q
 
 # Customer fields a merge lets the user pick from either side.
 MERGE_FIELDS = ("name", "kind", "stage", "owner", "phone", "email")
@@ -333,3 +337,87 @@ def _as_update(changes: dict) -> dict:
         owner_id = changes.pop("owner_id")
         changes["owner"] = get_user_model().objects.filter(pk=owner_id).first() if owner_id else None
     return changes
+
+
+# -- daily snapshot -----------------------------------------------------------------
+
+
+def _address_figures(now, china_id: int | None) -> dict:
+    """Aggregates of one pass over addresses (grouped by the caller)."""
+    precise = [GeocodePrecision.ROOFTOP, GeocodePrecision.STREET]
+    coarse = [GeocodePrecision.CITY, GeocodePrecision.PROVINCE, GeocodePrecision.COUNTRY]
+    in_china = Q(country_id=china_id) & ~Q(postcode="")
+    return {
+        "addresses": Count("pk"),
+        "with_postcode": Count("pk", filter=~Q(postcode="")),
+        "with_detail": Count("pk", filter=~Q(detail="")),
+        "with_district": Count("pk", filter=Q(district__isnull=False)),
+        "precise": Count("pk", filter=Q(precision__in=precise)),
+        "district_precision": Count("pk", filter=Q(precision=GeocodePrecision.DISTRICT)),
+        "coarse": Count("pk", filter=Q(precision__in=coarse)),
+        "not_located": Count("pk", filter=Q(precision=GeocodePrecision.NONE)),
+        "unverified": Count("pk", filter=status_q("unverified", now)),
+        "overdue": Count("pk", filter=status_q("overdue", now)),
+        "due": Count("pk", filter=status_q("due", now)),
+        "invalid_postcode": Count("pk", filter=in_china & ~Q(postcode__regex=r"^[0-9]{6}$")),
+        "postcode_lost_zero": Count("pk", filter=in_china & Q(postcode__regex=r"^[0-9]{5}$")),
+    }
+
+
+def _customer_figures() -> dict[int, dict]:
+    """Per owner (0: nobody): customers, with phone / email, invalid phone / email; one pass."""
+    out: dict[int, dict] = {}
+    rows = Customer.objects.order_by().values_list("owner_id", "phone", "email").iterator(chunk_size=5000)
+    for owner_id, phone, email in rows:
+        f = out.setdefault(owner_id or 0, dict.fromkeys(_CUSTOMER_KEYS, 0))
+        f["customers"] += 1
+        if phone:
+            f["with_phone"] += 1
+            if not phone_key(phone):
+                f["invalid_phone"] += 1
+        if email:
+            f["with_email"] += 1
+            if not email_key(email):
+                f["invalid_email"] += 1
+    return out
+
+
+_CUSTOMER_KEYS = ("customers", "with_phone", "with_email", "invalid_phone", "invalid_email")
+
+
+@transaction.atomic
+def quality_snapshot_take(*, day=None) -> int:
+    """Compute today's figures (everything, per province, per owner) and store them, replacing
+    any taken earlier the same day; returns the rows written."""
+    now = timezone.now()
+    day = day or timezone.localdate()
+    china_id = Region.objects.filter(code="CN").values_list("pk", flat=True).first()
+    figures = _address_figures(now, china_id)
+    rows: dict[tuple[str, int], dict] = {("all", 0): Address.objects.order_by().aggregate(**figures)}
+    for row in Address.objects.order_by().values("province_id").annotate(**figures):
+        rows["province", row.pop("province_id") or 0] = row
+    for row in Address.objects.order_by().values("customer_owner_id").annotate(**figures):
+        rows["owner", row.pop("customer_owner_id") or 0] = row
+    everyone = dict.fromkeys(_CUSTOMER_KEYS, 0)
+    for owner_id, f in _customer_figures().items():
+        rows.setdefault(("owner", owner_id), {}).update(f)
+        for k in _CUSTOMER_KEYS:
+            everyone[k] += f[k]
+    rows["all", 0].update(everyone)
+    pairs = DuplicatePair.objects.filter(status=PairStatus.OPEN)
+    rows["all", 0]["open_duplicates"] = pairs.count()
+    for owner_id, n in pairs.order_by().values_list("customer_a__owner_id").annotate(n=Count("pk")):
+        rows.setdefault(("owner", owner_id or 0), {})["open_duplicates"] = n
+    QualitySnapshot.objects.filter(day=day).delete()
+    QualitySnapshot.objects.bulk_create(
+        QualitySnapshot(day=day, scope=scope, scope_id=scope_id, figures=f, taken_at=now)
+        for (scope, scope_id), f in rows.items()
+    )
+    return len(rows)
+
+
+def address_confirm(*, address: Address, actor, channel: str = Channel.FORM) -> Address:
+    """Record that an address was checked with the customer today (e.g. "confirmed by phone")."""
+    return address_update(
+        address=address, expected_version=None, actor=actor, channel=channel, verified_at=timezone.now()
+    )

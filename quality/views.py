@@ -2,18 +2,37 @@
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views import View
 from django.views.generic import TemplateView
 
+from crm.roles import is_manager
 from quality import selectors
 from quality.choices import PairStatus
 from quality.forms import MergeForm
 from quality.policy import undo_period
-from quality.presentation import reason_labels
-from quality.services import MERGE_FIELDS, customer_merge, customer_merge_undo, pair_dismiss
+from quality.presentation import reason_labels, trend_points
+from quality.schedule import next_due
+from quality.services import (
+    MERGE_FIELDS,
+    address_confirm,
+    customer_merge,
+    customer_merge_undo,
+    pair_dismiss,
+    quality_snapshot_take,
+)
+
+STATUS_CHOICES = [
+    ("todo", _lazy("To do")),
+    ("unverified", _lazy("Never verified")),
+    ("overdue", _lazy("Overdue")),
+    ("due", _lazy("Due soon")),
+    ("current", _lazy("Verified")),
+]
 
 
 class DuplicateListView(LoginRequiredMixin, TemplateView):
@@ -109,3 +128,94 @@ class MergeUndoView(LoginRequiredMixin, View):
         else:
             messages.success(request, _("Undone: “%(name)s” is back.") % {"name": restored.name})
         return redirect("quality:duplicates")
+
+
+class ManagerRequiredMixin(LoginRequiredMixin):
+    """Pages over everyone's data: managers and admins only."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not is_manager(request.user):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+
+class DashboardView(ManagerRequiredMixin, TemplateView):
+    template_name = "quality/dashboard.html"
+
+    def get_context_data(self, **kwargs):
+        board = selectors.quality_dashboard()
+        trend = board.trend if board else []
+        return super().get_context_data(
+            **kwargs,
+            board=board,
+            trend_precise=trend_points(trend, "precise", "addresses"),
+            trend_verified=trend_points(trend, "overdue", "addresses"),
+            trend_days=len(trend),
+        )
+
+    def post(self, request):
+        quality_snapshot_take()
+        messages.success(request, _("Snapshot taken."))
+        return redirect("quality:dashboard")
+
+
+class VerifyListView(LoginRequiredMixin, TemplateView):
+    """ "My addresses to verify" (sales) or anyone's (managers), by schedule status."""
+
+    template_name = "quality/verify.html"
+
+    def get_context_data(self, **kwargs):
+        params, user = self.request.GET, self.request.user
+        status = params.get("status") or "todo"
+        try:
+            page = max(1, int(params.get("page", 1)))
+            owner_id = int(params["owner"]) if params.get("owner") else None
+        except ValueError:
+            page, owner_id = 1, None
+        mine = params.get("mine", "" if is_manager(user) else "1") == "1"
+        size = selectors.VERIFY_PAGE
+        rows = list(
+            selectors.addresses_to_verify(
+                user=user, status=status, region_code=params.get("region", ""), owner_id=owner_id, mine=mine,
+                offset=(page - 1) * size, limit=size + 1,
+            )
+        )  # fmt: skip
+        for address in rows:
+            address.next_due = next_due(address.verified_at, [c.name for c in address.categories.all()])
+        query = params.copy()
+        query.pop("page", None)
+        return super().get_context_data(
+            **kwargs,
+            addresses=rows[:size],
+            status=status,
+            statuses=STATUS_CHOICES,
+            mine=mine,
+            page=page,
+            has_next=len(rows) > size,
+            query=query.urlencode(),
+        )
+
+
+class AddressConfirmView(LoginRequiredMixin, View):
+    def post(self, request, pk):
+        address = selectors.address_to_verify_get(user=request.user, pk=pk)
+        try:
+            address_confirm(address=address, actor=request.user)
+        except ValidationError as exc:
+            messages.error(
+                request,
+                _("“%(address)s” cannot be confirmed as it is: %(errors)s Correct it first.")
+                % {"address": address.one_line(), "errors": " ".join(exc.messages)},
+            )
+        else:
+            messages.success(
+                request, _("Marked as confirmed by phone: %(address)s") % {"address": address.one_line()}
+            )
+        return redirect(_safe_next(request, "quality:verify"))
+
+
+def _safe_next(request, default: str):
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return default
