@@ -41,6 +41,7 @@ from geo.coords import haversine_km, to_wgs84
 from geo.models import Region
 from geo.selectors import region_index
 from maps.cells import (
+    customer_scope_tags,
     customer_scopes_apply,
     map_cells_apply,
     map_cells_copies_delta,
@@ -957,6 +958,87 @@ def address_update(
     """Change one address; refuses (StaleAddressError) if it moved past `expected_version`."""
     item = AddressInput(address_id=address.pk, expected_version=expected_version, **changes)
     return _single(addresses_save(items=[item], actor=actor, channel=channel))
+
+
+@transaction.atomic
+def addresses_move(
+    *,
+    address_ids: Sequence[int],
+    customer: Customer,
+    primary: dict[int, bool] | None = None,
+    actor=None,
+    channel: str = Channel.SYSTEM,
+) -> list[Address]:
+    """Give addresses to another customer (a merge of customers, or its undo), keeping their
+    ids, categories and history, with one history row each (its snapshots carry the customer).
+    `primary` sets the primary flag per address; a moved primary that would clash with one the
+    customer already has becomes secondary."""
+    Channel(channel)
+    moving = list(Address.objects.select_for_update().filter(pk__in=in_values(address_ids)).order_by("pk"))
+    if not moving:
+        return []
+    moved_ids = {a.pk for a in moving}
+    affected = sorted({a.customer_id for a in moving} | {customer.pk})
+    map_cells_apply(map_cells_removal_delta(customer_ids=affected))
+    categories: dict[int, list[int]] = {}
+    through = Address.categories.through.objects.filter(address_id__in=in_values(moved_ids))
+    for address_id, category_id in through.values_list("address_id", "addresscategory_id"):
+        categories.setdefault(address_id, []).append(category_id)
+    regions = {r.pk: r for r in Region.objects.filter(pk__in={a.region_id for a in moving if a.region_id})}
+    taken = set(
+        Address.objects.filter(customer=customer, is_primary=True)
+        .exclude(pk__in=moved_ids)
+        .values_list("kind", flat=True)
+    )
+    now, versions = timezone.now(), []
+    for a in moving:
+        cats = sorted(categories.get(a.pk, []))
+        before = {**_snapshot(a, cats, regions), "customer": a.customer_id}
+        want = (primary or {}).get(a.pk, a.is_primary)
+        a.is_primary = bool(want) and a.kind not in taken
+        if a.is_primary:
+            taken.add(a.kind)
+        a.customer_id = customer.pk
+        a.customer_name, a.customer_stage, a.customer_kind = customer.name, customer.stage, customer.kind
+        a.customer_owner_id = customer.owner_id
+        a.version += 1
+        a.updated_at = now
+        versions.append((a, before, {**_snapshot(a, cats, regions), "customer": customer.pk}))
+    Address.objects.bulk_update(
+        moving,
+        ["customer", "customer_name", "customer_stage", "customer_kind", "customer_owner", "is_primary",
+         "version", "updated_at"],
+    )  # fmt: skip
+    _write_versions(versions, actor=actor, channel=channel, now=now)
+    _refresh_customer_scopes(affected)
+    map_cells_apply(map_cells_removal_delta(customer_ids=affected, sign=1))
+    _announce([], moving, actor=actor, channel=channel)
+    addresses_data_changed()
+    return moving
+
+
+def _refresh_customer_scopes(customer_ids: Sequence[int]) -> None:
+    """Recompute `customer_scopes` of every address of these customers (their regions and
+    categories changed as a whole)."""
+    rows = list(
+        Address.objects.filter(customer_id__in=in_values(customer_ids))
+        .order_by()
+        .values_list("pk", "customer_id", "country_id", "province_id", "city_id", "district_id")
+    )
+    categories: dict[int, list[int]] = {}
+    through = Address.categories.through.objects.filter(address_id__in=in_values([r[0] for r in rows]))
+    for address_id, category_id in through.values_list("address_id", "addresscategory_id"):
+        categories.setdefault(address_id, []).append(category_id)
+    by_customer: dict[int, list] = {}
+    for pk, customer_id, *regions in rows:
+        # customer_scope_tags reads tuples in maps.cells' _SCOPE_COLUMNS order plus categories.
+        row = (customer_id, None, None, *regions, None, None, None, categories.get(pk, ()))
+        by_customer.setdefault(customer_id, []).append((pk, row))
+    tags = []
+    for pairs in by_customer.values():
+        text = customer_scope_tags([row for _pk, row in pairs])
+        tags += [(pk, text) for pk, _row in pairs]
+    customer_scopes_apply(tags)
 
 
 def address_history_verify(*, address: Address) -> list[int]:

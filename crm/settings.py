@@ -53,7 +53,7 @@ INSTALLED_APPS = [
     "addresses",
     "maps",
     "imports",
-    "ninja",
+    "ninja", "quality",
     "api",
 ]
 

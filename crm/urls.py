@@ -12,6 +12,7 @@ urlpatterns = [
     path("map/", include("maps.urls")),
     path("regions/", include("geo.urls")),
     path("imports/", include("imports.urls")),
+    path("quality/", include("quality.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -387,9 +387,10 @@ def map_cells_copies_delta(*, customer_ids: Sequence[int]) -> _CellDeltas:
     return deltas
 
 
-def map_cells_removal_delta(*, customer_ids: Sequence[int]) -> _CellDeltas:
+def map_cells_removal_delta(*, customer_ids: Sequence[int], sign: int = -1) -> _CellDeltas:
     """MapCell changes for customers whose addresses are about to be deleted (call while the rows
-    still exist; apply with `map_cells_apply`)."""
+    still exist; apply with `map_cells_apply`). With `sign=1`, the changes that count their stored
+    addresses back in (addresses moved between customers leave with -1 and come back with +1)."""
     deltas = _CellDeltas()
     rows = list(
         Address.objects.filter(customer_id__in=in_values(customer_ids))
@@ -400,10 +401,10 @@ def map_cells_removal_delta(*, customer_ids: Sequence[int]) -> _CellDeltas:
     by_customer: dict[int, list] = {}
     for pk, *columns in rows:
         lat, lng, province, city, district = columns[1], columns[2], columns[4], columns[5], columns[6]
-        deltas.add(lat, lng, province, city, district, -1)
+        deltas.add(lat, lng, province, city, district, sign)
         by_customer.setdefault(columns[0], []).append((*columns, frozenset(categories.get(pk, ()))))
     for customer_rows in by_customer.values():
-        deltas.add_customer(customer_rows, -1)
+        deltas.add_customer(customer_rows, sign)
     return deltas
 
 
