@@ -18,3 +18,4 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
 ]
+urlpatterns += [path("analysis/", include("analysis.urls"))]
