@@ -8,7 +8,7 @@ from analysis.choices import ActivityKind
 
 class ContactForm(forms.Form):
     name = forms.CharField(
-        label=_("Name"), max_length=100, widget=forms.TextInput(attrs={"class": "form-control"})
+        label=_("Contact name"), max_length=100, widget=forms.TextInput(attrs={"class": "form-control"})
     )
     title = forms.CharField(
         label=_("Title"),
@@ -90,7 +90,8 @@ class ActivityForm(forms.Form):
 
 
 class CheckInForm(forms.Form):
-    customer = forms.IntegerField()
+    customer = forms.IntegerField(required=False)
+    address = forms.IntegerField(required=False)
     lat = forms.DecimalField(required=False, min_value=-90, max_value=90)
     lng = forms.DecimalField(required=False, min_value=-180, max_value=180)
     note = forms.CharField(required=False, max_length=2000)

@@ -82,6 +82,11 @@ def visible_activity(*, user, pk: int) -> Activity:
     )
 
 
+def address_customer_id(*, address_id: int) -> int | None:
+    """The customer an address belongs to (the caller checks the customer is visible)."""
+    return Address.objects.filter(pk=address_id).values_list("customer_id", flat=True).first()
+
+
 def follow_ups(*, user, include_done: bool = False) -> list[Activity]:
     """The user's follow-ups on customers they can see, due first (open ones only by default)."""
     qs = Activity.objects.filter(
@@ -309,7 +314,8 @@ def at_risk_monthly(*, user, params, months: int = 12) -> list[tuple[datetime.da
     what is slipping away."""
     customers = filtered_customers(user=user, params=params)
     today = timezone.localdate()
-    start = (today.replace(day=1) - datetime.timedelta(days=31 * (months - 1))).replace(day=1)
+    back = today.year * 12 + today.month - 1 - (months - 1)
+    start = datetime.date(back // 12, back % 12 + 1, 1)
     at_risk = CustomerScore.objects.filter(churn_risk=True, customer__in=customers.values("pk")).values(
         "customer_id"
     )

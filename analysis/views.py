@@ -111,7 +111,7 @@ class CheckInView(VisibleCustomersMixin, View):
         form = CheckInForm(request.POST)
         if not form.is_valid():
             return JsonResponse({"ok": False, "errors": form.errors}, status=400)
-        customer = self.get_customer(form.cleaned_data["customer"])
+        customer = self.get_customer(self._customer_id(form.cleaned_data))
         lat, lng = form.cleaned_data["lat"], form.cleaned_data["lng"]
         if (lat is None) != (lng is None):
             return JsonResponse({"ok": False, "errors": {"lat": [_("Give both or neither.")]}}, status=400)
@@ -126,6 +126,15 @@ class CheckInView(VisibleCustomersMixin, View):
                 "located": lat is not None,
             }
         )
+
+    def _customer_id(self, data) -> int:
+        """The customer named, or the one whose address (a route stop) is named; 404 for neither."""
+        if data["customer"]:
+            return data["customer"]
+        customer_id = selectors.address_customer_id(address_id=data["address"]) if data["address"] else None
+        if customer_id is None:
+            raise Http404
+        return customer_id
 
 
 # --- analysis pages ------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from addresses.services import address_create
 from analysis.models import Activity, Contact, CustomerScore, Order
@@ -18,6 +19,13 @@ from analysis.services import (
 
 pytestmark = pytest.mark.django_db
 TODAY = datetime.date(2026, 12, 1)
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Error texts are compared in English (the default language is Simplified Chinese)."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
