@@ -280,8 +280,11 @@ def _order_clean(item: OrderInput, customers, addresses, today) -> tuple[dict | 
     if isinstance(ordered_on, datetime.datetime):
         ordered_on = ordered_on.date()
     elif not isinstance(ordered_on, datetime.date):
+        text = str(ordered_on or "").strip()
+        if len(text) > 10 and text[10] in " T":  # a spreadsheet's date with its midnight time
+            text = text[:10]
         try:
-            ordered_on = parse_date(str(ordered_on or "").strip())
+            ordered_on = parse_date(text)
         except ValueError:
             ordered_on = None
         if ordered_on is None:
@@ -469,3 +472,15 @@ def scores_recompute(*, today: datetime.date | None = None) -> int:
         written = cursor.rowcount
     # SQLite gives no row count for an INSERT led by WITH.
     return written if written >= 0 else CustomerScore.objects.count()
+
+
+@transaction.atomic
+def contacts_bulk_create(*, contacts: Sequence[Contact], actor=None) -> list[Contact]:
+    """Insert many already-validated contacts (demo data, imports); at most one primary each."""
+    return Contact.objects.bulk_create(list(contacts), batch_size=2000)
+
+
+@transaction.atomic
+def activities_bulk_create(*, activities: Sequence[Activity], actor=None) -> list[Activity]:
+    """Insert many already-validated activities (demo data, imports)."""
+    return Activity.objects.bulk_create(list(activities), batch_size=2000)
