@@ -309,3 +309,17 @@ WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", defau
 # Delivery to loopback, private, link-local or reserved addresses is refused unless allowed here
 # (tests allow it for a receiver on 127.0.0.1).
 WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
+# --- analysis (issue 32): orders, scores, lifecycle ----------------------------------------------
+INSTALLED_APPS += ["analysis"]
+ANALYSIS_BASE_CURRENCY = "CNY"
+# Units of the base currency per unit of each accepted currency; an order in any other is refused.
+ANALYSIS_EXCHANGE_RATES = env.json(
+    "ANALYSIS_EXCHANGE_RATES",
+    default={"CNY": 1, "HKD": 0.92, "USD": 7.2, "EUR": 7.8, "GBP": 9.1, "JPY": 0.048},
+)
+# Churn risk: silent for more than this many times the customer's usual interval between orders,
+# or, with a single order, for this many days. Lost (流失) after ANALYSIS_LOST_DAYS without one.
+ANALYSIS_CHURN_INTERVAL_MULTIPLE = env.float("ANALYSIS_CHURN_INTERVAL_MULTIPLE", default=2.0)
+ANALYSIS_CHURN_SINGLE_ORDER_DAYS = env.int("ANALYSIS_CHURN_SINGLE_ORDER_DAYS", default=180)
+ANALYSIS_LOST_DAYS = env.int("ANALYSIS_LOST_DAYS", default=365)
+# --- end analysis --------------------------------------------------------------------------------

@@ -20,3 +20,4 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/", include("api.urls")),
 ]
+urlpatterns += [path("analysis/", include("analysis.urls"))]
