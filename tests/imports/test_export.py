@@ -150,10 +150,10 @@ def test_csv_export_matches_the_row_by_row_writer(make_customer, sales):
     )
     address_create(
         customer=tricky,
-        district_code="440305",
+        province_code="US-CA",  # a negative longitude (a '-' cell that is a number, not a formula)
         detail="@科技路1号",
-        lat="22.5",
-        lng="-113.9",
+        lat="36.7",
+        lng="-119.6",
         category_ids=[blue.pk, red.pk],
     )
     address_create(customer=tricky, kind="billing", raw_text="北京市朝阳区建国路88号")
