@@ -188,6 +188,17 @@ class _Resolution(NamedTuple):
     base: tuple  # ParsedAddress fields but detail and postcode, in `_parsed`'s order
 
 
+class _Chain(NamedTuple):
+    """A chain of names at the start of a text, resolved when the index is built."""
+
+    base: tuple  # as `_Resolution.base`
+    strip_names: tuple[str, ...]
+    size: int  # characters
+    short_last: bool  # the last name is a short form (a street may follow: 北京路)
+    cut: int  # characters taken out of the detail line: all of them, or 0 when every name stays
+    check_names: bool  # a stripped name does not end like a division: look for it in the detail
+
+
 def _fold(text: str) -> str:
     """Lower-case, accents stripped, dots dropped: 'Thüringen' → 'thuringen', 'U.S.A.' → 'usa'."""
     text = unicodedata.normalize("NFKD", text.casefold())
@@ -792,25 +803,37 @@ class RegionIndex:
         start inside it and run past its end (the general path would read that name
         instead), or when a short name inside it could be a street (北京路).
         """
-        key_text = self._key_text
-        key_short = self._key_short
+        sequences = self._chain_sequences(self._chain_forms())
+        kept = self._keep_chains(self._chain_candidates(sequences))
+        # Characters, not UTF-8 bytes as in `_automaton`: every key starts with the separator,
+        # so the root has one edge and the rest of a text is skipped at one test a character.
+        self._chain_automaton = ahocorasick.Automaton()
+        for ids, res in kept.items():
+            chain = "".join(self._key_text[k] for k in ids)
+            value = _Chain(
+                res.base,
+                res.strip_names,
+                len(chain),
+                self._key_short[ids[-1]],
+                len(chain) if res.all_consumed else 0,
+                not res.usual_names,
+            )
+            self._chain_automaton.add_word(f"{_SEPARATOR}{chain}", value)
+        self._chain_automaton.make_automaton()
+        self._chain_count = len(kept)
+
+    def _chain_forms(self) -> dict[str, list[int]]:
+        """Per current unit above townships, the keys of its current names that may start a text."""
         forms: dict[str, list[int]] = {}
         for key_id, entries in enumerate(self._entries):
-            if key_text[key_id][:2] in self._leading and not self._key_towns[key_id]:
+            if self._key_text[key_id][:2] in self._leading and not self._key_towns[key_id]:
                 for code, _, historic in entries:
                     if not historic and code in self.regions and self.regions[code].level != "township":
                         forms.setdefault(code, []).append(key_id)
-        proper_prefixes = {key[:j] for key in key_text for j in range(1, len(key))}
-        key_ids = {key: key_id for key_id, key in enumerate(key_text)}
-        # Names that a longer name starts with (南山 → 南山区): a chain ending in one is kept
-        # only if the chains ending in each longer name are kept too.
-        longer: dict[int, list[int]] = {}
-        for key_id, key in enumerate(key_text):
-            for j in range(2, len(key)):
-                if key[:j] in key_ids:
-                    longer.setdefault(key_ids[key[:j]], []).append(key_id)
-        street_after = _STREET_AFTER_RE.match
-        street_tails = "路街道同店学号场厦园区院馆司行际村"
+        return forms
+
+    def _chain_sequences(self, forms: dict[str, list[int]]) -> set[tuple[int, ...]]:
+        """[province form] [city form] unit form, for every Chinese unit (upper levels optional)."""
         sequences: set[tuple[int, ...]] = set()
         for code in self.regions:
             if code not in self._cn_codes or code not in forms:
@@ -824,6 +847,15 @@ class RegionIndex:
             # full ones, and resolving their chains too would double the time to build the index.
             last = [k for k in forms[code] if self._key_max[k] > 1.0]
             sequences.update((*p, key_id) for p in partial for key_id in last)
+        return sequences
+
+    def _chain_candidates(self, sequences: set[tuple[int, ...]]) -> list[tuple[str, tuple[int, ...]]]:
+        """(text, key ids) of the sequences no longer name or street could cut into, longest first."""
+        key_text = self._key_text
+        key_short = self._key_short
+        proper_prefixes = {key[:j] for key in key_text for j in range(1, len(key))}
+        street_after = _STREET_AFTER_RE.match
+        street_tails = "路街道同店学号场厦园区院馆司行际村"
         candidates = []
         for ids in sequences:
             names = [key_text[k] for k in ids]
@@ -845,8 +877,23 @@ class RegionIndex:
                         break
             if ok:
                 candidates.append((chain, ids))
-        # Longest first: the chains a shorter one depends on (see `longer`) are decided before it.
+        # Longest first: the chains a shorter one depends on (see `_keep_chains`) are decided before it.
         candidates.sort(key=lambda c: -len(c[0]))
+        return candidates
+
+    def _keep_chains(
+        self, candidates: list[tuple[str, tuple[int, ...]]]
+    ) -> dict[tuple[int, ...], _Resolution]:
+        """The candidates the general path reads as exactly their names, resolved."""
+        key_text = self._key_text
+        key_ids = {key: key_id for key_id, key in enumerate(key_text)}
+        # Names that a longer name starts with (南山 → 南山区): a chain ending in one is kept
+        # only if the chains ending in each longer name are kept too.
+        longer: dict[int, list[int]] = {}
+        for key_id, key in enumerate(key_text):
+            for j in range(2, len(key)):
+                if key[:j] in key_ids:
+                    longer.setdefault(key_ids[key[:j]], []).append(key_id)
         kept: dict[tuple[int, ...], _Resolution] = {}
         automaton = self._automaton
         street_after_bytes = _STREET_AFTER_BYTES_RE.match
@@ -871,24 +918,7 @@ class RegionIndex:
             # Names that all stay in the detail line (an ambiguous 南山区) leave the text whole.
             if res.all_consumed or not any(res.consumed):
                 kept[ids] = res
-        chains = [("".join(key_text[k] for k in ids), ids, res) for ids, res in kept.items()]
-        # Characters, not UTF-8 bytes as in `_automaton`: every key starts with the separator,
-        # so the root has one edge and the rest of a text is skipped at one test a character.
-        self._chain_automaton = ahocorasick.Automaton()
-        for chain, ids, res in chains:
-            cut = len(chain) if res.all_consumed else 0
-            # Last: a stripped name not ending like a division, which `_USUAL_NAME_END_RE` misses.
-            value = (
-                res.base,
-                res.strip_names,
-                len(chain),
-                self._key_short[ids[-1]],
-                cut,
-                not res.usual_names,
-            )
-            self._chain_automaton.add_word(f"{_SEPARATOR}{chain}", value)
-        self._chain_automaton.make_automaton()
-        self._chain_count = len(chains)
+        return kept
 
     @classmethod
     def from_records(cls, records: Iterable[RegionRecord]) -> "RegionIndex":
@@ -1130,45 +1160,17 @@ class RegionIndex:
         rests: list[str] = []
         i = pos = 0
         for end, value in self._chain_automaton.iter_long(data):
-            start = end - value[2]
+            start = end - value.size
             i += count(_SEPARATOR, pos, start)
             pos = start
             # A short name last, before 路/街/…: the general path reads a street there.
-            if not (value[3] and street_after(data, end + 1)):
+            if not (value.short_last and street_after(data, end + 1)):
                 with_chain.append(i)
                 values.append(value)
-                rests.append(texts[i][value[2] :])
-        # Any name after the chain that the general path would keep, or six digits (maybe a
-        # postcode, which the general path takes out first): the slower paths decide.
+                rests.append(texts[i][value.size :])
         joined = _REST_SEPARATOR.join(rests)
-        data = joined.encode().decode("latin-1")
-        count = data.count
-        street_after_bytes = _STREET_AFTER_BYTES_RE.match
-        others: set[int] = set()
-        j = pos = 0
-        for end, (_, _, short) in self._automaton.iter_long(data):
-            if not (short and street_after_bytes(data, end + 1)):
-                j += count(_REST_SEPARATOR, pos, end)
-                pos = end
-                others.add(j)
-        if _SIX_DIGITS_RE.search(joined):
-            others.update(_line_numbers(rests, joined, _SIX_DIGITS_RE))
-        # The detail line: the rest, or the whole text when every name stays in it; tidied
-        # and cleared of stripped names only where one regex pass over the rests says so.
-        check = _line_numbers(rests, joined, _DETAIL_CHECK_RE) if _DETAIL_CHECK_RE.search(joined) else set()
-        edge = _DETAIL_EDGE
-        for j, value in enumerate(values):
-            if not value[4] or value[5]:
-                check.add(j)
-        for j in check - others:
-            value = values[j]
-            detail = rests[j] if value[4] else texts[with_chain[j]]
-            if detail and (" " in detail or detail[0] in edge or detail[-1] in edge):
-                detail = _clean_detail(detail)
-            for name in value[1]:
-                if name in detail:
-                    detail = _remove_all(detail, name)
-            rests[j] = detail
+        others = self._names_after_chains(rests, joined)
+        _chain_details(texts, with_chain, values, rests, joined, others)
         out: list[ParsedAddress | None] = [None] * n
         # `_parsed` written out: this loop runs once for nearly every address of a batch.
         new = _new
@@ -1186,7 +1188,7 @@ class RegionIndex:
                 parsed.ambiguities,
                 parsed.historic,
                 parsed.zone,
-            ) = value[0]
+            ) = value.base
             parsed.detail = detail
             parsed.postcode = parsed.locality = parsed.corrected = ""
             parsed.__class__ = cls
@@ -1198,6 +1200,23 @@ class RegionIndex:
             for i, parsed in zip(slow, self._parse_leading_many([texts[i] for i in slow])):
                 out[i] = parsed
         return out
+
+    def _names_after_chains(self, rests: list[str], joined: str) -> set[int]:
+        """Which rests hold a name the general path would keep, or six digits (maybe a postcode,
+        which the general path takes out first): the slower paths decide those texts."""
+        data = joined.encode().decode("latin-1")
+        count = data.count
+        street_after_bytes = _STREET_AFTER_BYTES_RE.match
+        others: set[int] = set()
+        j = pos = 0
+        for end, (_, _, short) in self._automaton.iter_long(data):
+            if not (short and street_after_bytes(data, end + 1)):
+                j += count(_REST_SEPARATOR, pos, end)
+                pos = end
+                others.add(j)
+        if _SIX_DIGITS_RE.search(joined):
+            others.update(_line_numbers(rests, joined, _SIX_DIGITS_RE))
+        return others
 
     def _parse_leading_many(self, texts: list[str]) -> list[ParsedAddress]:
         """Parse normalised texts: Chinese by the fast path where it is sure, else by the automaton.
@@ -1263,39 +1282,45 @@ class RegionIndex:
             else:
                 out[i] = self._parse_latin(text)
 
-        # Any name after them that the general path would keep sends the text there.
         if rests:
-            data = f"{_SEPARATOR.join(rests)}{_SEPARATOR}".encode().decode("latin-1")
-            street_after_bytes = _STREET_AFTER_BYTES_RE.match
-            found: set[int] = set()
-            j = 0
-            for end, (key_id, _, short) in self._automaton.iter_long(data):
-                if key_id < 0:
-                    j += 1
-                elif not (short and street_after_bytes(data, end + 1)):
-                    found.add(j)
-            cache = self._cache
-            resolve = self._resolve
-            edge = _DETAIL_EDGE
-            for j, (i, ids, detail) in enumerate(zip(fast, runs, rests)):
-                if j in found:
-                    general.append(i)
-                    continue
-                _, all_consumed, strip_names, _, base = cache.get(ids) or resolve(ids)
-                if not all_consumed:
-                    general.append(i)
-                    continue
-                if detail and (" " in detail or detail[0] in edge or detail[-1] in edge):
-                    detail = _clean_detail(detail)
-                for name in strip_names:
-                    if name in detail:
-                        detail = _remove_all(detail, name)
-                out[i] = _parsed(base, detail)
+            self._finish_leading(fast, runs, rests, out, general)
         if general:
             general.sort()
             for i, parsed in zip(general, self._parse_han_general([texts[i] for i in general])):
                 out[i] = parsed
         return out
+
+    def _finish_leading(
+        self, fast: list[int], runs: list[tuple[int, ...]], rests: list[str], out, general
+    ) -> None:
+        """Results of the texts read by the fast path, into `out`; any name after their leading
+        names that the general path would keep sends the text there (appended to `general`)."""
+        data = f"{_SEPARATOR.join(rests)}{_SEPARATOR}".encode().decode("latin-1")
+        street_after_bytes = _STREET_AFTER_BYTES_RE.match
+        found: set[int] = set()
+        j = 0
+        for end, (key_id, _, short) in self._automaton.iter_long(data):
+            if key_id < 0:
+                j += 1
+            elif not (short and street_after_bytes(data, end + 1)):
+                found.add(j)
+        cache = self._cache
+        resolve = self._resolve
+        edge = _DETAIL_EDGE
+        for j, (i, ids, detail) in enumerate(zip(fast, runs, rests)):
+            if j in found:
+                general.append(i)
+                continue
+            res = cache.get(ids) or resolve(ids)
+            if not res.all_consumed:
+                general.append(i)
+                continue
+            if detail and (" " in detail or detail[0] in edge or detail[-1] in edge):
+                detail = _clean_detail(detail)
+            for name in res.strip_names:
+                if name in detail:
+                    detail = _remove_all(detail, name)
+            out[i] = _parsed(res.base, detail)
 
     def _parse_han_general(self, texts: list[str]) -> list[ParsedAddress]:
         """Parse normalised Chinese texts in one pass of the automaton over all of them.
@@ -1304,24 +1329,7 @@ class RegionIndex:
         latin-1 characters (see __init__); offsets, cuts and the street filter all work on
         those bytes, so nothing is decoded until the detail line is ready.
         """
-        n = len(texts)
-        postcodes = [""] * n
-        joined = _SEPARATOR.join(texts)
-        if joined.count(_SEPARATOR) != n - 1:  # a separator inside a text: make it a space
-            texts = [t.replace(_SEPARATOR, " ") for t in texts]
-            joined = _SEPARATOR.join(texts)
-        if _SIX_DIGITS_RE.search(joined):
-            # The first postcode of each text is taken out of it before names are matched.
-            texts = list(texts)
-            ends = list(accumulate(map(len, texts), lambda total, size: total + size + 1))
-            for m in _CN_POSTCODE_RE.finditer(joined):
-                i = bisect_left(ends, m.start())
-                if not postcodes[i]:
-                    postcodes[i] = m.group(1)
-                    offset = ends[i] - len(texts[i])
-                    text = texts[i]
-                    texts[i] = f"{text[: m.start() - offset]} {text[m.end() - offset :]}".strip()
-            joined = _SEPARATOR.join(texts)
+        texts, joined, postcodes = _take_postcodes(texts)
         tails = None
         if len(joined) > _SCAN_CHARS and max(map(len, texts)) > _SCAN_CHARS:
             tails = [t[_SCAN_CHARS:] for t in texts]
@@ -1386,30 +1394,7 @@ class RegionIndex:
             base = last = stop
             contiguous = True
 
-        # Pass 2: decode every detail line at once, then tidy only those that need it.
-        details = _SEPARATOR.join(details).encode("latin-1").decode().split(_SEPARATOR)
-        if tails is not None:
-            details = [d + t for d, t in zip(details, tails)]
-        joined = _SEPARATOR.join(details)
-        ends = None
-        if _DETAIL_UNTIDY_RE.search(joined):
-            ends = list(accumulate(map(len, details), lambda total, size: total + size + 1))
-            for i in {bisect_left(ends, m.start()) for m in _DETAIL_UNTIDY_RE.finditer(joined)}:
-                details[i] = _clean_detail(details[i])
-        # A name removed from the text must not survive elsewhere in the detail line.
-        check = [i for i, res in enumerate(resolutions) if res is not None and not res.usual_names]
-        if _USUAL_NAME_END_RE.search(joined):
-            if ends is None:
-                ends = list(accumulate(map(len, details), lambda total, size: total + size + 1))
-            check.extend({bisect_left(ends, m.start()) for m in _USUAL_NAME_END_RE.finditer(joined)})
-        for i in check:
-            res, detail = resolutions[i], details[i]
-            if res is not None and detail:
-                for name in res.strip_names:
-                    if name in detail:
-                        detail = _remove_all(detail, name)
-                details[i] = detail
-
+        details = _decoded_details(details, tails, resolutions)
         return [
             ParsedAddress(detail=detail, postcode=postcode)
             if res is None
@@ -1586,6 +1571,76 @@ class RegionIndex:
             confidence=0.7,
             corrected=written,
         )
+
+
+def _chain_details(texts, with_chain: list[int], values: list[_Chain], rests: list[str], joined: str, others):
+    """The detail line of each chained text, in place of its rest: the rest, or the whole text
+    when every name stays in it; tidied and cleared of stripped names only where one regex pass
+    over the rests (joined) says so."""
+    check = _line_numbers(rests, joined, _DETAIL_CHECK_RE) if _DETAIL_CHECK_RE.search(joined) else set()
+    edge = _DETAIL_EDGE
+    for j, value in enumerate(values):
+        if not value.cut or value.check_names:
+            check.add(j)
+    for j in check - others:
+        value = values[j]
+        detail = rests[j] if value.cut else texts[with_chain[j]]
+        if detail and (" " in detail or detail[0] in edge or detail[-1] in edge):
+            detail = _clean_detail(detail)
+        for name in value.strip_names:
+            if name in detail:
+                detail = _remove_all(detail, name)
+        rests[j] = detail
+
+
+def _take_postcodes(texts: list[str]) -> tuple[list[str], str, list[str]]:
+    """(texts, joined by the separator, postcodes): the first postcode of each text taken out of
+    it before names are matched; a separator inside a text made a space."""
+    n = len(texts)
+    postcodes = [""] * n
+    joined = _SEPARATOR.join(texts)
+    if joined.count(_SEPARATOR) != n - 1:
+        texts = [t.replace(_SEPARATOR, " ") for t in texts]
+        joined = _SEPARATOR.join(texts)
+    if _SIX_DIGITS_RE.search(joined):
+        texts = list(texts)
+        ends = list(accumulate(map(len, texts), lambda total, size: total + size + 1))
+        for m in _CN_POSTCODE_RE.finditer(joined):
+            i = bisect_left(ends, m.start())
+            if not postcodes[i]:
+                postcodes[i] = m.group(1)
+                offset = ends[i] - len(texts[i])
+                text = texts[i]
+                texts[i] = f"{text[: m.start() - offset]} {text[m.end() - offset :]}".strip()
+        joined = _SEPARATOR.join(texts)
+    return texts, joined, postcodes
+
+
+def _decoded_details(details: list[str], tails: list[str] | None, resolutions: list) -> list[str]:
+    """The general path's detail lines (UTF-8 bytes as latin-1) decoded at once, then only those
+    that need it tidied; a name removed from a text must not survive elsewhere in its detail line."""
+    details = _SEPARATOR.join(details).encode("latin-1").decode().split(_SEPARATOR)
+    if tails is not None:
+        details = [d + t for d, t in zip(details, tails)]
+    joined = _SEPARATOR.join(details)
+    ends = None
+    if _DETAIL_UNTIDY_RE.search(joined):
+        ends = list(accumulate(map(len, details), lambda total, size: total + size + 1))
+        for i in {bisect_left(ends, m.start()) for m in _DETAIL_UNTIDY_RE.finditer(joined)}:
+            details[i] = _clean_detail(details[i])
+    check = [i for i, res in enumerate(resolutions) if res is not None and not res.usual_names]
+    if _USUAL_NAME_END_RE.search(joined):
+        if ends is None:
+            ends = list(accumulate(map(len, details), lambda total, size: total + size + 1))
+        check.extend({bisect_left(ends, m.start()) for m in _USUAL_NAME_END_RE.finditer(joined)})
+    for i in check:
+        res, detail = resolutions[i], details[i]
+        if res is not None and detail:
+            for name in res.strip_names:
+                if name in detail:
+                    detail = _remove_all(detail, name)
+            details[i] = detail
+    return details
 
 
 _LATIN_SPACE_RE = re.compile(r"[A-Za-z0-9] +[A-Za-z0-9]")
