@@ -185,7 +185,46 @@ class _Resolution(NamedTuple):
     all_consumed: bool
     strip_names: tuple[str, ...]  # names that must not stay anywhere in the detail line
     usual_names: bool  # every one of them ends in _USUAL_NAME_ENDS
-    base: tuple  # ParsedAddress fields but detail and postcode, in `_parsed`'s order
+    # ParsedAddress fields but detail and postcode, in `_parsed`'s order: a plain tuple unpacked
+    # into each result's slots in one statement, the cheapest way to fill a batch's results.
+    base: tuple
+
+
+class _Entry(NamedTuple):
+    """One unit a matched name may stand for."""
+
+    code: str
+    weight: float  # full name 3, short name 2 (1 for districts), aliases less
+    historic: bool  # a former name
+
+
+class _ZoneKey(NamedTuple):
+    """A development zone's name among the keys."""
+
+    name: str  # the zone's official name
+    hosted: (
+        bool  # it lies in one district, which its name resolves to (else the city, zone kept in the detail)
+    )
+
+
+class _Choice(NamedTuple):
+    """What `_resolve_uncached` decided for a sequence of names."""
+
+    regions: tuple  # RegionMatch or None per level of LEVELS
+    consumed: tuple[bool, ...]  # per name: taken out of the detail line
+    historic: tuple[bool, ...]  # per name: a former name of the unit it stands for
+    confidence: float
+    ambiguities: tuple
+    zone: str
+
+
+class _Consumed(NamedTuple):
+    """Per name, what `_consume` found."""
+
+    consumed: tuple[bool, ...]
+    historic: tuple[bool, ...]
+    conflicts: int  # full names that fit none of the chosen units
+    zone: str
 
 
 class _Chain(NamedTuple):
@@ -563,7 +602,7 @@ class _KeySet:
         self.keys: dict[str, dict[str, tuple[float, bool]]] = {}
         self.full: set[str] = set()  # keys that are full names (no street filter)
         self.generic: set[str] = set()  # real names that are also everyday words
-        self.zones: dict[str, tuple[str, bool]] = {}  # zone key → (zone name, resolves to its host district)
+        self.zones: dict[str, _ZoneKey] = {}
 
     def add(self, key: str, code: str, weight: float, historic: bool) -> None:
         if len(key) < 2 or key.isascii():
@@ -694,7 +733,7 @@ class RegionIndex:
             for name in (zone.name, *zone.aliases):
                 if name not in keys.keys or all(c == target for c in keys.keys[name]):
                     keys.add(name, target, 3.0, False)
-                    keys.zones[name] = (zone.name, bool(zone.host_code))
+                    keys.zones[name] = _ZoneKey(zone.name, bool(zone.host_code))
 
     def _lend_prefix_entries(self, keys: _KeySet) -> None:
         """A township name that starts with a county's name (肇东's 朝阳区街道) also stands for that
@@ -713,19 +752,21 @@ class RegionIndex:
 
     def _build_automaton(self, keys: _KeySet) -> None:
         """One automaton over every key, as UTF-8 bytes spelled as latin-1 characters."""
-        self._entries: list[tuple[tuple[str, float, bool], ...]] = []
+        self._entries: list[tuple[_Entry, ...]] = []
         self._key_text: list[str] = []
         self._key_short: list[bool] = []
         self._automaton = ahocorasick.Automaton()
         for key, entries in keys.keys.items():
             key_id = len(self._entries)
-            self._entries.append(tuple((code, w, h) for code, (w, h) in sorted(entries.items())))
+            self._entries.append(tuple(_Entry(code, w, h) for code, (w, h) in sorted(entries.items())))
             self._key_text.append(key)
             # Street filter applies to short forms: 兰州路, 苏州街 (州 ends a short name too).
             self._key_short.append(key not in keys.full or key in keys.generic)
             # pyahocorasick scans a node's edges linearly: thousands of distinct first
             # characters at the root made matching five times slower than with 256 letters.
             encoded = key.encode().decode("latin-1")
+            # (key id, length in bytes, short form): a plain tuple, unpacked for every match of
+            # every batch (a NamedTuple's unpacking is not specialised: measured slower).
             self._automaton.add_word(encoded, (key_id, len(encoded), self._key_short[-1]))
         # Texts of a batch are scanned in one pass, separated by a key of their own.
         self._automaton.add_word(_SEPARATOR, (-1, 1, False))
@@ -737,6 +778,7 @@ class RegionIndex:
         # (names read one after another from the start of a text with dict lookups). Only
         # prefixes of Chinese keys: a run then proves the text Chinese; a Latin key at the
         # start (Neuquén) stops the run and the scan of the rest finds it.
+        # (key, length, key id, short form): a plain tuple, unpacked per name on the fast path.
         leading: dict[str, list[tuple[str, int, int, bool]]] = {}
         for key_id, key in enumerate(self._key_text):
             leading.setdefault(key[:2], []).append((key, len(key), key_id, self._key_short[key_id]))
@@ -750,7 +792,7 @@ class RegionIndex:
         """English and pinyin phrases of Chinese divisions: keys of their own, outside the automaton."""
         for phrase, entries in self._latin.chinese.items():
             self._latin.chinese_keys[phrase] = len(self._entries)
-            self._entries.append(tuple((code, w, False) for code, w in sorted(entries.items())))
+            self._entries.append(tuple(_Entry(code, w, False) for code, w in sorted(entries.items())))
             self._key_text.append(phrase)
             self._key_short.append(True)
 
@@ -765,7 +807,7 @@ class RegionIndex:
                 continue
             if any(w >= 2.5 and self.regions[c].level != "township" for c, w, _ in entries):
                 self._glued[key_id] = len(self._entries)
-                self._entries.append(tuple((c, min(w, _GLUED_WEIGHT), h) for c, w, h in entries))
+                self._entries.append(tuple(e._replace(weight=min(e.weight, _GLUED_WEIGHT)) for e in entries))
                 self._key_text.append(key)
                 self._key_short.append(True)
 
@@ -967,17 +1009,21 @@ class RegionIndex:
         self._cache[key_ids] = result
         return result
 
-    def _resolve_uncached(self, key_ids: tuple[int, ...]) -> tuple:
+    def _resolve_uncached(self, key_ids: tuple[int, ...]) -> _Choice:
         """Choose the units the names stand for: the best-scored unit above townships, then a township."""
         scores = self._score(key_ids)
         if not scores and not any(self._key_towns[k] for k in key_ids):
-            return (None,) * len(LEVELS), (False,) * len(key_ids), (False,) * len(key_ids), 0.0, (), ""
+            return _Choice(
+                (None,) * len(LEVELS), (False,) * len(key_ids), (False,) * len(key_ids), 0.0, (), ""
+            )
         chosen, ambiguities, top_score = self._choose(scores)
         chosen, ambiguities, town_key = self._choose_township(key_ids, chosen, ambiguities)
-        consumed, historic, conflicts, zone = self._consume(key_ids, chosen, town_key)
-        confidence = self._confidence(chosen, ambiguities, top_score, historic, conflicts, town_key)
+        found = self._consume(key_ids, chosen, town_key)
+        confidence = self._confidence(
+            chosen, ambiguities, top_score, found.historic, found.conflicts, town_key
+        )
         regions = tuple(self.regions[c] if c else None for c in chosen)
-        return regions, consumed, historic, confidence, ambiguities, zone
+        return _Choice(regions, found.consumed, found.historic, confidence, ambiguities, found.zone)
 
     def _score(self, key_ids: tuple[int, ...]) -> dict[str, float]:
         """Each candidate unit scores, per matched name, the best weight of that name among the
@@ -1076,7 +1122,7 @@ class RegionIndex:
                     return merged, self._ambiguity(fits), None
         return chosen, ambiguities, None
 
-    def _consume(self, key_ids: tuple[int, ...], chosen: list, town_key: int | None) -> tuple:
+    def _consume(self, key_ids: tuple[int, ...], chosen: list, town_key: int | None) -> _Consumed:
         """Per name: taken out of the detail line (it names a chosen unit) and whether it is a former name.
 
         A zone that names only its city stays in the detail line (苏州工业园区星湖街).
@@ -1092,11 +1138,11 @@ class RegionIndex:
         for k in key_ids:
             hit = False
             if k in zones and not zone:
-                zone = zones[k][0]
+                zone = zones[k].name
             for c, h in by_level[k]:  # the highest level first
                 if c in chain and (self.regions[c].level != "township" or k == town_key):
                     hit = True
-                    if c not in claimed and not (k in zones and not zones[k][1]):
+                    if c not in claimed and not (k in zones and not zones[k].hosted):
                         claimed.add(c)
                         consumed.append(True)
                         historic.append(h)
@@ -1106,7 +1152,7 @@ class RegionIndex:
                 historic.append(False)
                 if not hit and self._key_max[k] >= 3:
                     conflicts += 1
-        return tuple(consumed), tuple(historic), conflicts, zone
+        return _Consumed(tuple(consumed), tuple(historic), conflicts, zone)
 
     def _confidence(self, chosen, ambiguities, top_score, historic, conflicts, town_key) -> float:
         deepest = next((c for c in reversed(chosen) if c), None)
