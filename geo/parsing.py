@@ -385,6 +385,11 @@ class LatinNames:
                 subs[folded] = target
                 if len(folded) > 3:
                     self.anywhere.setdefault(folded, set()).add(target)
+        # Where the country's address line carries the subdivision (%S), its ISO 3166-2 letters are
+        # how it is written (Ottawa, ON K1M 1M4; Sydney NSW 2000): a name within that country only.
+        suffix = r.code.partition("-")[2]
+        if suffix.isalpha() and "%S" in read_address_formats().get(r.parent_code, {}).get("fmt", ""):
+            subs.setdefault(_fold(suffix), target)
 
     def add_chinese(self, r: RegionRecord, target: str) -> None:
         """English name (Nanshan District), its stem (Nanshan) and the stem with a type word (Nanshan Qu)."""

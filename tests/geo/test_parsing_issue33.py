@@ -196,6 +196,16 @@ def test_chinese_addresses_written_in_english_or_pinyin(index, text, expected, p
             "1600 Amphitheatre Parkway",
         ),
         ("Unter den Linden 77, 10117 Berlin", "DE", "DE-BE", "Berlin", "10117", "Unter den Linden 77"),
+        # The subdivision as its ISO 3166-2 letters, where the country's format writes it (%S).
+        (
+            "111 Wellington St, Ottawa, ON K1A 0A9, Canada",
+            "CA",
+            "CA-ON",
+            "Ottawa",
+            "K1A 0A9",
+            "111 Wellington St",
+        ),
+        ("1 Macquarie St, Sydney NSW 2000, Australia", "AU", "AU-NSW", "Sydney", "2000", "1 Macquarie St"),
     ],
 )
 def test_foreign_addresses_keep_their_locality(index, text, country, province, locality, postcode, detail):
