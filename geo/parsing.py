@@ -236,6 +236,7 @@ class _Chain(NamedTuple):
     short_last: bool  # the last name is a short form (a street may follow: 北京路)
     cut: int  # characters taken out of the detail line: all of them, or 0 when every name stays
     check_names: bool  # a stripped name does not end like a division: look for it in the detail
+    longer_tails: tuple[str, ...]  # a text going on with one of these reads a longer name there
 
 
 def _fold(text: str) -> str:
@@ -864,6 +865,7 @@ class RegionIndex:
                 self._key_short[ids[-1]],
                 len(chain) if res.all_consumed else 0,
                 not res.usual_names,
+                self._chain_tails.get(ids, ()),
             )
             self._chain_automaton.add_word(f"{_SEPARATOR}{chain}", value)
         self._chain_automaton.make_automaton()
@@ -934,19 +936,23 @@ class RegionIndex:
         """The candidates the general path reads as exactly their names, resolved."""
         key_text = self._key_text
         key_ids = {key: key_id for key_id, key in enumerate(key_text)}
-        # Names that a longer name starts with (南山 → 南山区): a chain ending in one is kept
-        # only if the chains ending in each longer name are kept too.
+        # Names that a longer name starts with (南山 → 南山区, 向阳区 → 向阳区街道): a chain ending
+        # in one that the chain ending in the longer name is not kept beside keeps the longer
+        # name's tail, and a text going on with it takes the slower paths.
         longer: dict[int, list[int]] = {}
         for key_id, key in enumerate(key_text):
             for j in range(2, len(key)):
                 if key[:j] in key_ids:
                     longer.setdefault(key_ids[key[:j]], []).append(key_id)
         kept: dict[tuple[int, ...], _Resolution] = {}
+        self._chain_tails: dict[tuple[int, ...], tuple[str, ...]] = {}
         automaton = self._automaton
         street_after_bytes = _STREET_AFTER_BYTES_RE.match
         for chain, ids in candidates:
-            if any(ids[:-1] + (k,) not in kept for k in longer.get(ids[-1], ())):
-                continue
+            last = key_text[ids[-1]]
+            tails = tuple(
+                key_text[k][len(last) :] for k in longer.get(ids[-1], ()) if ids[:-1] + (k,) not in kept
+            )
             # The general path's matches over the chain's own text must be exactly these names.
             encoded = chain.encode().decode("latin-1")
             matched = tuple(
@@ -965,6 +971,8 @@ class RegionIndex:
             # Names that all stay in the detail line (an ambiguous 南山区) leave the text whole.
             if res.all_consumed or not any(res.consumed):
                 kept[ids] = res
+                if tails:
+                    self._chain_tails[ids] = tails
         return kept
 
     @classmethod
@@ -1215,7 +1223,9 @@ class RegionIndex:
             i += count(_SEPARATOR, pos, start)
             pos = start
             # A short name last, before 路/街/…: the general path reads a street there.
-            if not (value.short_last and street_after(data, end + 1)):
+            if not (value.short_last and street_after(data, end + 1)) and not (
+                value.longer_tails and data.startswith(value.longer_tails, end + 1)
+            ):
                 with_chain.append(i)
                 values.append(value)
                 rests.append(texts[i][value.size :])
