@@ -241,6 +241,22 @@ def test_folding_keeps_offsets(text):
     assert len(fold_characters(text)) == len(text)
 
 
+@given(st.text(max_size=40))
+def test_folding_is_character_by_character_and_stable(text):
+    """The learning translate table gives each character the same reading, alone or in a text,
+    and folding what was folded changes nothing the parser reads."""
+    folded = fold_characters(text)
+    assert folded == "".join(fold_characters(c) for c in text)
+    assert normalize_address_text(fold_characters(folded)) == normalize_address_text(folded)
+
+
+@given(st.text(alphabet="广东省深圳市南山区科技路12号 ABC-,.弥敦道", max_size=30))
+def test_a_plain_text_restores_to_itself(text):
+    """Simplified Chinese and plain ASCII: the detail line is returned as the parser read it."""
+    piece = normalize_address_text(text)
+    assert restore_written(text, piece) == piece
+
+
 def test_labelled_sets_meet_the_issue_targets(index):
     """tests/data plus the issue's set: province ≥ 99.5%, district ≥ 97%, township ≥ 90% where named."""
     rows = [json.loads(line) for line in LABELLED.open(encoding="utf-8")]
