@@ -1029,7 +1029,7 @@ class RegionIndex:
             return _Choice(
                 (None,) * len(LEVELS), (False,) * len(key_ids), (False,) * len(key_ids), 0.0, (), ""
             )
-        chosen, ambiguities, top_score = self._choose(scores)
+        chosen, ambiguities, top_score = self._choose(scores, key_ids)
         chosen, ambiguities, town_key = self._choose_township(key_ids, chosen, ambiguities)
         found = self._consume(key_ids, chosen, town_key)
         confidence = self._confidence(
@@ -1066,7 +1066,7 @@ class RegionIndex:
             scores[code] = total
         return scores
 
-    def _choose(self, scores: dict[str, float]) -> tuple[list, tuple, float]:
+    def _choose(self, scores: dict[str, float], key_ids: tuple[int, ...]) -> tuple[list, tuple, float]:
         """The levels of the best unit; the levels all best units share when several tie."""
         levels = self._levels
         chosen: list[str | None] = [None] * len(LEVELS)
@@ -1075,9 +1075,13 @@ class RegionIndex:
         top_score = max(scores.values())
         top = [code for code, s in scores.items() if s == top_score]
         if len(top) > 1:
-            # A unit tied with one of its own ancestors adds no evidence: keep the ancestor.
+            # A unit tied with one of its own ancestors adds no evidence: keep the ancestor, unless
+            # a name written is the unit's own and only a former name of the ancestor (莱芜: 莱芜区
+            # of 济南市, which took in the former 莱芜市).
             top_set = set(top)
-            top = [c for c in top if not any(a in top_set and a != c for a in levels[c] if a)]
+            kept = [c for c in top if not any(a in top_set and a != c for a in levels[c] if a)]
+            inherited = [c for c in top if c not in kept and self._own_name_over_former(c, top_set, key_ids)]
+            top = inherited if len(inherited) == 1 else kept
         ambiguities: tuple = ()
         if len(top) == 1:
             chosen = list(levels[top[0]])
@@ -1090,6 +1094,15 @@ class RegionIndex:
         if chosen[1] and not chosen[0]:
             chosen[0] = levels[chosen[1]][0]
         return chosen, ambiguities, top_score
+
+    def _own_name_over_former(self, code: str, top: set[str], key_ids: tuple[int, ...]) -> bool:
+        """Whether a name written is `code`'s current name and a former name of its tied ancestor."""
+        ancestors = [a for a in self._levels[code] if a and a != code and a in top]
+        for k in key_ids:
+            historic = dict(self._key_by_level[k])
+            if historic.get(code) is False and any(historic.get(a) for a in ancestors):
+                return True
+        return False
 
     def _common_levels(self, codes: list[str]) -> list:
         chains = [self._levels[c] for c in sorted(codes)]

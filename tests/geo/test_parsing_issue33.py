@@ -312,3 +312,18 @@ def test_outline_index_finds_the_smallest_polygon():
     assert index.containing(1.5, 1.5) == "small"
     assert index.containing(5, 5) == "big"
     assert index.containing(20, 20) == ""
+
+
+@pytest.mark.parametrize(
+    "text, city, district",
+    [
+        ("莱芜", "济南市", "莱芜区"),
+        ("思茅", "普洱市", "思茅区"),
+        ("达川", "达州市", "达川区"),
+        ("巢湖", "合肥市", "巢湖市"),
+    ],
+)
+def test_a_former_city_name_that_lives_on_as_its_district_gives_the_district(index, text, city, district):
+    """莱芜市 was merged into 济南市; 莱芜 today is 济南's 莱芜区, not the whole of 济南."""
+    parsed = both(index, text)
+    assert (parsed.city.name, parsed.district.name) == (city, district)
