@@ -14,6 +14,8 @@ comma-segment parser (country name, ISO subdivision name or postal abbreviation,
 postcode).
 """
 
+import importlib.util
+import json
 import re
 import unicodedata
 from bisect import bisect_left
@@ -21,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import cache
 from itertools import accumulate
+from pathlib import Path
 from typing import NamedTuple
 
 import ahocorasick
@@ -182,7 +185,58 @@ class _Resolution(NamedTuple):
     all_consumed: bool
     strip_names: tuple[str, ...]  # names that must not stay anywhere in the detail line
     usual_names: bool  # every one of them ends in _USUAL_NAME_ENDS
-    base: tuple  # ParsedAddress fields but detail and postcode, in `_parsed`'s order
+    # ParsedAddress fields but detail and postcode, in `_parsed`'s order: a plain tuple unpacked
+    # into each result's slots in one statement, the cheapest way to fill a batch's results.
+    base: tuple
+
+
+class _Entry(NamedTuple):
+    """One unit a matched name may stand for."""
+
+    code: str
+    weight: float  # full name 3, short name 2 (1 for districts), aliases less
+    historic: bool  # a former name
+
+
+class _ZoneKey(NamedTuple):
+    """A development zone's name among the keys."""
+
+    name: str  # the zone's official name
+    hosted: (
+        bool  # it lies in one district, which its name resolves to (else the city, zone kept in the detail)
+    )
+
+
+class _Choice(NamedTuple):
+    """What `_resolve_uncached` decided for a sequence of names."""
+
+    regions: tuple  # RegionMatch or None per level of LEVELS
+    consumed: tuple[bool, ...]  # per name: taken out of the detail line
+    historic: tuple[bool, ...]  # per name: a former name of the unit it stands for
+    confidence: float
+    ambiguities: tuple
+    zone: str
+
+
+class _Consumed(NamedTuple):
+    """Per name, what `_consume` found."""
+
+    consumed: tuple[bool, ...]
+    historic: tuple[bool, ...]
+    conflicts: int  # full names that fit none of the chosen units
+    zone: str
+
+
+class _Chain(NamedTuple):
+    """A chain of names at the start of a text, resolved when the index is built."""
+
+    base: tuple  # as `_Resolution.base`
+    strip_names: tuple[str, ...]
+    size: int  # characters
+    short_last: bool  # the last name is a short form (a street may follow: 北京路)
+    cut: int  # characters taken out of the detail line: all of them, or 0 when every name stays
+    check_names: bool  # a stripped name does not end like a division: look for it in the detail
+    longer_tails: tuple[str, ...]  # a text going on with one of these reads a longer name there
 
 
 def _fold(text: str) -> str:
@@ -332,6 +386,11 @@ class LatinNames:
                 subs[folded] = target
                 if len(folded) > 3:
                     self.anywhere.setdefault(folded, set()).add(target)
+        # Where the country's address line carries the subdivision (%S), its ISO 3166-2 letters are
+        # how it is written (Ottawa, ON K1M 1M4; Sydney NSW 2000): a name within that country only.
+        suffix = r.code.partition("-")[2]
+        if suffix.isalpha() and "%S" in read_address_formats().get(r.parent_code, {}).get("fmt", ""):
+            subs.setdefault(_fold(suffix), target)
 
     def add_chinese(self, r: RegionRecord, target: str) -> None:
         """English name (Nanshan District), its stem (Nanshan) and the stem with a type word (Nanshan Qu)."""
@@ -483,11 +542,21 @@ _TYPO_ENDS = "区县市旗"
 
 
 @cache
+def _pinyin_table() -> dict[str, str]:
+    """pypinyin's character table (code point → readings), read from its JSON file alone.
+
+    Importing `pypinyin` builds its phrase segmenter too: 50 MB and 0.3 s for a table of 0.8 MB.
+    """
+    spec = importlib.util.find_spec("pypinyin")
+    path = Path(spec.origin).parent / "pinyin_dict.json"
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+@cache
 def _readings(char: str) -> frozenset[str]:
     """Toneless pinyin readings of one character (pypinyin's character table)."""
-    from pypinyin.pinyin_dict import pinyin_dict
-
-    raw = pinyin_dict.get(ord(char), "")
+    raw = _pinyin_table().get(str(ord(char)), "")
     return frozenset(
         unicodedata.normalize("NFKD", r).encode("ascii", "ignore").decode() for r in raw.split(",")
     )
@@ -512,6 +581,7 @@ class _TypoIndex:
                 if len(name) >= 5:
                     self.dropped.setdefault((scope, name[:i] + name[i + 1 :]), []).append(code)
         self.regions = regions
+        _pinyin_table()  # loaded with the index, not by the first address with a typo
 
     def find(self, scope: str, detail: str) -> tuple[str, list[str]]:
         """(the written name, the units it may mean) at the start of `detail`, or ("", [])."""
@@ -538,7 +608,7 @@ class _KeySet:
         self.keys: dict[str, dict[str, tuple[float, bool]]] = {}
         self.full: set[str] = set()  # keys that are full names (no street filter)
         self.generic: set[str] = set()  # real names that are also everyday words
-        self.zones: dict[str, tuple[str, bool]] = {}  # zone key → (zone name, resolves to its host district)
+        self.zones: dict[str, _ZoneKey] = {}
 
     def add(self, key: str, code: str, weight: float, historic: bool) -> None:
         if len(key) < 2 or key.isascii():
@@ -669,7 +739,7 @@ class RegionIndex:
             for name in (zone.name, *zone.aliases):
                 if name not in keys.keys or all(c == target for c in keys.keys[name]):
                     keys.add(name, target, 3.0, False)
-                    keys.zones[name] = (zone.name, bool(zone.host_code))
+                    keys.zones[name] = _ZoneKey(zone.name, bool(zone.host_code))
 
     def _lend_prefix_entries(self, keys: _KeySet) -> None:
         """A township name that starts with a county's name (肇东's 朝阳区街道) also stands for that
@@ -688,19 +758,21 @@ class RegionIndex:
 
     def _build_automaton(self, keys: _KeySet) -> None:
         """One automaton over every key, as UTF-8 bytes spelled as latin-1 characters."""
-        self._entries: list[tuple[tuple[str, float, bool], ...]] = []
+        self._entries: list[tuple[_Entry, ...]] = []
         self._key_text: list[str] = []
         self._key_short: list[bool] = []
         self._automaton = ahocorasick.Automaton()
         for key, entries in keys.keys.items():
             key_id = len(self._entries)
-            self._entries.append(tuple((code, w, h) for code, (w, h) in sorted(entries.items())))
+            self._entries.append(tuple(_Entry(code, w, h) for code, (w, h) in sorted(entries.items())))
             self._key_text.append(key)
             # Street filter applies to short forms: 兰州路, 苏州街 (州 ends a short name too).
             self._key_short.append(key not in keys.full or key in keys.generic)
             # pyahocorasick scans a node's edges linearly: thousands of distinct first
             # characters at the root made matching five times slower than with 256 letters.
             encoded = key.encode().decode("latin-1")
+            # (key id, length in bytes, short form): a plain tuple, unpacked for every match of
+            # every batch (a NamedTuple's unpacking is not specialised: measured slower).
             self._automaton.add_word(encoded, (key_id, len(encoded), self._key_short[-1]))
         # Texts of a batch are scanned in one pass, separated by a key of their own.
         self._automaton.add_word(_SEPARATOR, (-1, 1, False))
@@ -712,6 +784,7 @@ class RegionIndex:
         # (names read one after another from the start of a text with dict lookups). Only
         # prefixes of Chinese keys: a run then proves the text Chinese; a Latin key at the
         # start (Neuquén) stops the run and the scan of the rest finds it.
+        # (key, length, key id, short form): a plain tuple, unpacked per name on the fast path.
         leading: dict[str, list[tuple[str, int, int, bool]]] = {}
         for key_id, key in enumerate(self._key_text):
             leading.setdefault(key[:2], []).append((key, len(key), key_id, self._key_short[key_id]))
@@ -725,7 +798,7 @@ class RegionIndex:
         """English and pinyin phrases of Chinese divisions: keys of their own, outside the automaton."""
         for phrase, entries in self._latin.chinese.items():
             self._latin.chinese_keys[phrase] = len(self._entries)
-            self._entries.append(tuple((code, w, False) for code, w in sorted(entries.items())))
+            self._entries.append(tuple(_Entry(code, w, False) for code, w in sorted(entries.items())))
             self._key_text.append(phrase)
             self._key_short.append(True)
 
@@ -740,7 +813,7 @@ class RegionIndex:
                 continue
             if any(w >= 2.5 and self.regions[c].level != "township" for c, w, _ in entries):
                 self._glued[key_id] = len(self._entries)
-                self._entries.append(tuple((c, min(w, _GLUED_WEIGHT), h) for c, w, h in entries))
+                self._entries.append(tuple(e._replace(weight=min(e.weight, _GLUED_WEIGHT)) for e in entries))
                 self._key_text.append(key)
                 self._key_short.append(True)
 
@@ -778,25 +851,38 @@ class RegionIndex:
         start inside it and run past its end (the general path would read that name
         instead), or when a short name inside it could be a street (北京路).
         """
-        key_text = self._key_text
-        key_short = self._key_short
+        sequences = self._chain_sequences(self._chain_forms())
+        kept = self._keep_chains(self._chain_candidates(sequences))
+        # Characters, not UTF-8 bytes as in `_automaton`: every key starts with the separator,
+        # so the root has one edge and the rest of a text is skipped at one test a character.
+        self._chain_automaton = ahocorasick.Automaton()
+        for ids, res in kept.items():
+            chain = "".join(self._key_text[k] for k in ids)
+            value = _Chain(
+                res.base,
+                res.strip_names,
+                len(chain),
+                self._key_short[ids[-1]],
+                len(chain) if res.all_consumed else 0,
+                not res.usual_names,
+                self._chain_tails.get(ids, ()),
+            )
+            self._chain_automaton.add_word(f"{_SEPARATOR}{chain}", value)
+        self._chain_automaton.make_automaton()
+        self._chain_count = len(kept)
+
+    def _chain_forms(self) -> dict[str, list[int]]:
+        """Per current unit above townships, the keys of its current names that may start a text."""
         forms: dict[str, list[int]] = {}
         for key_id, entries in enumerate(self._entries):
-            if key_text[key_id][:2] in self._leading and not self._key_towns[key_id]:
+            if self._key_text[key_id][:2] in self._leading and not self._key_towns[key_id]:
                 for code, _, historic in entries:
                     if not historic and code in self.regions and self.regions[code].level != "township":
                         forms.setdefault(code, []).append(key_id)
-        proper_prefixes = {key[:j] for key in key_text for j in range(1, len(key))}
-        key_ids = {key: key_id for key_id, key in enumerate(key_text)}
-        # Names that a longer name starts with (南山 → 南山区): a chain ending in one is kept
-        # only if the chains ending in each longer name are kept too.
-        longer: dict[int, list[int]] = {}
-        for key_id, key in enumerate(key_text):
-            for j in range(2, len(key)):
-                if key[:j] in key_ids:
-                    longer.setdefault(key_ids[key[:j]], []).append(key_id)
-        street_after = _STREET_AFTER_RE.match
-        street_tails = "路街道同店学号场厦园区院馆司行际村"
+        return forms
+
+    def _chain_sequences(self, forms: dict[str, list[int]]) -> set[tuple[int, ...]]:
+        """[province form] [city form] unit form, for every Chinese unit (upper levels optional)."""
         sequences: set[tuple[int, ...]] = set()
         for code in self.regions:
             if code not in self._cn_codes or code not in forms:
@@ -810,6 +896,15 @@ class RegionIndex:
             # full ones, and resolving their chains too would double the time to build the index.
             last = [k for k in forms[code] if self._key_max[k] > 1.0]
             sequences.update((*p, key_id) for p in partial for key_id in last)
+        return sequences
+
+    def _chain_candidates(self, sequences: set[tuple[int, ...]]) -> list[tuple[str, tuple[int, ...]]]:
+        """(text, key ids) of the sequences no longer name or street could cut into, longest first."""
+        key_text = self._key_text
+        key_short = self._key_short
+        proper_prefixes = {key[:j] for key in key_text for j in range(1, len(key))}
+        street_after = _STREET_AFTER_RE.match
+        street_tails = "路街道同店学号场厦园区院馆司行际村"
         candidates = []
         for ids in sequences:
             names = [key_text[k] for k in ids]
@@ -831,14 +926,33 @@ class RegionIndex:
                         break
             if ok:
                 candidates.append((chain, ids))
-        # Longest first: the chains a shorter one depends on (see `longer`) are decided before it.
+        # Longest first: the chains a shorter one depends on (see `_keep_chains`) are decided before it.
         candidates.sort(key=lambda c: -len(c[0]))
+        return candidates
+
+    def _keep_chains(
+        self, candidates: list[tuple[str, tuple[int, ...]]]
+    ) -> dict[tuple[int, ...], _Resolution]:
+        """The candidates the general path reads as exactly their names, resolved."""
+        key_text = self._key_text
+        key_ids = {key: key_id for key_id, key in enumerate(key_text)}
+        # Names that a longer name starts with (南山 → 南山区, 向阳区 → 向阳区街道): a chain ending
+        # in one that the chain ending in the longer name is not kept beside keeps the longer
+        # name's tail, and a text going on with it takes the slower paths.
+        longer: dict[int, list[int]] = {}
+        for key_id, key in enumerate(key_text):
+            for j in range(2, len(key)):
+                if key[:j] in key_ids:
+                    longer.setdefault(key_ids[key[:j]], []).append(key_id)
         kept: dict[tuple[int, ...], _Resolution] = {}
+        self._chain_tails: dict[tuple[int, ...], tuple[str, ...]] = {}
         automaton = self._automaton
         street_after_bytes = _STREET_AFTER_BYTES_RE.match
         for chain, ids in candidates:
-            if any(ids[:-1] + (k,) not in kept for k in longer.get(ids[-1], ())):
-                continue
+            last = key_text[ids[-1]]
+            tails = tuple(
+                key_text[k][len(last) :] for k in longer.get(ids[-1], ()) if ids[:-1] + (k,) not in kept
+            )
             # The general path's matches over the chain's own text must be exactly these names.
             encoded = chain.encode().decode("latin-1")
             matched = tuple(
@@ -857,24 +971,9 @@ class RegionIndex:
             # Names that all stay in the detail line (an ambiguous 南山区) leave the text whole.
             if res.all_consumed or not any(res.consumed):
                 kept[ids] = res
-        chains = [("".join(key_text[k] for k in ids), ids, res) for ids, res in kept.items()]
-        # Characters, not UTF-8 bytes as in `_automaton`: every key starts with the separator,
-        # so the root has one edge and the rest of a text is skipped at one test a character.
-        self._chain_automaton = ahocorasick.Automaton()
-        for chain, ids, res in chains:
-            cut = len(chain) if res.all_consumed else 0
-            # Last: a stripped name not ending like a division, which `_USUAL_NAME_END_RE` misses.
-            value = (
-                res.base,
-                res.strip_names,
-                len(chain),
-                self._key_short[ids[-1]],
-                cut,
-                not res.usual_names,
-            )
-            self._chain_automaton.add_word(f"{_SEPARATOR}{chain}", value)
-        self._chain_automaton.make_automaton()
-        self._chain_count = len(chains)
+                if tails:
+                    self._chain_tails[ids] = tails
+        return kept
 
     @classmethod
     def from_records(cls, records: Iterable[RegionRecord]) -> "RegionIndex":
@@ -923,17 +1022,21 @@ class RegionIndex:
         self._cache[key_ids] = result
         return result
 
-    def _resolve_uncached(self, key_ids: tuple[int, ...]) -> tuple:
+    def _resolve_uncached(self, key_ids: tuple[int, ...]) -> _Choice:
         """Choose the units the names stand for: the best-scored unit above townships, then a township."""
         scores = self._score(key_ids)
         if not scores and not any(self._key_towns[k] for k in key_ids):
-            return (None,) * len(LEVELS), (False,) * len(key_ids), (False,) * len(key_ids), 0.0, (), ""
-        chosen, ambiguities, top_score = self._choose(scores)
+            return _Choice(
+                (None,) * len(LEVELS), (False,) * len(key_ids), (False,) * len(key_ids), 0.0, (), ""
+            )
+        chosen, ambiguities, top_score = self._choose(scores, key_ids)
         chosen, ambiguities, town_key = self._choose_township(key_ids, chosen, ambiguities)
-        consumed, historic, conflicts, zone = self._consume(key_ids, chosen, town_key)
-        confidence = self._confidence(chosen, ambiguities, top_score, historic, conflicts, town_key)
+        found = self._consume(key_ids, chosen, town_key)
+        confidence = self._confidence(
+            chosen, ambiguities, top_score, found.historic, found.conflicts, town_key
+        )
         regions = tuple(self.regions[c] if c else None for c in chosen)
-        return regions, consumed, historic, confidence, ambiguities, zone
+        return _Choice(regions, found.consumed, found.historic, confidence, ambiguities, found.zone)
 
     def _score(self, key_ids: tuple[int, ...]) -> dict[str, float]:
         """Each candidate unit scores, per matched name, the best weight of that name among the
@@ -963,7 +1066,7 @@ class RegionIndex:
             scores[code] = total
         return scores
 
-    def _choose(self, scores: dict[str, float]) -> tuple[list, tuple, float]:
+    def _choose(self, scores: dict[str, float], key_ids: tuple[int, ...]) -> tuple[list, tuple, float]:
         """The levels of the best unit; the levels all best units share when several tie."""
         levels = self._levels
         chosen: list[str | None] = [None] * len(LEVELS)
@@ -972,9 +1075,13 @@ class RegionIndex:
         top_score = max(scores.values())
         top = [code for code, s in scores.items() if s == top_score]
         if len(top) > 1:
-            # A unit tied with one of its own ancestors adds no evidence: keep the ancestor.
+            # A unit tied with one of its own ancestors adds no evidence: keep the ancestor, unless
+            # a name written is the unit's own and only a former name of the ancestor (莱芜: 莱芜区
+            # of 济南市, which took in the former 莱芜市).
             top_set = set(top)
-            top = [c for c in top if not any(a in top_set and a != c for a in levels[c] if a)]
+            kept = [c for c in top if not any(a in top_set and a != c for a in levels[c] if a)]
+            inherited = [c for c in top if c not in kept and self._own_name_over_former(c, top_set, key_ids)]
+            top = inherited if len(inherited) == 1 else kept
         ambiguities: tuple = ()
         if len(top) == 1:
             chosen = list(levels[top[0]])
@@ -987,6 +1094,15 @@ class RegionIndex:
         if chosen[1] and not chosen[0]:
             chosen[0] = levels[chosen[1]][0]
         return chosen, ambiguities, top_score
+
+    def _own_name_over_former(self, code: str, top: set[str], key_ids: tuple[int, ...]) -> bool:
+        """Whether a name written is `code`'s current name and a former name of its tied ancestor."""
+        ancestors = [a for a in self._levels[code] if a and a != code and a in top]
+        for k in key_ids:
+            historic = dict(self._key_by_level[k])
+            if historic.get(code) is False and any(historic.get(a) for a in ancestors):
+                return True
+        return False
 
     def _common_levels(self, codes: list[str]) -> list:
         chains = [self._levels[c] for c in sorted(codes)]
@@ -1032,7 +1148,7 @@ class RegionIndex:
                     return merged, self._ambiguity(fits), None
         return chosen, ambiguities, None
 
-    def _consume(self, key_ids: tuple[int, ...], chosen: list, town_key: int | None) -> tuple:
+    def _consume(self, key_ids: tuple[int, ...], chosen: list, town_key: int | None) -> _Consumed:
         """Per name: taken out of the detail line (it names a chosen unit) and whether it is a former name.
 
         A zone that names only its city stays in the detail line (苏州工业园区星湖街).
@@ -1048,11 +1164,11 @@ class RegionIndex:
         for k in key_ids:
             hit = False
             if k in zones and not zone:
-                zone = zones[k][0]
+                zone = zones[k].name
             for c, h in by_level[k]:  # the highest level first
                 if c in chain and (self.regions[c].level != "township" or k == town_key):
                     hit = True
-                    if c not in claimed and not (k in zones and not zones[k][1]):
+                    if c not in claimed and not (k in zones and not zones[k].hosted):
                         claimed.add(c)
                         consumed.append(True)
                         historic.append(h)
@@ -1062,7 +1178,7 @@ class RegionIndex:
                 historic.append(False)
                 if not hit and self._key_max[k] >= 3:
                     conflicts += 1
-        return tuple(consumed), tuple(historic), conflicts, zone
+        return _Consumed(tuple(consumed), tuple(historic), conflicts, zone)
 
     def _confidence(self, chosen, ambiguities, top_score, historic, conflicts, town_key) -> float:
         deepest = next((c for c in reversed(chosen) if c), None)
@@ -1116,45 +1232,19 @@ class RegionIndex:
         rests: list[str] = []
         i = pos = 0
         for end, value in self._chain_automaton.iter_long(data):
-            start = end - value[2]
+            start = end - value.size
             i += count(_SEPARATOR, pos, start)
             pos = start
             # A short name last, before 路/街/…: the general path reads a street there.
-            if not (value[3] and street_after(data, end + 1)):
+            if not (value.short_last and street_after(data, end + 1)) and not (
+                value.longer_tails and data.startswith(value.longer_tails, end + 1)
+            ):
                 with_chain.append(i)
                 values.append(value)
-                rests.append(texts[i][value[2] :])
-        # Any name after the chain that the general path would keep, or six digits (maybe a
-        # postcode, which the general path takes out first): the slower paths decide.
+                rests.append(texts[i][value.size :])
         joined = _REST_SEPARATOR.join(rests)
-        data = joined.encode().decode("latin-1")
-        count = data.count
-        street_after_bytes = _STREET_AFTER_BYTES_RE.match
-        others: set[int] = set()
-        j = pos = 0
-        for end, (_, _, short) in self._automaton.iter_long(data):
-            if not (short and street_after_bytes(data, end + 1)):
-                j += count(_REST_SEPARATOR, pos, end)
-                pos = end
-                others.add(j)
-        if _SIX_DIGITS_RE.search(joined):
-            others.update(_line_numbers(rests, joined, _SIX_DIGITS_RE))
-        # The detail line: the rest, or the whole text when every name stays in it; tidied
-        # and cleared of stripped names only where one regex pass over the rests says so.
-        check = _line_numbers(rests, joined, _DETAIL_CHECK_RE) if _DETAIL_CHECK_RE.search(joined) else set()
-        edge = _DETAIL_EDGE
-        for j, value in enumerate(values):
-            if not value[4] or value[5]:
-                check.add(j)
-        for j in check - others:
-            value = values[j]
-            detail = rests[j] if value[4] else texts[with_chain[j]]
-            if detail and (" " in detail or detail[0] in edge or detail[-1] in edge):
-                detail = _clean_detail(detail)
-            for name in value[1]:
-                if name in detail:
-                    detail = _remove_all(detail, name)
-            rests[j] = detail
+        others = self._names_after_chains(rests, joined)
+        _chain_details(texts, with_chain, values, rests, joined, others)
         out: list[ParsedAddress | None] = [None] * n
         # `_parsed` written out: this loop runs once for nearly every address of a batch.
         new = _new
@@ -1172,7 +1262,7 @@ class RegionIndex:
                 parsed.ambiguities,
                 parsed.historic,
                 parsed.zone,
-            ) = value[0]
+            ) = value.base
             parsed.detail = detail
             parsed.postcode = parsed.locality = parsed.corrected = ""
             parsed.__class__ = cls
@@ -1184,6 +1274,23 @@ class RegionIndex:
             for i, parsed in zip(slow, self._parse_leading_many([texts[i] for i in slow])):
                 out[i] = parsed
         return out
+
+    def _names_after_chains(self, rests: list[str], joined: str) -> set[int]:
+        """Which rests hold a name the general path would keep, or six digits (maybe a postcode,
+        which the general path takes out first): the slower paths decide those texts."""
+        data = joined.encode().decode("latin-1")
+        count = data.count
+        street_after_bytes = _STREET_AFTER_BYTES_RE.match
+        others: set[int] = set()
+        j = pos = 0
+        for end, (_, _, short) in self._automaton.iter_long(data):
+            if not (short and street_after_bytes(data, end + 1)):
+                j += count(_REST_SEPARATOR, pos, end)
+                pos = end
+                others.add(j)
+        if _SIX_DIGITS_RE.search(joined):
+            others.update(_line_numbers(rests, joined, _SIX_DIGITS_RE))
+        return others
 
     def _parse_leading_many(self, texts: list[str]) -> list[ParsedAddress]:
         """Parse normalised texts: Chinese by the fast path where it is sure, else by the automaton.
@@ -1249,39 +1356,45 @@ class RegionIndex:
             else:
                 out[i] = self._parse_latin(text)
 
-        # Any name after them that the general path would keep sends the text there.
         if rests:
-            data = f"{_SEPARATOR.join(rests)}{_SEPARATOR}".encode().decode("latin-1")
-            street_after_bytes = _STREET_AFTER_BYTES_RE.match
-            found: set[int] = set()
-            j = 0
-            for end, (key_id, _, short) in self._automaton.iter_long(data):
-                if key_id < 0:
-                    j += 1
-                elif not (short and street_after_bytes(data, end + 1)):
-                    found.add(j)
-            cache = self._cache
-            resolve = self._resolve
-            edge = _DETAIL_EDGE
-            for j, (i, ids, detail) in enumerate(zip(fast, runs, rests)):
-                if j in found:
-                    general.append(i)
-                    continue
-                _, all_consumed, strip_names, _, base = cache.get(ids) or resolve(ids)
-                if not all_consumed:
-                    general.append(i)
-                    continue
-                if detail and (" " in detail or detail[0] in edge or detail[-1] in edge):
-                    detail = _clean_detail(detail)
-                for name in strip_names:
-                    if name in detail:
-                        detail = _remove_all(detail, name)
-                out[i] = _parsed(base, detail)
+            self._finish_leading(fast, runs, rests, out, general)
         if general:
             general.sort()
             for i, parsed in zip(general, self._parse_han_general([texts[i] for i in general])):
                 out[i] = parsed
         return out
+
+    def _finish_leading(
+        self, fast: list[int], runs: list[tuple[int, ...]], rests: list[str], out, general
+    ) -> None:
+        """Results of the texts read by the fast path, into `out`; any name after their leading
+        names that the general path would keep sends the text there (appended to `general`)."""
+        data = f"{_SEPARATOR.join(rests)}{_SEPARATOR}".encode().decode("latin-1")
+        street_after_bytes = _STREET_AFTER_BYTES_RE.match
+        found: set[int] = set()
+        j = 0
+        for end, (key_id, _, short) in self._automaton.iter_long(data):
+            if key_id < 0:
+                j += 1
+            elif not (short and street_after_bytes(data, end + 1)):
+                found.add(j)
+        cache = self._cache
+        resolve = self._resolve
+        edge = _DETAIL_EDGE
+        for j, (i, ids, detail) in enumerate(zip(fast, runs, rests)):
+            if j in found:
+                general.append(i)
+                continue
+            res = cache.get(ids) or resolve(ids)
+            if not res.all_consumed:
+                general.append(i)
+                continue
+            if detail and (" " in detail or detail[0] in edge or detail[-1] in edge):
+                detail = _clean_detail(detail)
+            for name in res.strip_names:
+                if name in detail:
+                    detail = _remove_all(detail, name)
+            out[i] = _parsed(res.base, detail)
 
     def _parse_han_general(self, texts: list[str]) -> list[ParsedAddress]:
         """Parse normalised Chinese texts in one pass of the automaton over all of them.
@@ -1290,24 +1403,7 @@ class RegionIndex:
         latin-1 characters (see __init__); offsets, cuts and the street filter all work on
         those bytes, so nothing is decoded until the detail line is ready.
         """
-        n = len(texts)
-        postcodes = [""] * n
-        joined = _SEPARATOR.join(texts)
-        if joined.count(_SEPARATOR) != n - 1:  # a separator inside a text: make it a space
-            texts = [t.replace(_SEPARATOR, " ") for t in texts]
-            joined = _SEPARATOR.join(texts)
-        if _SIX_DIGITS_RE.search(joined):
-            # The first postcode of each text is taken out of it before names are matched.
-            texts = list(texts)
-            ends = list(accumulate(map(len, texts), lambda total, size: total + size + 1))
-            for m in _CN_POSTCODE_RE.finditer(joined):
-                i = bisect_left(ends, m.start())
-                if not postcodes[i]:
-                    postcodes[i] = m.group(1)
-                    offset = ends[i] - len(texts[i])
-                    text = texts[i]
-                    texts[i] = f"{text[: m.start() - offset]} {text[m.end() - offset :]}".strip()
-            joined = _SEPARATOR.join(texts)
+        texts, joined, postcodes = _take_postcodes(texts)
         tails = None
         if len(joined) > _SCAN_CHARS and max(map(len, texts)) > _SCAN_CHARS:
             tails = [t[_SCAN_CHARS:] for t in texts]
@@ -1372,30 +1468,7 @@ class RegionIndex:
             base = last = stop
             contiguous = True
 
-        # Pass 2: decode every detail line at once, then tidy only those that need it.
-        details = _SEPARATOR.join(details).encode("latin-1").decode().split(_SEPARATOR)
-        if tails is not None:
-            details = [d + t for d, t in zip(details, tails)]
-        joined = _SEPARATOR.join(details)
-        ends = None
-        if _DETAIL_UNTIDY_RE.search(joined):
-            ends = list(accumulate(map(len, details), lambda total, size: total + size + 1))
-            for i in {bisect_left(ends, m.start()) for m in _DETAIL_UNTIDY_RE.finditer(joined)}:
-                details[i] = _clean_detail(details[i])
-        # A name removed from the text must not survive elsewhere in the detail line.
-        check = [i for i, res in enumerate(resolutions) if res is not None and not res.usual_names]
-        if _USUAL_NAME_END_RE.search(joined):
-            if ends is None:
-                ends = list(accumulate(map(len, details), lambda total, size: total + size + 1))
-            check.extend({bisect_left(ends, m.start()) for m in _USUAL_NAME_END_RE.finditer(joined)})
-        for i in check:
-            res, detail = resolutions[i], details[i]
-            if res is not None and detail:
-                for name in res.strip_names:
-                    if name in detail:
-                        detail = _remove_all(detail, name)
-                details[i] = detail
-
+        details = _decoded_details(details, tails, resolutions)
         return [
             ParsedAddress(detail=detail, postcode=postcode)
             if res is None
@@ -1572,6 +1645,76 @@ class RegionIndex:
             confidence=0.7,
             corrected=written,
         )
+
+
+def _chain_details(texts, with_chain: list[int], values: list[_Chain], rests: list[str], joined: str, others):
+    """The detail line of each chained text, in place of its rest: the rest, or the whole text
+    when every name stays in it; tidied and cleared of stripped names only where one regex pass
+    over the rests (joined) says so."""
+    check = _line_numbers(rests, joined, _DETAIL_CHECK_RE) if _DETAIL_CHECK_RE.search(joined) else set()
+    edge = _DETAIL_EDGE
+    for j, value in enumerate(values):
+        if not value.cut or value.check_names:
+            check.add(j)
+    for j in check - others:
+        value = values[j]
+        detail = rests[j] if value.cut else texts[with_chain[j]]
+        if detail and (" " in detail or detail[0] in edge or detail[-1] in edge):
+            detail = _clean_detail(detail)
+        for name in value.strip_names:
+            if name in detail:
+                detail = _remove_all(detail, name)
+        rests[j] = detail
+
+
+def _take_postcodes(texts: list[str]) -> tuple[list[str], str, list[str]]:
+    """(texts, joined by the separator, postcodes): the first postcode of each text taken out of
+    it before names are matched; a separator inside a text made a space."""
+    n = len(texts)
+    postcodes = [""] * n
+    joined = _SEPARATOR.join(texts)
+    if joined.count(_SEPARATOR) != n - 1:
+        texts = [t.replace(_SEPARATOR, " ") for t in texts]
+        joined = _SEPARATOR.join(texts)
+    if _SIX_DIGITS_RE.search(joined):
+        texts = list(texts)
+        ends = list(accumulate(map(len, texts), lambda total, size: total + size + 1))
+        for m in _CN_POSTCODE_RE.finditer(joined):
+            i = bisect_left(ends, m.start())
+            if not postcodes[i]:
+                postcodes[i] = m.group(1)
+                offset = ends[i] - len(texts[i])
+                text = texts[i]
+                texts[i] = f"{text[: m.start() - offset]} {text[m.end() - offset :]}".strip()
+        joined = _SEPARATOR.join(texts)
+    return texts, joined, postcodes
+
+
+def _decoded_details(details: list[str], tails: list[str] | None, resolutions: list) -> list[str]:
+    """The general path's detail lines (UTF-8 bytes as latin-1) decoded at once, then only those
+    that need it tidied; a name removed from a text must not survive elsewhere in its detail line."""
+    details = _SEPARATOR.join(details).encode("latin-1").decode().split(_SEPARATOR)
+    if tails is not None:
+        details = [d + t for d, t in zip(details, tails)]
+    joined = _SEPARATOR.join(details)
+    ends = None
+    if _DETAIL_UNTIDY_RE.search(joined):
+        ends = list(accumulate(map(len, details), lambda total, size: total + size + 1))
+        for i in {bisect_left(ends, m.start()) for m in _DETAIL_UNTIDY_RE.finditer(joined)}:
+            details[i] = _clean_detail(details[i])
+    check = [i for i, res in enumerate(resolutions) if res is not None and not res.usual_names]
+    if _USUAL_NAME_END_RE.search(joined):
+        if ends is None:
+            ends = list(accumulate(map(len, details), lambda total, size: total + size + 1))
+        check.extend({bisect_left(ends, m.start()) for m in _USUAL_NAME_END_RE.finditer(joined)})
+    for i in check:
+        res, detail = resolutions[i], details[i]
+        if res is not None and detail:
+            for name in res.strip_names:
+                if name in detail:
+                    detail = _remove_all(detail, name)
+            details[i] = detail
+    return details
 
 
 _LATIN_SPACE_RE = re.compile(r"[A-Za-z0-9] +[A-Za-z0-9]")

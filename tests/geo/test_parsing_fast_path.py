@@ -181,3 +181,36 @@ def test_chains_followed_by_anything_give_the_general_paths_results(index):
     fast = index._parse_clean_many(clean)
     index.clear_caches()
     assert fast == index._parse_han_general(clean)
+
+
+def _leading_calls(monkeypatch):
+    """The texts the chain pass hands on to the slower paths."""
+    seen: list[str] = []
+    leading = RegionIndex._parse_leading_many
+
+    def counting(self, texts):
+        seen.extend(texts)
+        return leading(self, texts)
+
+    monkeypatch.setattr(RegionIndex, "_parse_leading_many", counting)
+    return seen
+
+
+def test_a_chain_ending_in_the_start_of_a_longer_name_is_kept_and_checks_what_follows(index, monkeypatch):
+    """鹤岗市向阳区 is a chain although a township's name starts with 向阳区 (向阳区直辖村级区划):
+    a text going on with that name's tail takes the slower paths, the others the chain."""
+    chains = dict(_chains(index))
+    assert "直辖村级区划" in chains["黑龙江省鹤岗市向阳区"].longer_tails
+    texts = ["黑龙江省鹤岗市向阳区文化路1号", "黑龙江省鹤岗市向阳区直辖村级区划8号"]
+    seen = _leading_calls(monkeypatch)
+    index.clear_caches()
+    fast = index._parse_clean_many(texts)
+    assert seen == texts[1:]
+    index.clear_caches()
+    assert fast == index._parse_han_general(texts)
+    # Every chain with tails, followed by each of its tails: as the general path reads it.
+    followed = [text + tail for text, value in _chains(index) for tail in value.longer_tails[:2]][:3000]
+    index.clear_caches()
+    fast = index._parse_clean_many(followed)
+    index.clear_caches()
+    assert fast == index._parse_han_general(followed)

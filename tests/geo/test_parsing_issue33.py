@@ -196,6 +196,16 @@ def test_chinese_addresses_written_in_english_or_pinyin(index, text, expected, p
             "1600 Amphitheatre Parkway",
         ),
         ("Unter den Linden 77, 10117 Berlin", "DE", "DE-BE", "Berlin", "10117", "Unter den Linden 77"),
+        # The subdivision as its ISO 3166-2 letters, where the country's format writes it (%S).
+        (
+            "111 Wellington St, Ottawa, ON K1A 0A9, Canada",
+            "CA",
+            "CA-ON",
+            "Ottawa",
+            "K1A 0A9",
+            "111 Wellington St",
+        ),
+        ("1 Macquarie St, Sydney NSW 2000, Australia", "AU", "AU-NSW", "Sydney", "2000", "1 Macquarie St"),
     ],
 )
 def test_foreign_addresses_keep_their_locality(index, text, country, province, locality, postcode, detail):
@@ -229,6 +239,22 @@ def test_restored_detail_reads_as_the_normalised_one(text):
 @given(st.text(max_size=40))
 def test_folding_keeps_offsets(text):
     assert len(fold_characters(text)) == len(text)
+
+
+@given(st.text(max_size=40))
+def test_folding_is_character_by_character_and_stable(text):
+    """The learning translate table gives each character the same reading, alone or in a text,
+    and folding what was folded changes nothing the parser reads."""
+    folded = fold_characters(text)
+    assert folded == "".join(fold_characters(c) for c in text)
+    assert normalize_address_text(fold_characters(folded)) == normalize_address_text(folded)
+
+
+@given(st.text(alphabet="广东省深圳市南山区科技路12号 ABC-,.弥敦道", max_size=30))
+def test_a_plain_text_restores_to_itself(text):
+    """Simplified Chinese and plain ASCII: the detail line is returned as the parser read it."""
+    piece = normalize_address_text(text)
+    assert restore_written(text, piece) == piece
 
 
 def test_labelled_sets_meet_the_issue_targets(index):
@@ -286,3 +312,18 @@ def test_outline_index_finds_the_smallest_polygon():
     assert index.containing(1.5, 1.5) == "small"
     assert index.containing(5, 5) == "big"
     assert index.containing(20, 20) == ""
+
+
+@pytest.mark.parametrize(
+    "text, city, district",
+    [
+        ("莱芜", "济南市", "莱芜区"),
+        ("思茅", "普洱市", "思茅区"),
+        ("达川", "达州市", "达川区"),
+        ("巢湖", "合肥市", "巢湖市"),
+    ],
+)
+def test_a_former_city_name_that_lives_on_as_its_district_gives_the_district(index, text, city, district):
+    """莱芜市 was merged into 济南市; 莱芜 today is 济南's 莱芜区, not the whole of 济南."""
+    parsed = both(index, text)
+    assert (parsed.city.name, parsed.district.name) == (city, district)
