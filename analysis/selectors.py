@@ -141,7 +141,8 @@ class RegionBreakdown:
 def _region_scope(qs, prefix: str, region: Region | None):
     if region is None:
         # China first: the top view is China's provinces (other countries drill in from their row).
-        return qs.filter(**{f"{prefix}country__code": "CN"})
+        china = Region.objects.filter(code="CN").values_list("pk", flat=True).first()
+        return qs.filter(**{f"{prefix}country_id": china})
     return qs.filter(**{f"{prefix}{region.level}_id": region.pk})
 
 
