@@ -3,9 +3,11 @@
 user cannot see are never returned (a customer's own page answers 404 through customer_get)."""
 
 import datetime
+import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db.models import Count, F, Max, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 from django.shortcuts import get_object_or_404
@@ -13,6 +15,7 @@ from django.utils import timezone
 
 from addresses.models import Address
 from analysis.choices import OrderStatus, Segment
+from analysis.freshness import analysis_data_version
 from analysis.models import Activity, Contact, CustomerScore, Order
 from customers.filtersets import CustomerFilterSet
 from customers.models import Customer
@@ -146,9 +149,35 @@ def _region_scope(qs, prefix: str, region: Region | None):
     return qs.filter(**{f"{prefix}{region.level}_id": region.pk})
 
 
+REVENUE_TTL = 600  # seconds a region's revenue figures are reused (until orders or addresses change)
+
+
+def _revenue_cache_key(user, params, region: Region | None) -> str:
+    visible = Customer.objects.visible_to(user)
+    scope = "all" if not visible.query.where and not visible.query.is_empty() else f"user{user.pk}"
+    query = sorted((k, sorted(params.getlist(k))) for k in params if k not in ("page",))
+    digest = hashlib.sha1(repr(query).encode()).hexdigest()[:16]
+    code = region.code if region is not None else ""
+    return f"dz:analysis-revenue:{analysis_data_version()}:{scope}:{code}:{digest}"
+
+
 def region_revenue(*, user, params, region: Region | None) -> RegionBreakdown:
     """Revenue and orders (cancelled left out) per child of `region`, by each order's delivery
-    address, over the visible customers that match the list's filters in `params`."""
+    address, over the visible customers that match the list's filters in `params`.
+
+    Kept for a few minutes per scope (all customers, or one salesperson's), region and
+    filters, until the next order or address write: drilling around the regions does not
+    rescan millions of orders.
+    """
+    key = _revenue_cache_key(user, params, region)
+    breakdown = cache.get(key)
+    if breakdown is None:
+        breakdown = _region_revenue(user=user, params=params, region=region)
+        cache.set(key, breakdown, REVENUE_TTL)
+    return breakdown
+
+
+def _region_revenue(*, user, params, region: Region | None) -> RegionBreakdown:
     level = _child_level(region)
     customers = filtered_customers(user=user, params=params)
     orders = Order.objects.exclude(status=OrderStatus.CANCELLED).filter(customer__in=customers.values("pk"))

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from addresses.models import Address
 from analysis.choices import ActivityKind, OrderStatus
+from analysis.freshness import orders_data_changed
 from analysis.models import Activity, Contact, CustomerScore, Order
 from crm.db.batch_lookup import in_values
 from crm.db.bulk_insert import bulk_insert_rows
@@ -214,6 +215,8 @@ def orders_upsert(
             result.unchanged += 1
     if dry_run:
         return result
+    if new_rows or changed:
+        orders_data_changed()
     had_orders = _order_counts(result.customer_ids)
     bulk_insert_rows(Order, _ORDER_INSERT, new_rows)
     _orders_update(changed, now)
@@ -466,6 +469,7 @@ def scores_recompute(*, today: datetime.date | None = None) -> int:
         settings.ANALYSIS_CHURN_SINGLE_ORDER_DAYS,
         today,
     ]
+    orders_data_changed()
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM analysis_customerscore")
         cursor.execute(sql, params)

@@ -29,6 +29,7 @@ from pathlib import Path
 import _django  # noqa: F401
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.http import QueryDict
@@ -48,9 +49,11 @@ def pct(samples, q):
     return statistics.quantiles(samples, n=100, method="inclusive")[q - 1] if len(samples) > 1 else samples[0]
 
 
-def timed(fn, runs):
+def timed(fn, runs, before=None):
     samples = []
     for _ in range(runs):
+        if before is not None:
+            before()
         t = time.perf_counter()
         fn()
         samples.append((time.perf_counter() - t) * 1000)
@@ -180,8 +183,13 @@ def bench_revenue(runs: int):
         for label, code, query in cases:
             region = Region.objects.get(code=code) if code else None
             params = QueryDict(query)
-            figure = timed(lambda: region_revenue(user=user, params=params, region=region), runs)  # noqa: B023
-            print(f"revenue per region, {user.username:<7} {label:<30} {figure}", flush=True)
+            run = lambda: region_revenue(user=user, params=params, region=region)  # noqa: B023, E731
+            cold = timed(run, max(3, runs // 4), before=cache.clear)
+            warm = timed(run, runs)
+            print(
+                f"revenue per region, {user.username:<7} {label:<30} computed {cold} | cached {warm}",
+                flush=True,
+            )
 
 
 def bench_customer_page(runs: int):
