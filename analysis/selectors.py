@@ -180,7 +180,9 @@ def region_revenue(*, user, params, region: Region | None) -> RegionBreakdown:
 def _region_revenue(*, user, params, region: Region | None) -> RegionBreakdown:
     level = _child_level(region)
     customers = filtered_customers(user=user, params=params)
-    orders = Order.objects.exclude(status=OrderStatus.CANCELLED).filter(customer__in=customers.values("pk"))
+    orders = Order.objects.exclude(status=OrderStatus.CANCELLED)
+    if customers.query.where or customers.query.is_empty():  # all customers need no semi-join
+        orders = orders.filter(customer__in=customers.values("pk"))
     orders = _since(orders, params)
     scoped = _region_scope(orders, "delivery_address__", region)
     child = f"delivery_address__{level}_id"
