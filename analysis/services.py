@@ -163,6 +163,7 @@ _ORDER_VALUES = (
 )
 _ORDER_INSERT = ("number", *_ORDER_VALUES, "created_at", "updated_at")
 _CENT = Decimal("0.01")
+_STATUSES = frozenset(OrderStatus.values)  # TextChoices.values builds a new list on every read
 
 
 @transaction.atomic
@@ -187,11 +188,12 @@ def orders_upsert(
         ).values_list("number", "pk", *_ORDER_VALUES)
     }
     addresses = _order_addresses(items, customers)
+    rates = _Rates.from_settings()
     seen: set[str] = set()
     new_rows, changed = [], []
     now = timezone.now()
     for index, item in enumerate(items):
-        values, errors = _order_clean(item, customers, addresses, today)
+        values, errors = _order_clean(item, customers, addresses, today, rates)
         number = (item.number or "").strip()
         if number in seen:
             errors.append(_("Order number %(number)s appears earlier in this batch.") % {"number": number})
@@ -266,7 +268,20 @@ def _order_addresses(items, customers) -> dict:
     return out
 
 
-def _order_clean(item: OrderInput, customers, addresses, today) -> tuple[dict | None, list[str]]:
+@dataclass(frozen=True)
+class _Rates:
+    base: str
+    by_currency: dict[str, Decimal]
+
+    @classmethod
+    def from_settings(cls) -> "_Rates":
+        rates = {c.upper(): Decimal(str(r)) for c, r in settings.ANALYSIS_EXCHANGE_RATES.items()}
+        return cls(base=settings.ANALYSIS_BASE_CURRENCY, by_currency=rates)
+
+
+def _order_clean(
+    item: OrderInput, customers, addresses, today, rates: _Rates
+) -> tuple[dict | None, list[str]]:
     """The row's values ready to write, or the reasons it is rejected."""
     errors = []
     if not (item.number or "").strip():
@@ -303,12 +318,12 @@ def _order_clean(item: OrderInput, customers, addresses, today) -> tuple[dict | 
         errors.append(_("The amount must not be negative."))
     elif amount >= Decimal("1e12"):
         errors.append(_("The amount is too large."))
-    currency = (item.currency or settings.ANALYSIS_BASE_CURRENCY).strip().upper()
-    rate = settings.ANALYSIS_EXCHANGE_RATES.get(currency)
+    currency = (item.currency or rates.base).strip().upper()
+    rate = rates.by_currency.get(currency)
     if rate is None:
         errors.append(_("Unknown currency %(value)s.") % {"value": currency})
     status = (item.status or OrderStatus.OPEN).strip().lower()
-    if status not in OrderStatus.values:
+    if status not in _STATUSES:
         errors.append(_("Unknown order status %(value)s.") % {"value": status})
     address_id = item.delivery_address_id
     if address_id and customer_id is not None and addresses.get(address_id) != customer_id:
@@ -323,7 +338,7 @@ def _order_clean(item: OrderInput, customers, addresses, today) -> tuple[dict | 
         "ordered_on": ordered_on,
         "amount": amount,
         "currency": currency,
-        "amount_base": (amount * Decimal(str(rate))).quantize(_CENT),
+        "amount_base": (amount * rate).quantize(_CENT),
         "status": status,
         "delivery_address_id": address_id,
     }, []
