@@ -198,7 +198,7 @@ def orders_upsert(
         if number in seen:
             errors.append(_("Order number %(number)s appears earlier in this batch.") % {"number": number})
         current = existing.get(number)
-        if current is not None and values and current[0] != values["customer_id"]:
+        if current is not None and values and current[1] != values["customer_id"]:  # (pk, customer_id, ...)
             errors.append(_("Order %(number)s belongs to another customer.") % {"number": number})
         if errors:
             result.errors[index] = errors
