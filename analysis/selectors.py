@@ -3,9 +3,12 @@
 user cannot see are never returned (a customer's own page answers 404 through customer_get)."""
 
 import datetime
+import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.core.cache import cache
+from django.db import connections
 from django.db.models import Count, F, Max, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 from django.shortcuts import get_object_or_404
@@ -13,6 +16,7 @@ from django.utils import timezone
 
 from addresses.models import Address
 from analysis.choices import OrderStatus, Segment
+from analysis.freshness import analysis_data_version
 from analysis.models import Activity, Contact, CustomerScore, Order
 from customers.filtersets import CustomerFilterSet
 from customers.models import Customer
@@ -141,16 +145,45 @@ class RegionBreakdown:
 def _region_scope(qs, prefix: str, region: Region | None):
     if region is None:
         # China first: the top view is China's provinces (other countries drill in from their row).
-        return qs.filter(**{f"{prefix}country__code": "CN"})
+        china = Region.objects.filter(code="CN").values_list("pk", flat=True).first()
+        return qs.filter(**{f"{prefix}country_id": china})
     return qs.filter(**{f"{prefix}{region.level}_id": region.pk})
+
+
+REVENUE_TTL = 600  # seconds a region's revenue figures are reused (until orders or addresses change)
+
+
+def _revenue_cache_key(user, params, region: Region | None) -> str:
+    visible = Customer.objects.visible_to(user)
+    scope = "all" if not visible.query.where and not visible.query.is_empty() else f"user{user.pk}"
+    query = sorted((k, sorted(params.getlist(k))) for k in params if k not in ("page",))
+    digest = hashlib.sha1(repr(query).encode()).hexdigest()[:16]
+    code = region.code if region is not None else ""
+    return f"dz:analysis-revenue:{analysis_data_version()}:{scope}:{code}:{digest}"
 
 
 def region_revenue(*, user, params, region: Region | None) -> RegionBreakdown:
     """Revenue and orders (cancelled left out) per child of `region`, by each order's delivery
-    address, over the visible customers that match the list's filters in `params`."""
+    address, over the visible customers that match the list's filters in `params`.
+
+    Kept for a few minutes per scope (all customers, or one salesperson's), region and
+    filters, until the next order or address write: drilling around the regions does not
+    rescan millions of orders.
+    """
+    key = _revenue_cache_key(user, params, region)
+    breakdown = cache.get(key)
+    if breakdown is None:
+        breakdown = _region_revenue(user=user, params=params, region=region)
+        cache.set(key, breakdown, REVENUE_TTL)
+    return breakdown
+
+
+def _region_revenue(*, user, params, region: Region | None) -> RegionBreakdown:
     level = _child_level(region)
     customers = filtered_customers(user=user, params=params)
-    orders = Order.objects.exclude(status=OrderStatus.CANCELLED).filter(customer__in=customers.values("pk"))
+    orders = Order.objects.exclude(status=OrderStatus.CANCELLED)
+    if customers.query.where or customers.query.is_empty():  # all customers need no semi-join
+        orders = orders.filter(customer__in=customers.values("pk"))
     orders = _since(orders, params)
     scoped = _region_scope(orders, "delivery_address__", region)
     child = f"delivery_address__{level}_id"
@@ -196,6 +229,17 @@ def _since(orders, params):
     )
 
 
+_WON_LOST_SQL = """
+SELECT p.child, COUNT(*),
+       SUM(CASE WHEN s.first_order_on > %s THEN 1 ELSE 0 END),
+       SUM(CASE WHEN s.churn_risk THEN 1 ELSE 0 END),
+       SUM(CASE WHEN s.segment = %s THEN 1 ELSE 0 END),
+       SUM(CASE WHEN s.churn_risk THEN s.revenue_last_year ELSE 0 END)
+FROM ({pairs}) p JOIN analysis_customerscore s ON s.customer_id = p.customer_id
+GROUP BY p.child
+"""
+
+
 def region_won_lost(*, user, params, region: Region | None) -> RegionBreakdown:
     """Per child of `region`: customers won (first order in the last 12 months), at risk of
     churning, lost (流失), and the last year's revenue of those at risk. A customer counts in
@@ -203,34 +247,29 @@ def region_won_lost(*, user, params, region: Region | None) -> RegionBreakdown:
     level = _child_level(region)
     customers = filtered_customers(user=user, params=params)
     year_ago = timezone.localdate() - datetime.timedelta(days=365)
-    addresses = _region_scope(Address.objects.order_by(), "", region).filter(
-        customer__in=customers.values("pk"), customer__score__isnull=False
-    )
+    addresses = _region_scope(Address.objects.order_by(), "", region)
+    if customers.query.where or customers.query.is_empty():  # all customers need no semi-join
+        addresses = addresses.filter(customer__in=customers.values("pk"))
     child = Coalesce(f"{level}_id", "district_id") if level == RegionLevel.CITY else F(f"{level}_id")
     pairs = (
         addresses.annotate(child=child).filter(child__isnull=False).values("child", "customer_id").distinct()
     )
-    scores = CustomerScore.objects.filter(customer_id__in=pairs.values("customer_id"))
-    by_customer = {
-        s["customer_id"]: s
-        for s in scores.values("customer_id", "first_order_on", "churn_risk", "segment", "revenue_last_year")
-    }
-    out: dict[int, RegionFigures] = {}
-    regions = {}
-    for pair in pairs:
-        s = by_customer.get(pair["customer_id"])
-        if s is None:
-            continue
-        fig = out.get(pair["child"])
-        if fig is None:
-            regions[pair["child"]] = None
-            fig = out[pair["child"]] = RegionFigures(region=None)
-        fig.customers += 1
-        fig.won += s["first_order_on"] > year_ago
-        fig.lost += s["segment"] == Segment.LOST
-        if s["churn_risk"]:
-            fig.at_risk += 1
-            fig.at_risk_revenue += s["revenue_last_year"]
+    sql, sql_params = pairs.query.sql_with_params()
+    with connections[pairs.db].cursor() as cursor:
+        # `sql` is the ORM-compiled (region, customer) pairs; every value travels in params.
+        params = [year_ago, Segment.LOST, *sql_params]
+        cursor.execute(_WON_LOST_SQL.format(pairs=sql), params)  # noqa: S608
+        out = {
+            child: RegionFigures(
+                region=None,
+                customers=n,
+                won=won,
+                at_risk=risk,
+                lost=lost,
+                at_risk_revenue=Decimal(revenue or 0),
+            )
+            for child, n, won, risk, lost, revenue in cursor.fetchall()
+        }
     found = Region.objects.in_bulk(list(out))
     breakdown = RegionBreakdown(region=region, level=level)
     for key, fig in out.items():

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from addresses.models import Address
 from analysis.choices import ActivityKind, OrderStatus
+from analysis.freshness import orders_data_changed
 from analysis.models import Activity, Contact, CustomerScore, Order
 from crm.db.batch_lookup import in_values
 from crm.db.bulk_insert import bulk_insert_rows
@@ -162,6 +163,7 @@ _ORDER_VALUES = (
 )
 _ORDER_INSERT = ("number", *_ORDER_VALUES, "created_at", "updated_at")
 _CENT = Decimal("0.01")
+_STATUSES = frozenset(OrderStatus.values)  # TextChoices.values builds a new list on every read
 
 
 @transaction.atomic
@@ -173,7 +175,8 @@ def orders_upsert(
     With an `actor`, only customers `Customer.objects.visible_to(actor)` count as known (an
     order for any other is rejected like one for an unknown customer); without one (system
     imports) every customer does. A row without a delivery address gets the customer's primary
-    one. New orders move their customers' stage (`lifecycle_apply`).
+    one. Stages move by the lifecycle rule when scores are next recomputed (`scores_recompute`,
+    a background task the import queues after its last batch).
     """
     result = OrdersResult()
     today = today or timezone.localdate()
@@ -185,16 +188,17 @@ def orders_upsert(
         ).values_list("number", "pk", *_ORDER_VALUES)
     }
     addresses = _order_addresses(items, customers)
+    rates = _Rates.from_settings()
     seen: set[str] = set()
     new_rows, changed = [], []
     now = timezone.now()
     for index, item in enumerate(items):
-        values, errors = _order_clean(item, customers, addresses, today)
+        values, errors = _order_clean(item, customers, addresses, today, rates)
         number = (item.number or "").strip()
         if number in seen:
             errors.append(_("Order number %(number)s appears earlier in this batch.") % {"number": number})
         current = existing.get(number)
-        if current is not None and values and current[0] != values["customer_id"]:
+        if current is not None and values and current[1] != values["customer_id"]:  # (pk, customer_id, ...)
             errors.append(_("Order %(number)s belongs to another customer.") % {"number": number})
         if errors:
             result.errors[index] = errors
@@ -214,11 +218,10 @@ def orders_upsert(
             result.unchanged += 1
     if dry_run:
         return result
-    had_orders = _order_counts(result.customer_ids)
+    if new_rows or changed:
+        orders_data_changed()
     bulk_insert_rows(Order, _ORDER_INSERT, new_rows)
     _orders_update(changed, now)
-    if new_rows:
-        lifecycle_apply(customer_ids=result.customer_ids, before=had_orders, actor=actor)
     return result
 
 
@@ -265,7 +268,20 @@ def _order_addresses(items, customers) -> dict:
     return out
 
 
-def _order_clean(item: OrderInput, customers, addresses, today) -> tuple[dict | None, list[str]]:
+@dataclass(frozen=True)
+class _Rates:
+    base: str
+    by_currency: dict[str, Decimal]
+
+    @classmethod
+    def from_settings(cls) -> "_Rates":
+        rates = {c.upper(): Decimal(str(r)) for c, r in settings.ANALYSIS_EXCHANGE_RATES.items()}
+        return cls(base=settings.ANALYSIS_BASE_CURRENCY, by_currency=rates)
+
+
+def _order_clean(
+    item: OrderInput, customers, addresses, today, rates: _Rates
+) -> tuple[dict | None, list[str]]:
     """The row's values ready to write, or the reasons it is rejected."""
     errors = []
     if not (item.number or "").strip():
@@ -302,12 +318,12 @@ def _order_clean(item: OrderInput, customers, addresses, today) -> tuple[dict | 
         errors.append(_("The amount must not be negative."))
     elif amount >= Decimal("1e12"):
         errors.append(_("The amount is too large."))
-    currency = (item.currency or settings.ANALYSIS_BASE_CURRENCY).strip().upper()
-    rate = settings.ANALYSIS_EXCHANGE_RATES.get(currency)
+    currency = (item.currency or rates.base).strip().upper()
+    rate = rates.by_currency.get(currency)
     if rate is None:
         errors.append(_("Unknown currency %(value)s.") % {"value": currency})
     status = (item.status or OrderStatus.OPEN).strip().lower()
-    if status not in OrderStatus.values:
+    if status not in _STATUSES:
         errors.append(_("Unknown order status %(value)s.") % {"value": status})
     address_id = item.delivery_address_id
     if address_id and customer_id is not None and addresses.get(address_id) != customer_id:
@@ -322,7 +338,7 @@ def _order_clean(item: OrderInput, customers, addresses, today) -> tuple[dict | 
         "ordered_on": ordered_on,
         "amount": amount,
         "currency": currency,
-        "amount_base": (amount * Decimal(str(rate))).quantize(_CENT),
+        "amount_base": (amount * rate).quantize(_CENT),
         "status": status,
         "delivery_address_id": address_id,
     }, []
@@ -341,46 +357,39 @@ def _decimal(value) -> Decimal | None:
     return number if number.is_finite() else None
 
 
-def _order_counts(customer_ids) -> dict[int, int]:
-    """Orders each customer has (any status), before a batch writes."""
-    counts: dict[int, int] = {}
-    ids = sorted(customer_ids)
-    for start in range(0, len(ids), 10_000):
-        chunk = ids[start : start + 10_000]
-        rows = Order.objects.filter(customer_id__in=chunk).order_by().values_list("customer_id")
-        for (customer_id,) in rows:
-            counts[customer_id] = counts.get(customer_id, 0) + 1
-    return counts
+_CROSSINGS_SQL = """
+SELECT s.customer_id, s.order_count
+FROM analysis_customerscore s LEFT JOIN analysis_scored_before b ON b.customer_id = s.customer_id
+WHERE (COALESCE(b.order_count, 0) < 1 AND s.order_count >= 1)
+   OR (COALESCE(b.order_count, 0) < 2 AND s.order_count >= 2)
+"""
 
 
-def lifecycle_apply(*, customer_ids, before: dict[int, int], actor=None) -> int:
+def lifecycle_apply(*, crossed: Sequence[tuple[int, int]], actor=None) -> int:
     """Move stages by the lifecycle rule: potential → new at the first order, → existing from the
-    second. Only a threshold crossed now moves a stage, so a stage set by hand stays until the
-    next one is crossed. Returns how many customers changed."""
-    after = _order_counts(customer_ids)
-    wanted: dict[int, str] = {}
-    for customer_id in customer_ids:
-        was, now = before.get(customer_id, 0), after.get(customer_id, 0)
-        if was < 2 <= now:
-            wanted[customer_id] = RelationshipStage.EXISTING
-        elif was < 1 <= now:
-            wanted[customer_id] = RelationshipStage.NEW
-    if not wanted:
-        return 0
-    rows = []
-    for pk, ext, stage in Customer.objects.filter(pk__in=list(wanted)).values_list(
-        "pk", "external_id", "stage"
-    ):
-        if stage != wanted[pk]:
-            rows.append((pk, ext, wanted[pk]))
-    with_ext = [{"external_id": ext, "stage": stage} for _pk, ext, stage in rows if ext]
-    if with_ext:
-        customers_upsert(rows=with_ext, fields=["stage"], actor=actor)
-    without = [(pk, stage) for pk, ext, stage in rows if not ext]
-    if without:
-        for customer in Customer.objects.filter(pk__in=[pk for pk, _s in without]):
+    second. `crossed` holds (customer id, orders now) for the customers that crossed one of those
+    thresholds since the last scoring, so a stage set by hand stays until the next threshold.
+    Written through customers/services.py in batches; returns how many customers changed."""
+    moved = 0
+    for start in range(0, len(crossed), 10_000):
+        wanted = {
+            pk: RelationshipStage.EXISTING if n >= 2 else RelationshipStage.NEW
+            for pk, n in crossed[start : start + 10_000]
+        }
+        rows = [
+            (pk, ext, wanted[pk])
+            for pk, ext, stage in Customer.objects.filter(pk__in=list(wanted)).values_list(
+                "pk", "external_id", "stage"
+            )
+            if stage != wanted[pk]
+        ]
+        with_ext = [{"external_id": ext, "stage": stage} for _pk, ext, stage in rows if ext]
+        if with_ext:
+            customers_upsert(rows=with_ext, fields=["stage"], actor=actor)
+        for customer in Customer.objects.filter(pk__in=[pk for pk, ext, _s in rows if not ext]):
             customer_update(customer=customer, actor=actor, stage=wanted[customer.pk])
-    return len(rows)
+        moved += len(rows)
+    return moved
 
 
 # --- scores (RFM, churn risk) --------------------------------------------------------------------
@@ -435,10 +444,17 @@ def _quintile(name: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class ScoresResult:
+    scored: int
+    stages_moved: int
+
+
 @transaction.atomic
-def scores_recompute(*, today: datetime.date | None = None) -> int:
+def scores_recompute(*, today: datetime.date | None = None, lifecycle: bool = True) -> ScoresResult:
     """Recompute every customer's RFM scores, segment and churn risk from their orders (cancelled
-    ones left out), in one SQL statement; returns how many customers have a score."""
+    ones left out) in one SQL statement, then move the stages of customers whose order count
+    crossed a lifecycle threshold since the last run (`lifecycle_apply`)."""
     today = today or timezone.localdate()
     connection = transaction.get_connection()
     if connection.vendor == "postgresql":
@@ -466,12 +482,24 @@ def scores_recompute(*, today: datetime.date | None = None) -> int:
         settings.ANALYSIS_CHURN_SINGLE_ORDER_DAYS,
         today,
     ]
+    orders_data_changed()
     with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS analysis_scored_before")
+        cursor.execute(
+            "CREATE TEMPORARY TABLE analysis_scored_before AS "
+            "SELECT customer_id, order_count FROM analysis_customerscore"
+        )
         cursor.execute("DELETE FROM analysis_customerscore")
         cursor.execute(sql, params)
         written = cursor.rowcount
+        crossed = []
+        if lifecycle:
+            cursor.execute(_CROSSINGS_SQL)
+            crossed = cursor.fetchall()
+        cursor.execute("DROP TABLE analysis_scored_before")
     # SQLite gives no row count for an INSERT led by WITH.
-    return written if written >= 0 else CustomerScore.objects.count()
+    scored = written if written >= 0 else CustomerScore.objects.count()
+    return ScoresResult(scored=scored, stages_moved=lifecycle_apply(crossed=crossed) if crossed else 0)
 
 
 @transaction.atomic

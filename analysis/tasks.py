@@ -7,5 +7,5 @@ from analysis.services import scores_recompute
 
 @task
 def scores_recompute_task() -> int:
-    """Recompute every customer's scores (after an order import, or nightly)."""
-    return scores_recompute()
+    """Recompute every customer's scores and lifecycle stages (after an order import, or nightly)."""
+    return scores_recompute().scored

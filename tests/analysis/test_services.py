@@ -83,12 +83,15 @@ def test_orders_are_written_converted_and_addressed_to_the_primary_address(custo
     assert usd.delivery_address_id == address.pk
 
 
-def test_the_same_order_number_again_updates_the_order(customer):
+def test_the_same_order_number_again_updates_the_order(customer, make_customer):
+    make_customer("别家", external_id="C2")
+    # Order ids and customer ids apart, so the ownership check cannot compare one with the other.
+    orders_upsert(items=[order(f"X{i}", "C2") for i in range(3)], today=TODAY)
     orders_upsert(items=[order(amount="100")], today=TODAY)
     again = orders_upsert(items=[order(amount="120", status="paid")], today=TODAY)
     same = orders_upsert(items=[order(amount="120", status="paid")], today=TODAY)
     assert (again.updated, same.unchanged) == (1, 1)
-    assert Order.objects.get().amount == Decimal("120.00")
+    assert Order.objects.get(number="SO-1").amount == Decimal("120.00")
 
 
 def test_a_number_twice_in_one_batch_keeps_the_first(customer):
@@ -142,11 +145,15 @@ def test_dry_run_validates_and_writes_nothing(customer):
     assert result.created == 1 and not Order.objects.exists()
 
 
-def test_lifecycle_moves_the_stage_at_the_first_and_second_order(customer):
+def test_lifecycle_moves_the_stage_at_the_first_and_second_order_when_scored(customer):
     orders_upsert(items=[order("A")], today=TODAY)
+    customer.refresh_from_db()
+    assert customer.stage == "potential"  # moved by the scoring run, not the order write
+    assert scores_recompute(today=TODAY).stages_moved == 1
     customer.refresh_from_db()
     assert customer.stage == "new"
     orders_upsert(items=[order("B")], today=TODAY)
+    scores_recompute(today=TODAY)
     customer.refresh_from_db()
     assert customer.stage == "existing"
 
@@ -155,11 +162,20 @@ def test_a_manual_stage_wins_until_the_next_threshold(customer):
     from customers.services import customer_update
 
     orders_upsert(items=[order("A"), order("B")], today=TODAY)
+    scores_recompute(today=TODAY)
     customer.refresh_from_db()
     customer_update(customer=customer, stage="churned")
     orders_upsert(items=[order("C")], today=TODAY)  # a third order crosses no threshold
+    assert scores_recompute(today=TODAY).stages_moved == 0
     customer.refresh_from_db()
     assert customer.stage == "churned"
+
+
+def test_cancelled_orders_do_not_make_a_customer_new(customer):
+    orders_upsert(items=[order("A", status="cancelled")], today=TODAY)
+    scores_recompute(today=TODAY)
+    customer.refresh_from_db()
+    assert customer.stage == "potential"
 
 
 def test_scores_rank_segments_and_flag_churn_risk(make_customer, settings):
@@ -175,7 +191,7 @@ def test_scores_rank_segments_and_flag_churn_risk(make_customer, settings):
     items += [order("G1", "G", TODAY - datetime.timedelta(days=400), "50")]
     items += [order("X1", "R", TODAY - datetime.timedelta(days=1), "5", status="cancelled")]
     assert not orders_upsert(items=items, today=TODAY).errors
-    assert scores_recompute(today=TODAY) == 4
+    assert scores_recompute(today=TODAY).scored == 4
     scores = {s.customer_id: s for s in CustomerScore.objects.all()}
     assert scores[regular.pk].order_count == 6 and scores[regular.pk].days_since_last == 20
     assert scores[regular.pk].segment == "key_value" and not scores[regular.pk].churn_risk
@@ -183,4 +199,4 @@ def test_scores_rank_segments_and_flag_churn_risk(make_customer, settings):
     assert scores[once.pk].churn_risk and scores[once.pk].usual_interval_days is None
     assert scores[gone.pk].segment == "lost" and not scores[gone.pk].churn_risk
     assert scores[regular.pk].revenue == Decimal("6000.00")
-    assert scores_recompute(today=TODAY) == 4  # recomputing replaces, never duplicates
+    assert scores_recompute(today=TODAY).scored == 4  # recomputing replaces, never duplicates

@@ -164,3 +164,15 @@ def test_won_lost_segments_and_churn_pages(client, manager, orders, shenzhen):
 def test_analysis_pages_need_a_login(client):
     response = client.get(reverse("analysis:revenue"))
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_revenue_figures_follow_a_new_order(client, manager, orders, django_capture_on_commit_callbacks):
+    client.force_login(manager)
+    assert "¥777" in client.get(reverse("analysis:revenue")).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        orders_upsert(
+            items=[
+                OrderInput(number="BJ2", customer_external_id="BJ", ordered_on="2026-01-01", amount="1000")
+            ]
+        )
+    assert "¥1,777" in client.get(reverse("analysis:revenue")).content.decode()

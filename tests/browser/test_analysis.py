@@ -85,6 +85,7 @@ def test_log_a_visit_from_the_map_route_panel(context, page, login, live_server,
     assert float(visit.lat) == pytest.approx(22.5401) and float(visit.lng) == pytest.approx(113.9342)
     page.goto(f"{live_server.url}/customers/{customer.pk}/")
     expect(page.locator("#timeline li").first).to_contain_text("拜访华南贸易有限公司")
+    page.screenshot(path="/tmp/analysis-customer-360.png", full_page=True)
 
 
 def test_add_a_contact_and_an_activity_then_close_the_follow_up(page, login, live_server, sales, shop):

@@ -38,6 +38,7 @@ COLUMNS = {
     ),
 }
 REQUIRED = ("number", "customer", "date", "amount")
+MAX_ORDER_ROWS = 20_000_000  # order files run longer than customer files (IMPORT_MAX_ROWS)
 
 
 def column_positions(headers: list[str]) -> dict[str, int]:
@@ -58,15 +59,18 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("path")
         parser.add_argument("--batch-size", type=int, default=20_000)
+        parser.add_argument(
+            "--max-rows", type=int, default=MAX_ORDER_ROWS, help="refuse larger files (0: no limit)"
+        )
         parser.add_argument("--dry-run", action="store_true", help="validate every row, write nothing")
         parser.add_argument("--report", help="write rejected rows to this CSV file")
         parser.add_argument("--restart", action="store_true", help="ignore the checkpoint of an earlier run")
         parser.add_argument("--no-rescore", action="store_true", help="do not recompute scores afterwards")
 
-    def handle(self, *args, path, batch_size, dry_run, report, restart, no_rescore, **options):
+    def handle(self, *args, path, batch_size, max_rows, dry_run, report, restart, no_rescore, **options):
         started = time.perf_counter()
         try:
-            table = open_table(path)
+            table = open_table(path, max_rows=max_rows or None)
         except ImportFileError as exc:
             raise CommandError(str(exc)) from exc
         at = column_positions(table.headers)

@@ -12,5 +12,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         started = time.perf_counter()
-        count = scores_recompute()
-        self.stdout.write(f"Scored {count:,} customers in {time.perf_counter() - started:.1f} s.")
+        result = scores_recompute()
+        self.stdout.write(
+            f"Scored {result.scored:,} customers in {time.perf_counter() - started:.1f} s; "
+            f"{result.stages_moved:,} moved stage by the lifecycle rule."
+        )

@@ -127,7 +127,7 @@ class Command(BaseCommand):
         made += self._write(items)
         contacts_bulk_create(contacts=contacts)
         activities_bulk_create(activities=activities)
-        scored = scores_recompute()
+        scored = scores_recompute().scored
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo analysis data in {time.perf_counter() - started:.1f} s: {made:,} orders, "
