@@ -89,10 +89,26 @@ class HistoryEntry:
 
     @property
     def actor_name(self) -> str:
+        """Who made the change; without a user, what did (the channel says it, so it is not
+        shown twice: "System · System" read like a stutter)."""
         actor = self.version.actor
         if actor is None:
-            return str(_("System"))
+            return str(_NO_ACTOR.get(self.version.channel, _("Deleted user")))
         return actor.get_full_name() or actor.get_username()
+
+    @property
+    def show_channel(self) -> bool:
+        return self.version.actor_id is not None
+
+
+# Changes made without a signed-in user, by channel; a form or admin change whose user has since
+# been deleted (actor set to NULL) falls back to "Deleted user".
+_NO_ACTOR = {
+    Channel.SYSTEM: _("Automatic update"),
+    Channel.IMPORT: _("File import"),
+    Channel.SELF_SERVICE: _("The customer, by self-service link"),
+    Channel.API: _("API integration"),
+}
 
 
 def customer_history(*, customer: Customer, limit: int = HISTORY_LIMIT) -> list[HistoryEntry]:

@@ -23,6 +23,7 @@ from customers.filtersets import LOCATED_CHOICES, CustomerFilterSet, owner_choic
 from customers.models import Customer
 from geo import mapmath, routing
 from geo.coords import wgs84_to_bd09, wgs84_to_gcj02
+from geo.presentation import outline_urls
 from geo.selectors import region_chain, region_picker_levels
 from maps import selectors
 from maps.selectors import FILTER_PARAMS
@@ -89,7 +90,7 @@ def map_page(request):
             "routeCsv": reverse("map:route_csv"),
             "customers": reverse("customers:list"),
             "export": reverse("imports:export"),
-            "outlines": settings.STATIC_URL.rstrip("/") + "/geo/",
+            "outlines": outline_urls(),
         },
         "near": near.pk if near else None,
         "radius": _float_or(request.GET.get("radius"), 5.0),

@@ -68,7 +68,7 @@
   }
 
   // --- map and base layers ------------------------------------------------------------
-  var map = L.map("dz-map", { zoomControl: true, minZoom: 2, maxZoom: 18, worldCopyJump: false, preferCanvas: true });
+  var map = L.map("dz-map", { zoomControl: false, minZoom: 2, maxZoom: 18, worldCopyJump: false, preferCanvas: true });
   map.createPane("outlines").style.zIndex = 250;
   map.createPane("regions").style.zIndex = 350;
   var statusBox = document.getElementById("dz-map-status");
@@ -82,7 +82,7 @@
     var files = [["world-countries.geojson", { color: "#94a3b8", weight: 1, fillColor: "#f8fafc", fillOpacity: 1 }],
                  ["china-provinces.geojson", { color: "#64748b", weight: 1, fillColor: "#ffffff", fillOpacity: 1 }]];
     return Promise.all(files.map(function (f) {
-      return fetch(config.urls.outlines + "/" + f[0]).then(function (r) { return r.json(); }).then(function (data) {
+      return fetch(config.urls.outlines[f[0]]).then(function (r) { return r.json(); }).then(function (data) {
         outlines.addLayer(L.geoJSON(data, { pane: "outlines", style: f[1], interactive: false,
           coordsToLatLng: function (c) { return toDisplay(c[1], c[0]); } }));
         var box = document.getElementById("dz-map");
@@ -118,6 +118,27 @@
     showOutlines(true);
   }
   outlinesToggle.addEventListener("change", function () { showOutlines(outlinesToggle.checked); });
+
+  // Leaflet's control texts in the page's language; without tiles, say why a zoomed-in map is bare.
+  L.control.zoom({ zoomInTitle: T.zoomIn, zoomOutTitle: T.zoomOut }).addTo(map);
+  map.on("popupopen", function (e) {
+    var close = e.popup.getElement().querySelector(".leaflet-popup-close-button");
+    if (close) { close.setAttribute("aria-label", T.closePopup); close.title = T.closePopup; }
+  });
+  if (!tiles) {
+    var hint = L.control({ position: "bottomleft" });
+    hint.onAdd = function () {
+      var div = L.DomUtil.create("div", "dz-map-hint");
+      div.id = "dz-no-tiles-hint";
+      div.textContent = T.noTiles;
+      return div;
+    };
+    var toggleHint = function () {
+      if (map.getZoom() >= 7) { hint.addTo(map); } else { hint.remove(); }
+    };
+    map.on("zoomend", toggleHint);
+    map.whenReady(toggleHint);
+  }
 
   // --- filters ------------------------------------------------------------------------
   var form = document.getElementById("dz-map-filter");
@@ -299,7 +320,7 @@
   }
   function loadProvinceShapes() {
     if (provinceShapes) { return Promise.resolve(provinceShapes); }
-    return fetch(config.urls.outlines + "/china-provinces.geojson").then(function (r) { return r.json(); })
+    return fetch(config.urls.outlines["china-provinces.geojson"]).then(function (r) { return r.json(); })
       .then(function (data) { provinceShapes = data; return data; });
   }
   function loadRegions() {

@@ -40,14 +40,14 @@
     return new Graticule({ maxZoom: 19 });
   }
 
-  // Country and province outlines shipped in static/geo (WGS-84), for orientation when no tiles.
-  var outlineFiles = ["world-countries.geojson", "china-provinces.geojson"];
+  // Country and province outlines shipped in static/geo (WGS-84), for orientation when no tiles;
+  // `urls` is {file name: URL} from geo.presentation.outline_urls.
   var outlineData = null;
 
-  function loadOutlines(url) {
+  function loadOutlines(urls) {
     if (!outlineData) {
-      outlineData = Promise.all(outlineFiles.map(function (name) {
-        return fetch(url + name, { credentials: "same-origin" }).then(function (r) {
+      outlineData = Promise.all(Object.keys(urls).map(function (name) {
+        return fetch(urls[name], { credentials: "same-origin" }).then(function (r) {
           return r.ok ? r.json() : null;
         });
       })).catch(function () { return []; });
@@ -79,10 +79,36 @@
     }
   }
 
+  // Leaflet's zoom and popup-close texts are English: use the page's language.
+  function localise(map, labels) {
+    L.control.zoom({ zoomInTitle: labels.zoomIn || "Zoom in", zoomOutTitle: labels.zoomOut || "Zoom out" }).addTo(map);
+    map.on("popupopen", function (e) {
+      var close = e.popup.getElement().querySelector(".leaflet-popup-close-button");
+      if (close && labels.closePopup) {
+        close.setAttribute("aria-label", labels.closePopup);
+        close.title = labels.closePopup;
+      }
+    });
+  }
+
+  // Without tiles a zoomed-in map is dots on a plain ground: say why, in the map's corner.
+  function noTilesHint(map, text) {
+    var hint = L.control({ position: "bottomleft" });
+    hint.onAdd = function () {
+      var div = L.DomUtil.create("div", "dz-map-hint");
+      div.textContent = text;
+      return div;
+    };
+    hint.addTo(map);
+  }
+
   function create(element, config) {
-    var map = L.map(element, { zoomControl: true, attributionControl: config.tiles !== "none", scrollWheelZoom: false });
+    var labels = config.labels || {};
+    var map = L.map(element, { zoomControl: false, attributionControl: config.tiles !== "none", scrollWheelZoom: false });
+    localise(map, labels);
     baseLayer(config).addTo(map);
     if (config.tiles === "none" && config.outlines) addOutlines(map, config.outlines);
+    if (config.tiles === "none" && labels.noTiles) noTilesHint(map, labels.noTiles);
     L.control.scale({ imperial: false }).addTo(map);
     map.setView([35.0, 105.0], 3);
     return map;
@@ -132,7 +158,7 @@
     }
   }
 
-  window.DizhiMap = { create: create, showPoints: showPoints, readJSON: readJSON };
+  window.DizhiMap = { create: create, localise: localise, noTilesHint: noTilesHint, showPoints: showPoints, readJSON: readJSON };
 
   document.addEventListener("DOMContentLoaded", function () {
     var element = document.getElementById("customer-map");
