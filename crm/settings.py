@@ -258,3 +258,8 @@ if not DEBUG and env.bool("ALLOW_PLAIN_HTTP", default=False):
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 MIDDLEWARE += ["crm.replica.ReplicaReadMiddleware"]  # a no-op without DATABASE_REPLICA_URL
 # --- end logging ---------------------------------------------------------------------------------
+# Deleted customers and addresses stay restorable from the trash page for this many days;
+# `manage.py trash_purge` removes older ones for good.
+TRASH_DAYS = env.int("TRASH_DAYS", default=30)
+# Whether sales users may create address categories (editing and deleting stay with managers).
+SALES_MAY_CREATE_CATEGORIES = env.bool("SALES_MAY_CREATE_CATEGORIES", default=False)
