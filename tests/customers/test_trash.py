@@ -162,3 +162,16 @@ def test_bulk_delete_makes_one_item_each_and_purge_removes_only_old_ones(custome
     TrashItem.objects.filter(object_id=other.pk).update(deleted_at=timezone.now() - timedelta(days=40))
     assert trash_purge() == 1
     assert list(TrashItem.objects.values_list("object_id", flat=True)) == [customer.pk]
+
+
+def test_trash_purge_command(customer, manager):
+    import io
+
+    from django.core.management import call_command
+
+    item = customer_delete(customer=customer, actor=manager)
+    TrashItem.objects.filter(pk=item.pk).update(deleted_at=timezone.now() - timedelta(days=31))
+    out = io.StringIO()
+    call_command("trash_purge", stdout=out)
+    assert "removed 1 trash item(s) older than 30 days" in out.getvalue()
+    assert not TrashItem.objects.exists()
