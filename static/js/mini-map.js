@@ -1,8 +1,7 @@
 /* Small Leaflet maps: the customer page's address map and the address form's pin map.
  *
- * The tile source follows settings.MAP_TILES (given in the #map-config JSON):
- * "osm" and "amap" add tiles; "none" (no tile server reachable) draws a plain
- * background with a light graticule so points still have a sense of place.
+ * Tiles and outlines come from map-base.js (window.DizhiMapBase); with tiles "none" the
+ * map draws a plain background with a light graticule under the offline outlines.
  * Points arrive already converted to the datum of the tiles (GCJ-02 for AMap).
  */
 (function () {
@@ -25,48 +24,7 @@
   });
 
   function baseLayer(config) {
-    if (config.tiles === "osm") {
-      return L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png", {
-        maxZoom: 19,
-        attribution: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>',
-      });
-    }
-    if (config.tiles === "amap") {
-      return L.tileLayer(
-        "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
-        { subdomains: "1234", maxZoom: 18, attribution: "&copy; AMap" }
-      );
-    }
-    return new Graticule({ maxZoom: 19 });
-  }
-
-  // Country and province outlines shipped in static/geo (WGS-84), for orientation when no tiles;
-  // `urls` is {file name: URL} from geo.presentation.outline_urls.
-  var outlineData = null;
-
-  function loadOutlines(urls) {
-    if (!outlineData) {
-      outlineData = Promise.all(Object.keys(urls).map(function (name) {
-        return fetch(urls[name], { credentials: "same-origin" }).then(function (r) {
-          return r.ok ? r.json() : null;
-        });
-      })).catch(function () { return []; });
-    }
-    return outlineData;
-  }
-
-  function addOutlines(map, url) {
-    map.createPane("outlines").style.zIndex = 250;
-    loadOutlines(url).then(function (layers) {
-      layers.forEach(function (data) {
-        if (!data) return;
-        L.geoJSON(data, {
-          pane: "outlines",
-          interactive: false,
-          style: { color: "#8a99a8", weight: 1, fillColor: "#fbfbf8", fillOpacity: 1 },
-        }).addTo(map);
-      });
-    });
+    return window.DizhiMapBase.tileLayer(config) || new Graticule({ maxZoom: 19 });
   }
 
   function readJSON(id, fallback) {
@@ -79,36 +37,13 @@
     }
   }
 
-  // Leaflet's zoom and popup-close texts are English: use the page's language.
-  function localise(map, labels) {
-    L.control.zoom({ zoomInTitle: labels.zoomIn || "Zoom in", zoomOutTitle: labels.zoomOut || "Zoom out" }).addTo(map);
-    map.on("popupopen", function (e) {
-      var close = e.popup.getElement().querySelector(".leaflet-popup-close-button");
-      if (close && labels.closePopup) {
-        close.setAttribute("aria-label", labels.closePopup);
-        close.title = labels.closePopup;
-      }
-    });
-  }
-
-  // Without tiles a zoomed-in map is dots on a plain ground: say why, in the map's corner.
-  function noTilesHint(map, text) {
-    var hint = L.control({ position: "bottomleft" });
-    hint.onAdd = function () {
-      var div = L.DomUtil.create("div", "dz-map-hint");
-      div.textContent = text;
-      return div;
-    };
-    hint.addTo(map);
-  }
-
   function create(element, config) {
     var labels = config.labels || {};
     var map = L.map(element, { zoomControl: false, attributionControl: config.tiles !== "none", scrollWheelZoom: false });
-    localise(map, labels);
+    window.DizhiMapBase.localise(map, labels);
     baseLayer(config).addTo(map);
-    if (config.tiles === "none" && config.outlines) addOutlines(map, config.outlines);
-    if (config.tiles === "none" && labels.noTiles) noTilesHint(map, labels.noTiles);
+    if (config.tiles === "none" && config.outlines) window.DizhiMapBase.addOutlines(map, map, config.outlines);
+    if (config.tiles === "none" && labels.noTiles) window.DizhiMapBase.noTilesHint(labels.noTiles).addTo(map);
     L.control.scale({ imperial: false }).addTo(map);
     map.setView([35.0, 105.0], 3);
     return map;
@@ -158,7 +93,7 @@
     }
   }
 
-  window.DizhiMap = { create: create, localise: localise, noTilesHint: noTilesHint, showPoints: showPoints, readJSON: readJSON };
+  window.DizhiMap = { create: create, showPoints: showPoints, readJSON: readJSON };
 
   document.addEventListener("DOMContentLoaded", function () {
     var element = document.getElementById("customer-map");
