@@ -125,3 +125,14 @@ def test_500_page_is_styled_in_both_languages(language, text):
     assert (
         response.status_code == 500 and text in html and "dz-navbar" in html and 'data-status="500"' in html
     )
+
+
+def test_admin_lists_the_trash_read_only(client, django_user_model, customer):
+    from customers.services import customer_delete
+
+    customer_delete(customer=customer)
+    root = django_user_model.objects.create_superuser("root", "root@example.com", "pw")
+    client.force_login(root)
+    response = client.get("/admin/customers/trashitem/", HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200 and "华南贸易" in response.content.decode()
+    assert "/admin/customers/trashitem/add/" not in response.content.decode()
