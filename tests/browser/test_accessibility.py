@@ -203,3 +203,37 @@ def test_keyboard_alone_search_the_list_open_a_customer_and_add_an_address(
     page.wait_for_url(f"**/customers/{customer.pk}/")
     new = customer.addresses.order_by("-pk").first()
     assert new.district.code == "110105" and new.detail == "建国路88号"
+
+
+@pytest.mark.thread_tasks
+def test_import_pages_have_no_serious_axe_violations(
+    browser, live_server, base_data, login, make_user, settings, tmp_path
+):
+    """The upload page's later steps: choosing what unknown columns hold, then the preview."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    upload = tmp_path / "export.csv"
+    upload.write_text(
+        "外部编号,客户名称,地址,Remarks\nA1,北京客户,北京市朝阳区建国路88号,vip\nA2,,上海市,\n",
+        encoding="utf-8",
+    )
+    context = new_context(browser)
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+    login(page, make_user("boss", role=roles.MANAGER))
+    page.goto(f"{live_server.url}/imports/")
+    page.set_input_files("#id_file", str(upload))
+    page.locator("main form button[type=submit]").last.click()
+    page.wait_for_selector("[data-testid=column-row]")
+    failures = []
+    for name in ("columns", "preview"):
+        if name == "preview":
+            page.locator("main form button[type=submit]").last.click()
+            page.wait_for_selector("[data-testid=import-confirm]")
+        try:
+            assert_accessible(page, name)
+        except AssertionError as exc:
+            failures.append(str(exc))
+    errors = list(context.console_errors)
+    context.close()
+    assert not failures, "\n\n".join(failures)
+    assert not errors
