@@ -8,7 +8,13 @@ from addresses import services
 from addresses.freshness import addresses_data_changed
 from addresses.signals import addresses_committed
 from addresses.tasks import addresses_refine_location
-from customers.signals import customers_changed, customers_deleting, territories_changed
+from customers.signals import (
+    customers_archiving,
+    customers_changed,
+    customers_deleting,
+    customers_restored,
+    territories_changed,
+)
 
 
 @receiver(customers_changed, dispatch_uid="addresses.customer_copies")
@@ -20,6 +26,18 @@ def keep_customer_copies(sender, *, customer_ids, fields, created=False, **kwarg
 @receiver(customers_deleting, dispatch_uid="addresses.customers_deleting")
 def forget_customers(sender, *, customer_ids, **kwargs):
     services.addresses_customers_forget(customer_ids=customer_ids)
+
+
+@receiver(customers_archiving, dispatch_uid="addresses.customers_archiving")
+def archive_addresses(sender, *, customer_ids, **kwargs):
+    """Customers going to the trash take their addresses and history with them."""
+    return {"addresses": services.addresses_archive(customer_ids=customer_ids)}
+
+
+@receiver(customers_restored, dispatch_uid="addresses.customers_restored")
+def restore_addresses(sender, *, customer_id, archive, **kwargs):
+    if archive.get("addresses"):
+        services.addresses_put_back(entries=archive["addresses"])
 
 
 @receiver(territories_changed, dispatch_uid="addresses.territories_changed")

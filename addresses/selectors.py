@@ -14,7 +14,8 @@ from django.utils.translation import gettext_lazy as _
 
 from addresses.choices import AddressKind, Channel
 from addresses.models import Address, AddressCategory, AddressVersion
-from customers.models import Customer
+from customers.choices import TrashKind
+from customers.models import Customer, TrashItem
 from geo.choices import GeocodePrecision
 from geo.models import Region
 
@@ -89,10 +90,68 @@ class HistoryEntry:
 
     @property
     def actor_name(self) -> str:
+        """Who made the change; without a user, what did (the channel says it, so it is not
+        shown twice: "System · System" read like a stutter)."""
         actor = self.version.actor
         if actor is None:
-            return str(_("System"))
+            return str(_NO_ACTOR.get(self.version.channel, _("Deleted user")))
         return actor.get_full_name() or actor.get_username()
+
+    @property
+    def show_channel(self) -> bool:
+        return self.version.actor_id is not None
+
+    trash = False
+
+    @property
+    def when(self) -> datetime:
+        return self.version.created_at
+
+
+@dataclass
+class TrashEntry:
+    """A deletion or a restore of the customer or one of its addresses, in its history."""
+
+    item: TrashItem
+    restored: bool
+    trash = True
+
+    @property
+    def when(self) -> datetime:
+        return self.item.restored_at if self.restored else self.item.deleted_at
+
+    @property
+    def actor_name(self) -> str:
+        actor = self.item.restored_by if self.restored else self.item.deleted_by
+        if actor is None:
+            return str(_("Deleted user"))
+        return actor.get_full_name() or actor.get_username()
+
+    @property
+    def text(self) -> str:
+        if self.item.kind == TrashKind.CUSTOMER:
+            return str(
+                _("Restored the customer from the trash") if self.restored else _("Deleted the customer")
+            )
+        return str(_("Restored address") if self.restored else _("Deleted address"))
+
+    @property
+    def label(self) -> str:
+        return self.item.label if self.item.kind == TrashKind.ADDRESS else ""
+
+    @property
+    def css(self) -> str:
+        return "restored" if self.restored else "deleted"
+
+
+# Changes made without a signed-in user, by channel; a form or admin change whose user has since
+# been deleted (actor set to NULL) falls back to "Deleted user".
+_NO_ACTOR = {
+    Channel.SYSTEM: _("Automatic update"),
+    Channel.IMPORT: _("File import"),
+    Channel.SELF_SERVICE: _("The customer, by self-service link"),
+    Channel.API: _("API integration"),
+}
 
 
 def customer_history(*, customer: Customer, limit: int = HISTORY_LIMIT) -> list[HistoryEntry]:
@@ -124,6 +183,22 @@ def customer_history(*, customer: Customer, limit: int = HISTORY_LIMIT) -> list[
                 entry.changes.append(FieldChange(str(label), old, new))
         entries.append(entry)
     return entries
+
+
+def customer_history_with_trash(*, customer: Customer, limit: int = HISTORY_LIMIT) -> list:
+    """`customer_history` with the deletions and restores of the customer and its addresses."""
+    entries: list = customer_history(customer=customer, limit=limit)
+    items = (
+        TrashItem.objects.filter(customer_id=customer.pk)
+        .select_related("deleted_by", "restored_by")
+        .defer("payload")
+    )
+    for item in items[:limit]:
+        entries.append(TrashEntry(item, restored=False))
+        if item.restored_at is not None:
+            entries.append(TrashEntry(item, restored=True))
+    entries.sort(key=lambda e: e.when, reverse=True)
+    return entries[:limit]
 
 
 def _region_chains(codes: set[str]) -> dict[str, str]:

@@ -33,8 +33,15 @@ from addresses.signals import addresses_committed
 from crm.db.batch_lookup import in_values
 from crm.db.bulk_insert import JsonText, bulk_insert, bulk_insert_rows
 from crm.db.search_keys import search_keys
-from customers.models import Customer
-from customers.services import customer_create
+from customers.choices import TrashKind
+from customers.models import Customer, TrashItem
+from customers.services import (
+    customer_create,
+    model_rows,
+    model_values,
+    trash_item_for_restore,
+    trash_item_restored,
+)
 from geo import geocoding, parsing
 from geo.choices import PRECISION_RANK, CoordinateSystem, GeocodePrecision, RegionLevel
 from geo.coords import haversine_km, to_wgs84
@@ -43,6 +50,7 @@ from geo.selectors import region_index
 from maps.cells import (
     customer_scope_tags,
     customer_scopes_apply,
+    map_cells_address_removal_delta,
     map_cells_apply,
     map_cells_copies_delta,
     map_cells_delta,
@@ -1162,3 +1170,103 @@ def addresses_customers_forget(*, customer_ids: Sequence[int]) -> None:
     """Take the addresses of customers about to be deleted off the map (their rows go by cascade)."""
     map_cells_apply(map_cells_removal_delta(customer_ids=customer_ids))
     addresses_data_changed()
+
+
+# -- trash -------------------------------------------------------------------------------
+
+
+def addresses_archive(*, customer_ids: Sequence[int]) -> dict[int, list[dict]]:
+    """{customer id: its addresses as trash rows (the row, its categories, its history)}."""
+    addresses = list(Address.objects.filter(customer_id__in=list(customer_ids)).order_by("pk"))
+    return {
+        cid: [e for a, e in zip(addresses, _trash_rows(addresses)) if a.customer_id == cid]
+        for cid in customer_ids
+    }
+
+
+def _trash_rows(addresses: list[Address]) -> list[dict]:
+    ids = [a.pk for a in addresses]
+    categories: dict[int, list[int]] = {}
+    for address_id, category_id in Address.categories.through.objects.filter(address_id__in=ids).values_list(
+        "address_id", "addresscategory_id"
+    ):
+        categories.setdefault(address_id, []).append(category_id)
+    versions: dict[int, list[dict]] = {}
+    for v in AddressVersion.objects.filter(address_id__in=ids).order_by("address_id", "version"):
+        versions.setdefault(v.address_id, []).append(model_rows(v))
+    return [
+        {
+            "address": model_rows(a, exclude=("search_keys",)),
+            "categories": sorted(categories.get(a.pk, ())),
+            "versions": versions.get(a.pk, []),
+        }
+        for a in addresses
+    ]
+
+
+@transaction.atomic
+def address_delete(*, address: Address, actor=None) -> TrashItem:
+    """Move one address, with its history, to the trash (restorable for settings.TRASH_DAYS days
+    with `address_restore`); the customer's map scopes follow."""
+    customer = Customer.objects.get(pk=address.customer_id)
+    (rows,) = _trash_rows([address])
+    item = TrashItem.objects.create(
+        kind=TrashKind.ADDRESS,
+        customer_id=customer.pk,
+        object_id=address.pk,
+        label=address.one_line()[:400],
+        customer_name=customer.name,
+        payload={"address": rows},
+        deleted_by=actor if actor is not None and actor.is_authenticated else None,
+        deleted_at=timezone.now(),
+    )
+    map_delta = map_cells_address_removal_delta(address_ids=[address.pk])
+    Address.objects.filter(pk=address.pk).delete()  # its versions and category links by cascade
+    customer_scopes_apply(map_delta.sibling_tags)
+    map_cells_apply(map_delta.cells)
+    addresses_data_changed()
+    return item
+
+
+@transaction.atomic
+def address_restore(*, item: TrashItem, actor=None) -> Address:
+    """Bring an address back from the trash with the same id and its history (the chain still
+    verifies). Its customer must exist; a primary address comes back as primary only if its
+    customer has no other primary of that kind by now."""
+    item = trash_item_for_restore(item=item, kind=TrashKind.ADDRESS)
+    if not Customer.objects.filter(pk=item.customer_id).exists():
+        raise ValidationError(_("Its customer was deleted too: restore the customer first."))
+    if Address.objects.filter(pk=item.object_id).exists():
+        raise ValidationError(_("This address exists already."))
+    (address,) = addresses_put_back(entries=[item.payload["address"]])
+    addresses_customer_copies_refresh(customer_ids=[address.customer_id])
+    trash_item_restored(item=item, actor=actor)
+    return address
+
+
+def addresses_put_back(*, entries: Sequence[dict]) -> list[Address]:
+    """Insert addresses from trash rows with their ids, categories (those that still exist) and
+    history, onto the map as new addresses are (run inside the restoring transaction)."""
+    addresses = [Address(**model_values(Address, e["address"])) for e in entries]
+    existing = set(AddressCategory.objects.values_list("pk", flat=True))
+    categories = [[c for c in e["categories"] if c in existing] for e in entries]
+    for a in addresses:
+        if (
+            a.is_primary
+            and Address.objects.filter(customer_id=a.customer_id, kind=a.kind, is_primary=True).exists()
+        ):
+            a.is_primary = False
+    created_at = {a.pk: a.created_at for a in addresses}
+    map_delta = map_cells_delta(created=addresses, updated=[], categories=categories)
+    Address.objects.bulk_create(addresses)
+    for pk, when in created_at.items():  # auto_now_add stamped the insert
+        Address.objects.filter(pk=pk).update(created_at=when)
+    links = [(a.pk, c) for a, cats in zip(addresses, categories) for c in cats]
+    bulk_insert_rows(Address.categories.through, ("address_id", "addresscategory_id"), links)
+    AddressVersion.objects.bulk_create(
+        [AddressVersion(**model_values(AddressVersion, v)) for e in entries for v in e["versions"]]
+    )
+    customer_scopes_apply(map_delta.sibling_tags)
+    map_cells_apply(map_delta.cells)
+    addresses_data_changed()
+    return addresses

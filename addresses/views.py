@@ -1,5 +1,6 @@
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -15,9 +16,18 @@ from addresses.category_services import category_create, category_delete, catego
 from addresses.choices import Channel
 from addresses.forms import AddressForm, CategorizeForm, CategoryForm, address_initial
 from addresses.models import AddressCategory
-from addresses.services import StaleAddressError, address_create, address_update, addresses_categorize
+from addresses.services import (
+    StaleAddressError,
+    address_create,
+    address_delete,
+    address_restore,
+    address_update,
+    addresses_categorize,
+)
 from crm.roles import is_manager
-from customers.selectors import customer_get
+from customers.choices import TrashKind
+from customers.selectors import customer_get, trash_get, trash_items
+from customers.services import customer_restore
 from geo import parsing
 from geo.models import Region
 from geo.presentation import display_point, map_config, map_display_crs
@@ -255,13 +265,22 @@ def category_list(request):
     return render(
         request,
         "addresses/category_list.html",
-        {"categories": selectors.categories_with_counts(user=request.user)},
+        {
+            "categories": selectors.categories_with_counts(user=request.user),
+            "may_add_category": may_add_category(request.user),
+        },
     )
+
+
+def may_add_category(user) -> bool:
+    """Managers; sales users too where settings.SALES_MAY_CREATE_CATEGORIES allows."""
+    return is_manager(user) or settings.SALES_MAY_CREATE_CATEGORIES
 
 
 @login_required
 def category_create_view(request):
-    _require_manager(request)
+    if not may_add_category(request.user):
+        raise PermissionDenied(_("Only managers can add categories."))
     form = CategoryForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -314,3 +333,57 @@ def category_delete_view(request, pk):
             "children": list(category.children.order_by("name")),
         },
     )
+
+
+# -- delete and restore ---------------------------------------------------------------
+
+
+def _require_manager_to_delete(request):
+    if not is_manager(request.user):
+        raise PermissionDenied(_("Only managers can delete customers and addresses."))
+
+
+@login_required
+def address_delete_view(request, pk):
+    _require_manager_to_delete(request)
+    address = selectors.address_get(user=request.user, pk=pk)
+    if request.method == "POST":
+        address_delete(address=address, actor=request.user)
+        messages.success(
+            request,
+            _("Address moved to the trash: a manager can restore it within %(days)d days.")
+            % {"days": settings.TRASH_DAYS},
+        )
+        return redirect(address.customer.get_absolute_url())
+    return render(
+        request,
+        "addresses/address_confirm_delete.html",
+        {"address": address, "customer": address.customer, "trash_days": settings.TRASH_DAYS},
+    )
+
+
+@login_required
+@require_GET
+def trash_list(request):
+    _require_manager_to_delete(request)
+    return render(
+        request,
+        "addresses/trash.html",
+        {"items": trash_items(user=request.user), "trash_days": settings.TRASH_DAYS},
+    )
+
+
+@login_required
+@require_POST
+def trash_restore(request, pk):
+    _require_manager_to_delete(request)
+    item = trash_get(user=request.user, pk=pk)
+    restore = customer_restore if item.kind == TrashKind.CUSTOMER else address_restore
+    try:
+        restored = restore(item=item, actor=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("addresses:trash")
+    customer = restored if item.kind == TrashKind.CUSTOMER else restored.customer
+    messages.success(request, _("Restored “%(what)s”.") % {"what": item.label})
+    return redirect(customer.get_absolute_url())

@@ -22,3 +22,12 @@ def is_manager(user) -> bool:
     if not user.is_authenticated:
         return False
     return user.is_superuser or bool(user_roles(user) & {ADMIN, MANAGER})
+
+
+def role_of(user) -> str:
+    """The user's highest role: admin (superusers too), manager or sales."""
+    if user.is_superuser or ADMIN in user_roles(user):
+        return ADMIN
+    if MANAGER in user_roles(user):
+        return MANAGER
+    return SALES

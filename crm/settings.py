@@ -323,3 +323,8 @@ ANALYSIS_CHURN_INTERVAL_MULTIPLE = env.float("ANALYSIS_CHURN_INTERVAL_MULTIPLE",
 ANALYSIS_CHURN_SINGLE_ORDER_DAYS = env.int("ANALYSIS_CHURN_SINGLE_ORDER_DAYS", default=180)
 ANALYSIS_LOST_DAYS = env.int("ANALYSIS_LOST_DAYS", default=365)
 # --- end analysis --------------------------------------------------------------------------------
+# Deleted customers and addresses stay restorable from the trash page for this many days;
+# `manage.py trash_purge` removes older ones for good.
+TRASH_DAYS = env.int("TRASH_DAYS", default=30)
+# Whether sales users may create address categories (editing and deleting stay with managers).
+SALES_MAY_CREATE_CATEGORIES = env.bool("SALES_MAY_CREATE_CATEGORIES", default=False)

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from addresses.models import Address, AddressCategory
 from crm.db.pagination import EstimatedCountPaginator
-from customers.models import Customer, Territory
+from customers.models import Customer, Territory, TrashItem
 from customers.services import (
     CUSTOMER_FIELDS,
     customer_create,
@@ -120,3 +120,23 @@ class TerritoryAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for territory in queryset:
             territory_remove(territory=territory, actor=request.user)
+
+
+@admin.register(TrashItem)
+class TrashItemAdmin(admin.ModelAdmin):
+    """Read-only: restoring goes through the services, from the trash page (/addresses/trash/)."""
+
+    list_display = ("kind", "label", "customer_name", "deleted_at", "deleted_by", "restored_at")
+    list_filter = ("kind",)
+    search_fields = ("label", "customer_name")
+    date_hierarchy = "deleted_at"
+    exclude = ("payload",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -12,3 +12,8 @@ class RelationshipStage(models.TextChoices):
     NEW = "new", _("New")
     EXISTING = "existing", _("Existing")
     CHURNED = "churned", _("Churned")
+
+
+class TrashKind(models.TextChoices):
+    CUSTOMER = "customer", _("Customer")
+    ADDRESS = "address", _("Address")

@@ -5,8 +5,8 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from crm.db.search_keys import SearchKeysField
-from customers.choices import CustomerKind, RelationshipStage
-from customers.querysets import CustomerQuerySet
+from customers.choices import CustomerKind, RelationshipStage, TrashKind
+from customers.querysets import CustomerQuerySet, TrashItemQuerySet
 
 
 class Customer(models.Model):
@@ -101,3 +101,43 @@ class Territory(models.Model):
 
     def __str__(self):
         return f"{self.user} · {self.region}"
+
+
+class TrashItem(models.Model):
+    """A deleted customer or address, kept restorable for settings.TRASH_DAYS: the rows as they
+    were (with the addresses' history, so a restored chain still verifies) and who deleted it."""
+
+    kind = models.CharField(_("kind"), max_length=12, choices=TrashKind.choices)
+    customer_id = models.BigIntegerField(_("customer id"), db_index=True)
+    object_id = models.BigIntegerField(_("object id"))
+    label = models.CharField(_("what"), max_length=400)
+    customer_name = models.CharField(_("customer"), max_length=200)
+    payload = models.JSONField(_("rows"))
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("deleted by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    deleted_at = models.DateTimeField(_("deleted"), db_index=True)
+    restored_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("restored by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    restored_at = models.DateTimeField(_("restored"), null=True, blank=True)
+
+    objects = TrashItemQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("trash item")
+        verbose_name_plural = _("trash")
+        ordering = ["-deleted_at", "-id"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.label}"

@@ -1,6 +1,10 @@
+from datetime import timedelta
+
 from django.apps import apps
+from django.conf import settings
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 
 from crm.roles import is_manager
 
@@ -39,3 +43,14 @@ class CustomerQuerySet(models.QuerySet):
 
     def owned_by(self, user):
         return self.filter(owner=user)
+
+
+def trash_cutoff():
+    """Trash items deleted before this moment can no longer be restored (settings.TRASH_DAYS)."""
+    return timezone.now() - timedelta(days=settings.TRASH_DAYS)
+
+
+class TrashItemQuerySet(models.QuerySet):
+    def restorable(self):
+        """Not restored yet and still within the restore period."""
+        return self.filter(restored_at__isnull=True, deleted_at__gte=trash_cutoff())

@@ -17,8 +17,9 @@ from django.http import Http404
 from addresses.freshness import addresses_data_version
 from addresses.models import Address, AddressCategory
 from crm.db.pagination import FilteredCountPaginator
+from crm.roles import is_manager
 from customers.filtersets import CustomerFilterSet
-from customers.models import Customer, Territory
+from customers.models import Customer, Territory, TrashItem
 from geo.choices import RegionLevel
 from geo.models import Region
 
@@ -256,3 +257,19 @@ def region_visible_total(*, user, region: Region | None) -> int:
         total = addresses.values("customer_id").distinct().count()
         cache.set(key, total, REGION_COUNTS_TTL)
     return total
+
+
+def trash_items(*, user):
+    """Deleted customers and addresses that can still be restored, newest first (managers only:
+    deleted rows are outside every visibility rule)."""
+    if not is_manager(user):
+        return TrashItem.objects.none()
+    return TrashItem.objects.restorable().select_related("deleted_by").defer("payload")
+
+
+def trash_get(*, user, pk: int) -> TrashItem:
+    """A restorable trash item, else Http404."""
+    item = trash_items(user=user).filter(pk=pk).first()
+    if item is None:
+        raise Http404
+    return item

@@ -6,16 +6,31 @@ of a customer's name, stage, kind and owner true from every channel (form, admin
 action, import, API), and the map's scoping follows territory changes.
 """
 
+import json
+from array import array
 from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crm.db.batch_lookup import in_values
 from crm.db.bulk_insert import bulk_insert, bulk_insert_values
 from crm.db.search_keys import search_keys
-from customers.models import Customer, Territory
-from customers.signals import customers_changed, customers_deleting, territories_changed
+from customers.choices import TrashKind
+from customers.models import Customer, Territory, TrashItem
+from customers.querysets import trash_cutoff
+from customers.signals import (
+    customers_archiving,
+    customers_changed,
+    customers_deleting,
+    customers_restored,
+    territories_changed,
+)
 
 CUSTOMER_FIELDS = ("name", "kind", "stage", "owner", "phone", "email", "external_id")
 
@@ -70,22 +85,137 @@ def customers_reassign_owner(*, customer_ids: Sequence[int], owner, actor=None) 
     return changed
 
 
-@transaction.atomic
-def customer_delete(*, customer: Customer, actor=None) -> None:
-    """Delete a customer and (by cascade) its addresses; apps above clear what they keep of it first."""
-    customers_deleting.send(sender=Customer, customer_ids=[customer.pk], actor=actor)
-    customer.delete()
+def customer_delete(*, customer: Customer, actor=None) -> TrashItem:
+    """Move one customer, with its addresses and their history, to the trash (restorable for
+    settings.TRASH_DAYS days with `customer_restore`)."""
+    customers_delete(customer_ids=[customer.pk], actor=actor)
+    return TrashItem.objects.filter(kind=TrashKind.CUSTOMER, object_id=customer.pk).latest("deleted_at", "id")
 
 
 @transaction.atomic
 def customers_delete(*, customer_ids: Sequence[int], actor=None) -> int:
-    """Delete many customers (and their addresses); returns how many."""
-    ids = list(Customer.objects.filter(pk__in=list(customer_ids)).values_list("pk", flat=True))
-    if not ids:
+    """Move many customers (and their addresses) to the trash, one item each; returns how many.
+
+    Apps above keep copies or rows of a customer: each returns them on `customers_archiving`
+    (stored in the item, given back on `customers_restored`) and clears what it derived from
+    them on `customers_deleting`.
+    """
+    customers = list(Customer.objects.filter(pk__in=list(customer_ids)))
+    if not customers:
         return 0
+    ids = [c.pk for c in customers]
+    archive: dict[int, dict] = {}
+    for _receiver, response in customers_archiving.send(sender=Customer, customer_ids=ids):
+        for key, by_customer in (response or {}).items():
+            for customer_id, rows in by_customer.items():
+                archive.setdefault(customer_id, {})[key] = rows
+    now = timezone.now()
+    TrashItem.objects.bulk_create(
+        [
+            TrashItem(
+                kind=TrashKind.CUSTOMER,
+                customer_id=c.pk,
+                object_id=c.pk,
+                label=c.name,
+                customer_name=c.name,
+                payload={"customer": model_rows(c, exclude=("search_keys",)), **archive.get(c.pk, {})},
+                deleted_by=_user(actor),
+                deleted_at=now,
+            )
+            for c in customers
+        ]
+    )
     customers_deleting.send(sender=Customer, customer_ids=ids, actor=actor)
     Customer.objects.filter(pk__in=ids).delete()
     return len(ids)
+
+
+@transaction.atomic
+def customer_restore(*, item: TrashItem, actor=None) -> Customer:
+    """Bring a customer back from the trash with the same id, its addresses and their history."""
+    item = trash_item_for_restore(item=item, kind=TrashKind.CUSTOMER)
+    rows = item.payload["customer"]
+    if Customer.objects.filter(pk=item.object_id).exists():
+        raise ValidationError(_("This customer exists already."))
+    external_id = rows.get("external_id")
+    if external_id and Customer.objects.filter(external_id=external_id).exists():
+        raise ValidationError(
+            _("Another customer now has the external id “%(id)s”: change it there first.")
+            % {"id": external_id}
+        )
+    customer = Customer(**model_values(Customer, rows))
+    created_at = customer.created_at
+    customer.save(force_insert=True)
+    # auto_now_add stamped the insert: keep the customer's own creation time.
+    Customer.objects.filter(pk=customer.pk).update(created_at=created_at)
+    customer.created_at = created_at
+    customers_changed.send(
+        sender=Customer, customer_ids=[customer.pk], fields=set(CUSTOMER_FIELDS), created=True
+    )
+    archive = {k: v for k, v in item.payload.items() if k != "customer"}
+    customers_restored.send(sender=Customer, customer_id=customer.pk, archive=archive, actor=actor)
+    trash_item_restored(item=item, actor=actor)
+    return customer
+
+
+def trash_item_for_restore(*, item: TrashItem, kind: str) -> TrashItem:
+    """The item, locked, if it can still be restored (else a ValidationError saying why)."""
+    item = TrashItem.objects.select_for_update().get(pk=item.pk)
+    if item.kind != kind:
+        raise ValidationError(_("This is not a deleted %(kind)s.") % {"kind": TrashKind(kind).label})
+    if item.restored_at is not None:
+        raise ValidationError(_("This was restored already."))
+    if item.deleted_at < trash_cutoff():
+        raise ValidationError(
+            _("Deleted more than %(days)d days ago: it can no longer be restored.")
+            % {"days": settings.TRASH_DAYS}
+        )
+    return item
+
+
+def trash_item_restored(*, item: TrashItem, actor=None) -> None:
+    """Mark a trash item as restored (it stays listed as history)."""
+    item.restored_at = timezone.now()
+    item.restored_by = _user(actor)
+    item.save(update_fields=["restored_at", "restored_by"])
+
+
+@transaction.atomic
+def trash_purge() -> int:
+    """Remove trash items past the restore period for good; returns how many."""
+    deleted, _by_model = TrashItem.objects.filter(deleted_at__lt=trash_cutoff()).delete()
+    return deleted
+
+
+def model_rows(instance, *, exclude: Sequence[str] = ()) -> dict:
+    """A row's column values as JSON-able values (the trash's storage form)."""
+    values = {
+        f.attname: getattr(instance, f.attname)
+        for f in instance._meta.concrete_fields
+        if f.attname not in exclude
+    }
+    return json.loads(json.dumps(values, default=_json_value))
+
+
+def _json_value(value):
+    # Full isoformat (DjangoJSONEncoder cuts microseconds, and the history's hashes cover them).
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, array):  # search keys on PostgreSQL
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def model_values(model, rows: dict) -> dict:
+    """`model_rows` read back: each stored value as its field's Python value."""
+    fields = {f.attname: f for f in model._meta.concrete_fields}
+    return {name: fields[name].to_python(value) for name, value in rows.items() if name in fields}
+
+
+def _user(actor):
+    return actor if actor is not None and getattr(actor, "is_authenticated", False) else None
 
 
 @transaction.atomic

@@ -12,3 +12,9 @@ customers_changed = Signal()
 customers_deleting = Signal()
 # user_ids: users whose territories changed (what they may see changed).
 territories_changed = Signal()
+# customer_ids: customers about to go to the trash. Each receiver returns {key: {customer id:
+# JSON-able rows}}: what it keeps of them, stored with the customer so that it can be restored.
+customers_archiving = Signal()
+# customer_id, archive ({key: rows} from customers_archiving), actor: a customer came back from
+# the trash (its row exists again); receivers put back their rows.
+customers_restored = Signal()

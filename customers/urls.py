@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/", views.CustomerCreateView.as_view(), name="create"),
     path("<int:pk>/", views.CustomerDetailView.as_view(), name="detail"),
     path("<int:pk>/edit/", views.CustomerEditView.as_view(), name="edit"),
+    path("<int:pk>/delete/", views.CustomerDeleteView.as_view(), name="delete"),
     path("bulk/categorize/", views.CustomerBulkCategorizeView.as_view(), name="bulk_categorize"),
     path("bulk/reassign/", views.CustomerBulkReassignView.as_view(), name="bulk_reassign"),
     path("regions/", views.RegionBrowserView.as_view(), name="regions"),

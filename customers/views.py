@@ -1,6 +1,7 @@
 """The customer pages: the list (filters, bulk actions), a customer's page, the create and edit
 forms, and the region browser. Each reads customers through crm.views.VisibleCustomersMixin."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -30,7 +31,7 @@ from customers.selectors import (
     region_customer_counts,
     region_visible_total,
 )
-from customers.services import customer_update, customers_reassign_owner
+from customers.services import customer_delete, customer_update, customers_reassign_owner
 from geo.choices import RegionLevel
 from geo.presentation import map_config, map_display_crs, region_label
 from geo.selectors import region_chain, region_picker_levels
@@ -238,7 +239,7 @@ class CustomerDetailView(VisibleCustomersMixin, View):
                 "addresses": addresses,
                 "map_points": address_map_points(addresses),
                 "map_config": map_config(),
-                "history": address_selectors.customer_history(customer=customer),
+                "history": address_selectors.customer_history_with_trash(customer=customer),
                 "history_limit": address_selectors.HISTORY_LIMIT,
                 "all_categories": list(AddressCategory.objects.order_by("name")),
             },
@@ -314,3 +315,36 @@ class CustomerEditView(VisibleCustomersMixin, View):
             {"form": form, "customer": customer, "address_form": None, "map_config": map_config()},
             status=status,
         )
+
+
+class CustomerDeleteView(VisibleCustomersMixin, View):
+    """A manager moves a customer (with its addresses) to the trash, after a confirmation."""
+
+    template_name = "customers/customer_confirm_delete.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not is_manager(request.user):
+            raise PermissionDenied(_("Only managers can delete customers and addresses."))
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request, pk):
+        customer = self.get_customer(pk)
+        return render(
+            request,
+            self.template_name,
+            {
+                "customer": customer,
+                "addresses": address_selectors.customer_addresses(customer=customer),
+                "trash_days": settings.TRASH_DAYS,
+            },
+        )
+
+    def post(self, request, pk):
+        customer = self.get_customer(pk)
+        customer_delete(customer=customer, actor=request.user)
+        messages.success(
+            request,
+            _("“%(name)s” moved to the trash: a manager can restore it within %(days)d days.")
+            % {"name": customer.name, "days": settings.TRASH_DAYS},
+        )
+        return redirect("customers:list")

@@ -4,6 +4,7 @@ the configured map tiles."""
 from django.conf import settings
 from django.templatetags.static import static
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from geo.choices import CoordinateSystem
 from geo.coords import from_wgs84
@@ -36,6 +37,31 @@ def display_point(lat, lng) -> tuple[float, float] | None:
     return round(dlat, 6), round(dlng, 6)
 
 
+# Country and province outlines shipped in static/geo (WGS-84), drawn when there are no tiles.
+OUTLINE_FILES = ("world-countries.geojson", "china-provinces.geojson")
+
+
+def outline_urls() -> dict[str, str]:
+    """{file name: URL} of the shipped outlines (content-hashed names in production)."""
+    return {name: static(f"geo/{name}") for name in OUTLINE_FILES}
+
+
+def map_labels() -> dict[str, str]:
+    """Leaflet's own control texts (English in Leaflet) in the page's language."""
+    return {
+        "zoomIn": str(_("Zoom in")),
+        "zoomOut": str(_("Zoom out")),
+        "closePopup": str(_("Close")),
+        "noTiles": str(_("No street map is configured: only country and province outlines are drawn.")),
+    }
+
+
 def map_config() -> dict:
-    """What mini-map.js needs to draw a map: the tile source, the datum of the points and the outlines."""
-    return {"tiles": settings.MAP_TILES, "crs": map_display_crs(), "outlines": static("geo/")}
+    """What mini-map.js needs to draw a map: the tile source, the datum of the points, the
+    outlines and the controls' texts."""
+    return {
+        "tiles": settings.MAP_TILES,
+        "crs": map_display_crs(),
+        "outlines": outline_urls(),
+        "labels": map_labels(),
+    }

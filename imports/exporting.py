@@ -338,8 +338,12 @@ def geojson_chunks(records: Iterable[tuple[list, tuple | None]], *, per_chunk: i
     first = True
     for values, point in records:
         geometry = {"type": "Point", "coordinates": [float(point[0]), float(point[1])]} if point else None
+        properties = dict(zip(keys, values))
+        # Numbers, as in the geometry (the CSV and XLSX rows carry them as text and cells).
+        properties["lng"] = float(properties["lng"]) if properties["lng"] else None
+        properties["lat"] = float(properties["lat"]) if properties["lat"] else None
         feature = json.dumps(
-            {"type": "Feature", "geometry": geometry, "properties": dict(zip(keys, values))},
+            {"type": "Feature", "geometry": geometry, "properties": properties},
             ensure_ascii=False,
             separators=(",", ":"),
         )

@@ -49,12 +49,16 @@ _CHOICE_SYNONYMS = {
         "账单地址": AddressKind.BILLING,
         "开票地址": AddressKind.BILLING,
         "账单": AddressKind.BILLING,
+        "开票": AddressKind.BILLING,
         "收货地址": AddressKind.DELIVERY,
+        "收货": AddressKind.DELIVERY,
         "送货地址": AddressKind.DELIVERY,
         "送货": AddressKind.DELIVERY,
         "家庭地址": AddressKind.HOME,
         "家庭": AddressKind.HOME,
+        "住宅": AddressKind.HOME,
         "其他": AddressKind.OTHER,
+        "其它": AddressKind.OTHER,
     },
 }
 _CHOICES = {
@@ -63,6 +67,15 @@ _CHOICES = {
     "address_kind": AddressKind,
     "precision": GeocodePrecision,
 }
+_LEVELS = {"country": 0, "province": 1, "city": 2, "district": 3}
+
+
+def choices_text(choices) -> str:
+    """A choice set as an uploader may write it: the label in the active language and the
+    value ("企业 (enterprise), 个人 (individual)"); either is accepted."""
+    return ", ".join(f"{label} ({value})" for value, label in choices.choices)
+
+
 _KIND_BIT = {k: 1 << i for i, k in enumerate(AddressKind.values)}
 
 
@@ -183,7 +196,7 @@ class RowValidator:
                     err(
                         f,
                         _("Unknown value “%(value)s”; use one of: %(choices)s.")
-                        % {"value": v[f], "choices": ", ".join(_CHOICES[f].values)},
+                        % {"value": v[f], "choices": choices_text(_CHOICES[f])},
                     )
                 customer[f] = value
         if "owner" in v:
@@ -213,7 +226,11 @@ class RowValidator:
         if v.get("address_kind"):
             address_kind = self._choice("address_kind", v["address_kind"])
             if address_kind is None:
-                err("address_kind", _("Unknown address kind “%(value)s”.") % {"value": v["address_kind"]})
+                err(
+                    "address_kind",
+                    _("Unknown address kind “%(value)s”; use one of: %(choices)s.")
+                    % {"value": v["address_kind"], "choices": choices_text(AddressKind)},
+                )
         address = self._address(v, err)
         if errors:
             return None, errors
@@ -254,11 +271,20 @@ class RowValidator:
                     code = self.lookups.region(name, list(reversed(parents)))
                     self._region_cache[key] = code
                 if code is None:
-                    err(
-                        f,
-                        _("“%(name)s” is not a %(level)s in %(parent)s.")
-                        % {"name": name, "level": f, "parent": " ".join(p for p in parents if p)},
-                    )
+                    given = [structured[g] for g in ("country", "province", "city", "district")[: _LEVELS[f]]]
+                    given = [g for g in given if g]
+                    if given:
+                        message = _("“%(name)s” (column “%(column)s”) is not a place in %(parent)s.") % {
+                            "name": name,
+                            "column": self.column(f),
+                            "parent": " ".join(given),
+                        }
+                    else:
+                        message = _("“%(name)s” (column “%(column)s”) is not a known place.") % {
+                            "name": name,
+                            "column": self.column(f),
+                        }
+                    err(f, message)
                     return out
                 out[f"{f}_code"] = code
                 parents.append(code)
@@ -305,7 +331,11 @@ class RowValidator:
 
     def _point(self, lat: str, lng: str, err):
         if not lat or not lng:
-            err("lat" if not lat else "lng", _("Give both latitude and longitude, or neither."))
+            err(
+                "lat" if not lat else "lng",
+                _("Give both “%(lat)s” and “%(lng)s”, or neither.")
+                % {"lat": self.column("lat"), "lng": self.column("lng")},
+            )
             return None
         try:
             la, ln = Decimal(lat.replace("，", ".")), Decimal(lng.replace("，", "."))

@@ -408,6 +408,36 @@ def map_cells_removal_delta(*, customer_ids: Sequence[int], sign: int = -1) -> _
     return deltas
 
 
+def map_cells_address_removal_delta(*, address_ids: Sequence[int]) -> "MapDelta":
+    """MapCell changes for single addresses about to be deleted while their customers stay (call
+    while the rows still exist): the points leave their cells, each customer's scoped counts are
+    recomputed without them, and its other addresses get their new `customer_scopes` (apply
+    with `customer_scopes_apply` and `map_cells_apply`)."""
+    deltas = _CellDeltas()
+    gone = set(address_ids)
+    customer_ids = set(Address.objects.filter(pk__in=list(gone)).values_list("customer_id", flat=True))
+    rows = list(
+        Address.objects.filter(customer_id__in=list(customer_ids))
+        .order_by()
+        .values_list("pk", *_SCOPE_COLUMNS)
+    )
+    categories = _address_categories([pk for pk, *_columns in rows])
+    by_customer: dict[int, list] = {}
+    for pk, *columns in rows:
+        by_customer.setdefault(columns[0], []).append((pk, (*columns, frozenset(categories.get(pk, ())))))
+        if pk in gone:
+            deltas.add(columns[1], columns[2], columns[4], columns[5], columns[6], -1)
+    sibling_tags: list[tuple[int, str]] = []
+    for customer_rows in by_customer.values():
+        deltas.add_customer([row for _pk, row in customer_rows], -1)
+        kept = [(pk, row) for pk, row in customer_rows if pk not in gone]
+        if kept:
+            deltas.add_customer([row for _pk, row in kept], 1)
+            tags = customer_scope_tags([row for _pk, row in kept])
+            sibling_tags += [(pk, tags) for pk, _row in kept]
+    return MapDelta(deltas, sibling_tags)
+
+
 def _address_categories(address_ids: Sequence[int]) -> dict[int, list[int]]:
     """{address id: category ids} of stored addresses."""
     out: dict[int, list[int]] = {}

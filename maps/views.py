@@ -12,7 +12,6 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
-from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -25,6 +24,7 @@ from customers.models import Customer
 from customers.selectors import customer_get
 from geo import mapmath, routing
 from geo.coords import wgs84_to_bd09, wgs84_to_gcj02
+from geo.presentation import outline_urls
 from geo.selectors import region_chain, region_picker_levels
 from maps import selectors
 from maps.selectors import FILTER_PARAMS
@@ -91,7 +91,7 @@ def map_page(request):
             "routeCsv": reverse("map:route_csv"),
             "customers": reverse("customers:list"),
             "export": reverse("imports:export"),
-            "outlines": static("geo/"),
+            "outlines": outline_urls(),
         },
         "near": near.pk if near else None,
         "radius": _float_or(request.GET.get("radius"), 5.0),

@@ -98,12 +98,14 @@
     var config = window.DizhiMap.readJSON("map-config", { tiles: "none" });
     var map = window.DizhiMap.create(mapElement, config);
     var start = lat.value && lng.value ? [parseFloat(lat.value), parseFloat(lng.value)] : null;
+    // No pin until the address has a place: a pin at China's centre would look like a location.
     var marker = L.marker(start || [35.0, 105.0], {
       draggable: true,
       autoPan: true,
       title: mapElement.getAttribute("aria-label"),
       alt: mapElement.getAttribute("aria-label"),
-    }).addTo(map);
+    });
+    if (start) marker.addTo(map);
     map.setView(start || [35.0, 105.0], start ? 15 : 3);
 
     var coords = container.querySelector("[data-pin-coords]");
@@ -113,7 +115,8 @@
 
     function showPinState() {
       var moved = !!pinMoved.value;
-      status.textContent = moved ? status.dataset.textMoved : status.dataset.textIdle;
+      var placed = map.hasLayer(marker);
+      status.textContent = moved ? status.dataset.textMoved : placed ? status.dataset.textIdle : status.dataset.textEmpty;
       status.classList.toggle("text-success", moved);
       resetButton.classList.toggle("d-none", !moved);
       mapElement.dataset.pinMoved = moved ? "1" : "";
@@ -135,8 +138,11 @@
       if (original.lat && original.lng) {
         marker.setLatLng([parseFloat(original.lat), parseFloat(original.lng)]);
         showCoords(marker.getLatLng());
-      } else {
+      } else if (deepestCode()) {
         followRegion();
+      } else {
+        marker.remove();
+        showCoords(null);
       }
       showPinState();
     });
@@ -144,6 +150,10 @@
     function placePin(point, zoom) {
       if (pinMoved.value || !point) return; // never move a pin the user placed by hand
       marker.setLatLng(point);
+      if (!map.hasLayer(marker)) {
+        marker.addTo(map);
+        showPinState();
+      }
       map.setView(point, zoom);
       showCoords(marker.getLatLng());
     }
@@ -153,7 +163,8 @@
       if (deepest && centroids[deepest.code]) placePin(centroids[deepest.code], ZOOM[deepest.level]);
     }
 
-    if (pinMoved.value) showPinState();
+    if (!start) followRegion();
+    showPinState();
     // The map may be laid out after a tab or collapse opens; keep tiles aligned.
     setTimeout(function () { map.invalidateSize(); }, 0);
 

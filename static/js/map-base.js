@@ -31,22 +31,25 @@
     return null;
   }
 
-  function joinUrl(base, name) {
-    return base.replace(/\/+$/, "") + "/" + name;
+  // `urls` is {file name: URL} (geo.presentation.outline_urls: content-hashed names in
+  // production) or a folder URL.
+  function urlOf(urls, name) {
+    return typeof urls === "string" ? urls.replace(/\/+$/, "") + "/" + name : urls[name];
   }
 
   // One fetch per page for each outline file, however many maps ask: [{name, data}, ...].
   var loaded = {};
   function loadOutlines(baseUrl) {
-    if (!loaded[baseUrl]) {
-      loaded[baseUrl] = Promise.all(OUTLINE_FILES.map(function (name) {
-        return fetch(joinUrl(baseUrl, name), { credentials: "same-origin" })
+    var key = JSON.stringify(baseUrl);
+    if (!loaded[key]) {
+      loaded[key] = Promise.all(OUTLINE_FILES.map(function (name) {
+        return fetch(urlOf(baseUrl, name), { credentials: "same-origin" })
           .then(function (r) { return r.ok ? r.json() : null; })
           .then(function (data) { return { name: name, data: data }; })
           .catch(function () { return { name: name, data: null }; });
       }));
     }
-    return loaded[baseUrl];
+    return loaded[key];
   }
 
   // Adds the outlines to `target` (a map or a layer group) in the map's "outlines" pane.
@@ -75,5 +78,32 @@
     });
   }
 
-  window.DizhiMapBase = { tileLayer: tileLayer, addOutlines: addOutlines, outline: outline };
+  // Leaflet's zoom and popup-close texts are English: use the page's language
+  // (labels: zoomIn, zoomOut, closePopup). Create the map with zoomControl: false.
+  function localise(map, labels) {
+    L.control.zoom({ zoomInTitle: labels.zoomIn || "Zoom in", zoomOutTitle: labels.zoomOut || "Zoom out" }).addTo(map);
+    map.on("popupopen", function (e) {
+      var close = e.popup.getElement().querySelector(".leaflet-popup-close-button");
+      if (close && labels.closePopup) {
+        close.setAttribute("aria-label", labels.closePopup);
+        close.title = labels.closePopup;
+      }
+    });
+  }
+
+  // Without tiles a zoomed-in map is dots on a plain ground: say why, in the map's corner.
+  function noTilesHint(text, id) {
+    var hint = L.control({ position: "bottomleft" });
+    hint.onAdd = function () {
+      var div = L.DomUtil.create("div", "dz-map-hint");
+      if (id) { div.id = id; }
+      div.textContent = text;
+      return div;
+    };
+    return hint;
+  }
+
+  window.DizhiMapBase = {
+    tileLayer: tileLayer, addOutlines: addOutlines, outline: outline, localise: localise, noTilesHint: noTilesHint,
+  };
 })();

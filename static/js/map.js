@@ -68,7 +68,7 @@
   }
 
   // --- map and base layers ------------------------------------------------------------
-  var map = L.map("dz-map", { zoomControl: true, minZoom: 2, maxZoom: 18, worldCopyJump: false, preferCanvas: true });
+  var map = L.map("dz-map", { zoomControl: false, minZoom: 2, maxZoom: 18, worldCopyJump: false, preferCanvas: true });
   map.createPane("regions").style.zIndex = 350;
   var statusBox = document.getElementById("dz-map-status");
   var outlines = L.layerGroup();
@@ -105,6 +105,17 @@
     showOutlines(true);
   }
   outlinesToggle.addEventListener("change", function () { showOutlines(outlinesToggle.checked); });
+
+  // Leaflet's control texts in the page's language; without tiles, say why a zoomed-in map is bare.
+  window.DizhiMapBase.localise(map, { zoomIn: T.zoomIn, zoomOut: T.zoomOut, closePopup: T.closePopup });
+  if (!tiles) {
+    var hint = window.DizhiMapBase.noTilesHint(T.noTiles, "dz-no-tiles-hint");
+    var toggleHint = function () {
+      if (map.getZoom() >= 7) { hint.addTo(map); } else { hint.remove(); }
+    };
+    map.on("zoomend", toggleHint);
+    map.whenReady(toggleHint);
+  }
 
   // --- filters ------------------------------------------------------------------------
   var form = document.getElementById("dz-map-filter");

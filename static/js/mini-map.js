@@ -38,9 +38,12 @@
   }
 
   function create(element, config) {
-    var map = L.map(element, { zoomControl: true, attributionControl: config.tiles !== "none", scrollWheelZoom: false });
+    var labels = config.labels || {};
+    var map = L.map(element, { zoomControl: false, attributionControl: config.tiles !== "none", scrollWheelZoom: false });
+    window.DizhiMapBase.localise(map, labels);
     baseLayer(config).addTo(map);
     if (config.tiles === "none" && config.outlines) window.DizhiMapBase.addOutlines(map, map, config.outlines);
+    if (config.tiles === "none" && labels.noTiles) window.DizhiMapBase.noTilesHint(labels.noTiles).addTo(map);
     L.control.scale({ imperial: false }).addTo(map);
     map.setView([35.0, 105.0], 3);
     return map;

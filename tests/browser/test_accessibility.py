@@ -8,6 +8,7 @@ import pytest
 
 from addresses.services import address_create, address_update
 from crm import roles
+from customers.services import customer_delete
 from tests.browser.conftest import new_context
 
 pytestmark = pytest.mark.browser
@@ -75,14 +76,22 @@ def pages_of(customer, category) -> list[tuple[str, str, str]]:
         ("map", "/map/", "#dz-map-status[data-state='ready']"),
         ("map near", f"/map/?near={customer.pk}", "#dz-map-status[data-state='ready']"),
         ("import", "/imports/", "form"),
+        ("customer delete", f"/customers/{customer.pk}/delete/", "#confirm-delete"),
+        ("address delete", f"/addresses/{address.pk}/delete/", "#confirm-delete"),
+        ("trash", "/addresses/trash/", "#trash-table"),
+        ("404", "/customers/999999/", "[data-status='404']"),
     ]
 
 
 @pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
 def test_every_page_has_no_serious_axe_violations(
-    browser, live_server, base_data, login, make_user, customer, category, locale
+    browser, live_server, base_data, login, make_user, make_customer, customer, category, locale
 ):
+    gone = make_customer("已删除的客户")
+    customer_delete(customer=gone)  # the trash page lists it
     context = new_context(browser, locale=locale)
+    context.console_errors.allow("404")  # Chromium's own line for the 404 page
+    context.console_errors.allow("403")
     page = context.new_page()
     page.goto(f"{live_server.url}/accounts/login/")
     assert_accessible(page, "login")
@@ -95,6 +104,15 @@ def test_every_page_has_no_serious_axe_violations(
             assert_accessible(page, name)
         except AssertionError as exc:
             failures.append(str(exc))
+    # A salesperson opening "new category": the 403 page.
+    page.context.clear_cookies()
+    login(page, make_user("rep"))
+    page.goto(f"{live_server.url}/addresses/categories/new/")
+    page.wait_for_selector("[data-status='403']")
+    try:
+        assert_accessible(page, "403")
+    except AssertionError as exc:
+        failures.append(str(exc))
     errors = list(context.console_errors)
     context.close()
     assert not failures, "\n\n".join(failures)
@@ -185,3 +203,37 @@ def test_keyboard_alone_search_the_list_open_a_customer_and_add_an_address(
     page.wait_for_url(f"**/customers/{customer.pk}/")
     new = customer.addresses.order_by("-pk").first()
     assert new.district.code == "110105" and new.detail == "建国路88号"
+
+
+@pytest.mark.thread_tasks
+def test_import_pages_have_no_serious_axe_violations(
+    browser, live_server, base_data, login, make_user, settings, tmp_path
+):
+    """The upload page's later steps: choosing what unknown columns hold, then the preview."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    upload = tmp_path / "export.csv"
+    upload.write_text(
+        "外部编号,客户名称,地址,Remarks\nA1,北京客户,北京市朝阳区建国路88号,vip\nA2,,上海市,\n",
+        encoding="utf-8",
+    )
+    context = new_context(browser)
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+    login(page, make_user("boss", role=roles.MANAGER))
+    page.goto(f"{live_server.url}/imports/")
+    page.set_input_files("#id_file", str(upload))
+    page.locator("main form button[type=submit]").last.click()
+    page.wait_for_selector("[data-testid=column-row]")
+    failures = []
+    for name in ("columns", "preview"):
+        if name == "preview":
+            page.locator("main form button[type=submit]").last.click()
+            page.wait_for_selector("[data-testid=import-confirm]")
+        try:
+            assert_accessible(page, name)
+        except AssertionError as exc:
+            failures.append(str(exc))
+    errors = list(context.console_errors)
+    context.close()
+    assert not failures, "\n\n".join(failures)
+    assert not errors

@@ -87,6 +87,9 @@ def test_geojson_export(client, manager, data):
     feature = next(f for f in collection["features"] if f["properties"]["external_id"] == "M1")
     lng, lat = feature["geometry"]["coordinates"]
     assert 113 < lng < 115 and 22 < lat < 23 and feature["properties"]["district"] == "南山区"
+    assert (feature["properties"]["lng"], feature["properties"]["lat"]) == (lng, lat)  # numbers, not text
+    unlocated = [f for f in collection["features"] if f["geometry"] is None]
+    assert all(f["properties"]["lng"] is None and f["properties"]["lat"] is None for f in unlocated)
 
 
 def test_anonymous_users_are_sent_to_log_in(client, data):
