@@ -18,8 +18,8 @@ def keep_customer_copies(sender, *, customer_ids, fields, created=False, **kwarg
 
 
 @receiver(customers_deleting, dispatch_uid="addresses.customers_deleting")
-def forget_customers(sender, *, customer_ids, **kwargs):
-    services.addresses_customers_forget(customer_ids=customer_ids)
+def forget_customers(sender, *, customer_ids, actor=None, **kwargs):
+    services.addresses_customers_forget(customer_ids=customer_ids, actor=actor)
 
 
 @receiver(territories_changed, dispatch_uid="addresses.territories_changed")

@@ -89,10 +89,11 @@ class HistoryEntry:
 
     @property
     def actor_name(self) -> str:
-        actor = self.version.actor
-        if actor is None:
-            return str(_("System"))
-        return actor.get_full_name() or actor.get_username()
+        # The user as they are now, or as the row recorded them if they have been deleted.
+        actor = self.version.actor if self.version.actor_id is not None else None
+        if actor is not None:
+            return actor.get_full_name() or actor.get_username()
+        return self.version.actor_name or str(_("System"))
 
 
 def customer_history(*, customer: Customer, limit: int = HISTORY_LIMIT) -> list[HistoryEntry]:

@@ -292,4 +292,16 @@ AXES_VERBOSE = False
 # Proxies in front of the web server that append the client's address to X-Forwarded-For (0: use
 # the connection's address): lockouts are per client address, not per proxy.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# The key of the address history's HMAC chain (addresses/history.py): kept outside the database,
+# so whoever can write the database cannot rewrite history unseen. Derived from SECRET_KEY unless
+# set; set it on its own so that rotating SECRET_KEY leaves the history verifiable.
+import hashlib as _hashlib  # noqa: E402
+import hmac as _hmac  # noqa: E402
+
+HISTORY_KEY = env.str("HISTORY_KEY", default="") or _hmac.new(
+    SECRET_KEY.encode(), b"dizhi-address-history", _hashlib.sha256
+).hexdigest()
+# The audit trail (trust.AuditEntry) keeps entries this many days; `manage.py audit_prune` (run
+# daily) deletes older ones, the only deletion PostgreSQL lets through.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=3 * 365)
 # --- end trust ---------------------------------------------------------------------------------------

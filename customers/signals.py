@@ -12,3 +12,5 @@ customers_changed = Signal()
 customers_deleting = Signal()
 # user_ids: users whose territories changed (what they may see changed).
 territories_changed = Signal()
+# customer_id, user, request: a customer's page was read (the audit trail records it).
+customer_viewed = Signal()
