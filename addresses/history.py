@@ -34,7 +34,15 @@ def batch_mac(*, actor_id: int | None, actor_name: str, channel: str, created_at
 
 
 def row_mac(
-    base, *, address_id: int, customer_id: int, version: int, before: str, after: str, changed: str, prev_hash: str
+    base,
+    *,
+    address_id: int,
+    customer_id: int,
+    version: int,
+    before: str,
+    after: str,
+    changed: str,
+    prev_hash: str,
 ) -> str:
     """The row's `hash` from its batch's HMAC state and its own columns (JSON given as canonical text)."""
     mac = base.copy()
