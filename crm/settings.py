@@ -304,4 +304,24 @@ HISTORY_KEY = env.str("HISTORY_KEY", default="") or _hmac.new(
 # The audit trail (trust.AuditEntry) keeps entries this many days; `manage.py audit_prune` (run
 # daily) deletes older ones, the only deletion PostgreSQL lets through.
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=3 * 365)
+# Content-Security-Policy (Django's own middleware): scripts only from this site, no inline script
+# and no eval; inline style attributes stay allowed (templates use a few); map tiles from the
+# configured provider. Idle sessions end after SESSION_IDLE_MINUTES without a request.
+from django.utils.csp import CSP  # noqa: E402
+
+MIDDLEWARE += ["django.middleware.csp.ContentSecurityPolicyMiddleware", "trust.middleware.IdleSessionMiddleware"]
+_TILE_HOSTS = {"osm": ["https://tile.openstreetmap.org"], "amap": ["https://*.is.autonavi.com"]}
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:", *_TILE_HOSTS.get(MAP_TILES, [])],
+    "font-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=120)
 # --- end trust ---------------------------------------------------------------------------------------
