@@ -15,3 +15,4 @@ class AuditAction(models.TextChoices):
     ROLE_CHANGE = "role_change", _("Changed roles")
     TERRITORY_CHANGE = "territory_change", _("Changed territories")
     CUSTOMER_DELETE = "customer_delete", _("Deleted customers")
+    SUBJECT_EXPORT = "subject_export", _("Exported a customer's personal data")
