@@ -61,3 +61,14 @@ def test_hash_is_the_keyed_hmac_of_every_column_as_a_compact_json_array(
     assert got == expected
     # Without the key, SHA-256 of the same payload does not make a valid row.
     assert got != hashlib.sha256(text.encode()).hexdigest()
+
+
+@given(
+    value=st.one_of(
+        snapshots, st.none(), st.lists(st.text(max_size=5)), st.dictionaries(st.text(max_size=5), values)
+    )
+)
+def test_the_fast_encoder_writes_exactly_the_canonical_json(value):
+    from addresses.history import canonical_json, flat_json
+
+    assert flat_json(value) == canonical_json(value)
