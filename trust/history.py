@@ -3,13 +3,21 @@
 (HistoryHead) and its address. Streams three id-ordered scans side by side, so memory stays flat
 at millions of versions."""
 
+import hashlib
+import hmac
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
 
 from addresses import history
 from addresses.choices import Channel
 from addresses.models import Address, AddressVersion, HistoryHead
+from trust.models import HistoryCheckpoint
 
 CHUNK = 5000
 _COLUMNS = (
@@ -22,11 +30,13 @@ _COLUMNS = (
 class HistoryProblem:
     """One thing verify_history found wrong: which address, which version (if one), what."""
 
-    address_id: int
+    address_id: int | None  # None: the history as a whole (a checkpoint)
     version: int | None
     problem: str
 
     def __str__(self):
+        if self.address_id is None:
+            return f"history: {self.problem}"
         where = f"address {self.address_id}" + (f" v{self.version}" if self.version is not None else "")
         return f"{where}: {self.problem}"
 
@@ -39,6 +49,7 @@ class HistoryReport:
     versions: int = 0
     problems: list[HistoryProblem] = field(default_factory=list)
     seconds: float = 0.0
+    checkpoint: HistoryCheckpoint | None = None  # kept by this check (checkpoint=True, all intact)
 
     @property
     def ok(self) -> bool:
@@ -113,10 +124,75 @@ def _check_chain(address_id: int, chain: list[tuple], report: HistoryReport) -> 
         expected_version, prev_hash = version + 1, h
 
 
-def history_verify(*, progress: Callable[[int], None] | None = None) -> HistoryReport:
-    """Check every address's history chain against its keyed hashes, its head and its address."""
+class _HeadsDigest:
+    """SHA-256 over each chain's head as it stood at `at` (its last row written by then), in
+    address order: what a checkpoint keeps, and what a later check recomputes from the rows."""
+
+    def __init__(self, at: datetime):
+        self.at, self.sha, self.addresses, self.versions = at, hashlib.sha256(), 0, 0
+
+    def add(self, address_id: int, chain: list[tuple]) -> None:
+        then = [row for row in chain if row[6] <= self.at]
+        if then:
+            self.sha.update(f"{address_id},{then[-1][1]},{then[-1][11]};".encode())
+            self.addresses += 1
+            self.versions += len(then)
+
+
+def checkpoint_mac(*, created_at: datetime, addresses: int, versions: int, digest: str) -> str:
+    payload = f"{created_at.isoformat()}|{addresses}|{versions}|{digest}"
+    return hmac.new(settings.HISTORY_KEY.encode(), payload.encode(), hashlib.sha256).hexdigest()
+
+
+def _check_checkpoint(checkpoint: HistoryCheckpoint, then: _HeadsDigest, report: HistoryReport) -> None:
+    expected = checkpoint_mac(
+        created_at=checkpoint.created_at,
+        addresses=checkpoint.addresses,
+        versions=checkpoint.versions,
+        digest=checkpoint.digest,
+    )
+    when = timezone.localtime(checkpoint.created_at).strftime("%Y-%m-%d %H:%M")
+    if not hmac.compare_digest(expected, checkpoint.mac):
+        report.problems.append(HistoryProblem(None, None, f"the checkpoint of {when} was altered"))
+    elif (then.addresses, then.versions, then.sha.hexdigest()) != (
+        checkpoint.addresses,
+        checkpoint.versions,
+        checkpoint.digest,
+    ):
+        report.problems.append(
+            HistoryProblem(
+                None,
+                None,
+                f"the history as of the checkpoint of {when} ({checkpoint.addresses:,} addresses, "
+                f"{checkpoint.versions:,} versions) now reads {then.addresses:,} addresses, {then.versions:,} "
+                "versions, or other heads: rows written by then were deleted or replaced",
+            )
+        )
+
+
+@transaction.atomic
+def history_checkpoint_create(*, at: datetime, digest: "_HeadsDigest") -> HistoryCheckpoint:
+    """Keep the heads' digest of a clean check (history_verify(checkpoint_at=...))."""
+    value = digest.sha.hexdigest()
+    return HistoryCheckpoint.objects.create(
+        created_at=at,
+        addresses=digest.addresses,
+        versions=digest.versions,
+        digest=value,
+        mac=checkpoint_mac(created_at=at, addresses=digest.addresses, versions=digest.versions, digest=value),
+    )
+
+
+def history_verify(
+    *, progress: Callable[[int], None] | None = None, checkpoint: bool = False
+) -> HistoryReport:
+    """Check every address's history chain against its keyed hashes, its head, its address and the
+    latest checkpoint; with `checkpoint`, keep a new one when all is intact."""
     started = time.monotonic()
     report = HistoryReport(versions=0)
+    latest = HistoryCheckpoint.objects.first()
+    then = _HeadsDigest(latest.created_at) if latest is not None else None
+    now = _HeadsDigest(timezone.now()) if checkpoint else None
     problem = report.problems.append
     heads = _Cursor(
         HistoryHead.objects.order_by("address_id")
@@ -143,6 +219,9 @@ def history_verify(*, progress: Callable[[int], None] | None = None) -> HistoryR
         orphans_before(address_id)
         report.versions += len(chain)
         _check_chain(address_id, chain, report)
+        for digest in (then, now):
+            if digest is not None:
+                digest.add(address_id, chain)
         last = chain[-1]
         last_version, last_hash, last_channel = last[1], last[11], last[5]
         head = heads.take(address_id)
@@ -174,5 +253,9 @@ def history_verify(*, progress: Callable[[int], None] | None = None) -> HistoryR
         if progress is not None:
             progress(len(chain))
     orphans_before(None)
+    if latest is not None:
+        _check_checkpoint(latest, then, report)
+    if now is not None and report.ok:
+        report.checkpoint = history_checkpoint_create(at=now.at, digest=now)
     report.seconds = time.monotonic() - started
     return report

@@ -36,3 +36,23 @@ class AuditEntry(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_name or '-'} {self.action}"
+
+
+class HistoryCheckpoint(models.Model):
+    """A keyed digest of every address history chain's head at one moment (`verify_history
+    --checkpoint`, run daily after a clean check). A later check recomputes the digest from the rows
+    as they stood then, so even an address deleted with all its history and its head shows."""
+
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+    addresses = models.PositiveBigIntegerField(_("addresses"))
+    versions = models.PositiveBigIntegerField(_("versions"))
+    digest = models.CharField(_("digest of the heads"), max_length=64)
+    mac = models.CharField(_("keyed hash"), max_length=64)
+
+    class Meta:
+        verbose_name = _("history checkpoint")
+        verbose_name_plural = _("history checkpoints")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.addresses} addresses"

@@ -16,6 +16,7 @@ from addresses.choices import Channel
 from addresses.models import Address, AddressVersion, HistoryHead
 from addresses.services import AddressInput, address_create, address_update, addresses_save
 from customers.models import Customer
+from customers.services import customer_delete
 from tests.trust.tampering import allow_history_tampering
 from trust.history import history_verify
 
@@ -209,3 +210,33 @@ def test_postgresql_rejects_update_and_delete_of_history(day):
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
             attempt()
     assert AddressVersion.objects.filter(address_id=day["a"].pk).count() == 3
+
+
+# --- checkpoints ------------------------------------------------------------------------------------
+
+
+def test_a_checkpoint_then_a_normal_day_verifies_clean(day, sales):
+    first = history_verify(checkpoint=True)
+    assert first.ok and first.checkpoint.addresses == 3 and first.checkpoint.versions == 5
+    address_update(address=day["b"], expected_version=1, detail="建国路89号", actor=sales)
+    customer_delete(customer=Customer.objects.get(pk=day["c"].customer_id), actor=sales)
+    assert history_verify().ok
+
+
+def test_an_address_deleted_with_its_whole_history_and_head_is_caught_by_the_checkpoint(day):
+    assert history_verify(checkpoint=True).ok
+    allow_history_tampering()
+    AddressVersion.objects.filter(address_id=day["b"].pk).delete()
+    HistoryHead.objects.filter(address_id=day["b"].pk).delete()
+    Address.objects.filter(pk=day["b"].pk).delete()
+    (finding,) = _findings()
+    assert finding.startswith("history: the history as of the checkpoint") and "rows written by then" in finding
+
+
+def test_an_altered_checkpoint_is_caught(day):
+    from trust.models import HistoryCheckpoint
+
+    assert history_verify(checkpoint=True).ok
+    allow_history_tampering()
+    HistoryCheckpoint.objects.update(versions=4)
+    assert any("checkpoint" in f and "was altered" in f for f in _findings())
