@@ -298,9 +298,10 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 import hashlib as _hashlib  # noqa: E402
 import hmac as _hmac  # noqa: E402
 
-HISTORY_KEY = env.str("HISTORY_KEY", default="") or _hmac.new(
-    SECRET_KEY.encode(), b"dizhi-address-history", _hashlib.sha256
-).hexdigest()
+HISTORY_KEY = (
+    env.str("HISTORY_KEY", default="")
+    or _hmac.new(SECRET_KEY.encode(), b"dizhi-address-history", _hashlib.sha256).hexdigest()
+)
 # The audit trail (trust.AuditEntry) keeps entries this many days; `manage.py audit_prune` (run
 # daily) deletes older ones, the only deletion PostgreSQL lets through.
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=3 * 365)
@@ -309,7 +310,10 @@ AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=3 * 365)
 # configured provider. Idle sessions end after SESSION_IDLE_MINUTES without a request.
 from django.utils.csp import CSP  # noqa: E402
 
-MIDDLEWARE += ["django.middleware.csp.ContentSecurityPolicyMiddleware", "trust.middleware.IdleSessionMiddleware"]
+MIDDLEWARE += [
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "trust.middleware.IdleSessionMiddleware",
+]
 _TILE_HOSTS = {"osm": ["https://tile.openstreetmap.org"], "amap": ["https://*.is.autonavi.com"]}
 SECURE_CSP = {
     "default-src": [CSP.SELF],

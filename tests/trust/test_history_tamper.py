@@ -230,7 +230,9 @@ def test_an_address_deleted_with_its_whole_history_and_head_is_caught_by_the_che
     HistoryHead.objects.filter(address_id=day["b"].pk).delete()
     Address.objects.filter(pk=day["b"].pk).delete()
     (finding,) = _findings()
-    assert finding.startswith("history: the history as of the checkpoint") and "rows written by then" in finding
+    assert (
+        finding.startswith("history: the history as of the checkpoint") and "rows written by then" in finding
+    )
 
 
 def test_an_altered_checkpoint_is_caught(day):
