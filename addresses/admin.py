@@ -56,7 +56,7 @@ class DistrictFilter(_LevelFilter):
 
 class AddressVersionInline(ReadOnlyInline):
     model = AddressVersion
-    fields = ("version", "created_at", "actor", "channel", "changed_fields", "hash")
+    fields = ("version", "created_at", "actor_name", "channel", "changed_fields", "hash")
     readonly_fields = fields
     ordering = ("-version",)
 
@@ -200,10 +200,10 @@ class AddressCategoryAdmin(admin.ModelAdmin):
 
 @admin.register(AddressVersion)
 class AddressVersionAdmin(admin.ModelAdmin):
-    list_display = ("address", "version", "created_at", "actor", "channel", "hash")
+    list_display = ("address_id", "version", "created_at", "actor_name", "channel", "hash")
     list_filter = ("channel",)
     search_fields = ("=address__id", "=customer_id", "=hash")
-    list_select_related = ("actor",)
+    list_select_related = ()
     paginator = EstimatedCountPaginator
     show_full_result_count = False
     readonly_fields = [f.name for f in AddressVersion._meta.fields]

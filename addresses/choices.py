@@ -19,3 +19,4 @@ class Channel(models.TextChoices):
     API = "api", _("API")
     SELF_SERVICE = "self_service", _("Self-service")
     SYSTEM = "system", _("System")
+    DELETION = "deletion", _("Deletion")

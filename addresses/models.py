@@ -284,14 +284,17 @@ def address_line(detail: str, raw_text: str, country_code, country_name, *names)
 class AddressVersion(models.Model):
     """Append-only history of an address, one row per change.
 
-    Rows of one address form a hash chain (`hash` covers the row's content and
-    `prev_hash`), so editing or deleting a past row is detectable.
+    Rows of one address form a keyed chain (`hash` is an HMAC, with a key kept outside the
+    database, over every other column and `prev_hash`), and the chain's head is kept in
+    HistoryHead, so editing, adding or deleting rows is detectable (trust.history verifies).
+    Rows outlive their address and their actor: no cascade or SET_NULL ever rewrites them.
     """
 
     address = models.ForeignKey(
         Address,
         verbose_name=_("address"),
-        on_delete=models.CASCADE,
+        on_delete=models.DO_NOTHING,  # history outlives the address (a deletion leaves a tombstone)
+        db_constraint=False,
         related_name="versions",
         db_index=False,  # leads the (address, version) unique index
     )
@@ -302,10 +305,12 @@ class AddressVersion(models.Model):
         verbose_name=_("actor"),
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.DO_NOTHING,  # the id stays when the user goes (actor_name says who it was)
+        db_constraint=False,
         related_name="+",
         db_index=False,  # the partial index below: imports and the self-service link have no actor
     )
+    actor_name = models.CharField(_("actor name"), max_length=150, blank=True)
     channel = models.CharField(_("channel"), max_length=12, choices=Channel.choices)
     created_at = models.DateTimeField(_("time"))
     before = models.JSONField(_("before"), null=True, blank=True)
@@ -328,6 +333,23 @@ class AddressVersion(models.Model):
                 fields=["address", "version"], name="%(app_label)s_%(class)s_unique_version"
             ),
         ]
+
+    def __str__(self):
+        return f"{self.address_id} v{self.version}"
+
+
+class HistoryHead(models.Model):
+    """The head of one address's history chain: how many versions it has and the last one's
+    hash. Deleting history rows (the newest, or all of them) leaves the head disagreeing."""
+
+    address_id = models.BigIntegerField(_("address id"), primary_key=True)  # outlives the address
+    version = models.PositiveIntegerField(_("versions"))
+    hash = models.CharField(_("last hash"), max_length=64)
+
+    class Meta:
+        verbose_name = _("history head")
+        verbose_name_plural = _("history heads")
+        ordering = ["address_id"]
 
     def __str__(self):
         return f"{self.address_id} v{self.version}"

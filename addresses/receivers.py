@@ -24,8 +24,8 @@ def keep_customer_copies(sender, *, customer_ids, fields, created=False, **kwarg
 
 
 @receiver(customers_deleting, dispatch_uid="addresses.customers_deleting")
-def forget_customers(sender, *, customer_ids, **kwargs):
-    services.addresses_customers_forget(customer_ids=customer_ids)
+def forget_customers(sender, *, customer_ids, actor=None, **kwargs):
+    services.addresses_customers_forget(customer_ids=customer_ids, actor=actor)
 
 
 @receiver(customers_archiving, dispatch_uid="addresses.customers_archiving")
@@ -35,9 +35,9 @@ def archive_addresses(sender, *, customer_ids, **kwargs):
 
 
 @receiver(customers_restored, dispatch_uid="addresses.customers_restored")
-def restore_addresses(sender, *, customer_id, archive, **kwargs):
+def restore_addresses(sender, *, customer_id, archive, actor=None, **kwargs):
     if archive.get("addresses"):
-        services.addresses_put_back(entries=archive["addresses"])
+        services.addresses_put_back(entries=archive["addresses"], actor=actor)
 
 
 @receiver(territories_changed, dispatch_uid="addresses.territories_changed")

@@ -7,6 +7,7 @@ so a customer or address the user may not see is simply not found (404).
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, Prefetch, Q
 from django.http import Http404
 from django.utils.dateparse import parse_datetime
@@ -90,12 +91,15 @@ class HistoryEntry:
 
     @property
     def actor_name(self) -> str:
-        """Who made the change; without a user, what did (the channel says it, so it is not
+        """Who made the change: the user as they are now, or the name the row recorded if they
+        have since been deleted; without a user, what did (the channel says it, so it is not
         shown twice: "System · System" read like a stutter)."""
-        actor = self.version.actor
-        if actor is None:
+        if self.version.actor_id is None:
             return str(_NO_ACTOR.get(self.version.channel, _("Deleted user")))
-        return actor.get_full_name() or actor.get_username()
+        actor = _existing_actor(self.version)
+        if actor is not None:
+            return actor.get_full_name() or actor.get_username()
+        return self.version.actor_name or str(_("Deleted user"))
 
     @property
     def show_channel(self) -> bool:
@@ -152,6 +156,14 @@ _NO_ACTOR = {
     Channel.SELF_SERVICE: _("The customer, by self-service link"),
     Channel.API: _("API integration"),
 }
+
+
+def _existing_actor(version: AddressVersion):
+    """The version's user if it still exists (actor ids outlive their users: no constraint)."""
+    try:
+        return version.actor
+    except ObjectDoesNotExist:
+        return None
 
 
 def customer_history(*, customer: Customer, limit: int = HISTORY_LIMIT) -> list[HistoryEntry]:

@@ -12,8 +12,6 @@ bulk work reaches bulk speed without a second code path. Each batch:
 5. defers side effects until the transaction commits.
 """
 
-import hashlib
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
@@ -26,9 +24,11 @@ from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from addresses import history
 from addresses.choices import AddressKind, Channel
 from addresses.freshness import addresses_data_changed
-from addresses.models import Address, AddressCategory, AddressVersion
+from addresses.history import canonical_json
+from addresses.models import Address, AddressCategory, AddressVersion, HistoryHead
 from addresses.signals import addresses_committed
 from crm.db.batch_lookup import in_values
 from crm.db.bulk_insert import JsonText, bulk_insert, bulk_insert_rows
@@ -333,39 +333,8 @@ def _snapshot_json(snapshot: dict) -> str:
 _SNAPSHOT_KEY_SET = frozenset(_SNAPSHOT_KEYS)
 
 
-def version_hash(
-    *, address_id: int, version: int, actor_id, channel: str, created_at, before, after, prev_hash: str
-) -> str:
-    """SHA-256 over a version row's content and its predecessor's hash."""
-    head = _hash_head(actor_id, channel, created_at)
-    return _version_hash_of(head, address_id, version, _json(before), _json(after), prev_hash)
-
-
-# The canonical JSON of history snapshots and hash payloads: sorted keys, no spaces, UTF-8.
-_json = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
-
-
-def _hash_head(actor_id, channel: str, created_at) -> tuple[str, str, str]:
-    """The parts of a hash payload shared by a batch's rows (same actor, channel and time)."""
-    return (
-        f'{{"actor":{"null" if actor_id is None else int(actor_id)},"address":',
-        f',"channel":{encode_basestring(channel)},"prev":',
-        f',"time":{encode_basestring(created_at.isoformat())},"version":',
-    )
-
-
-def _version_hash_of(
-    head: tuple[str, str, str], address_id: int, version: int, before: str, after: str, prev: str
-) -> str:
-    """`version_hash` from the snapshots' canonical JSON, written as json.dumps(sort_keys=True)
-    writes the whole payload ({"actor", "address", "after", "before", "channel", "prev", "time",
-    "version"}): a batch encodes each snapshot once, for the hash and the row alike."""
-    actor, channel, time = head
-    payload = (
-        f'{actor}{int(address_id)},"after":{after},"before":{before}{channel}{encode_basestring(prev)}'
-        f"{time}{int(version)}}}"
-    )
-    return hashlib.sha256(payload.encode()).hexdigest()
+# The canonical JSON of history snapshots (addresses.history: the HMAC reads the same text).
+_json = canonical_json
 
 
 def _apply_location(item: AddressInput, address: Address, region: Region | None, region_changed: bool, rows):
@@ -864,7 +833,8 @@ def _write_categories(to_create: list[_Pending], to_update: list[_Pending]) -> N
 
 
 def _write_versions(entries, *, actor, channel, now):
-    """One AddressVersion per (address, before, after), chained to the previous hash."""
+    """One AddressVersion per (address, before, after), chained to the previous version by its
+    keyed hash (addresses.history), and the chains' heads moved to the new rows."""
     if not entries:
         return
     # The chain links each row to the address's previous version (version - 1).
@@ -876,9 +846,11 @@ def _write_versions(entries, *, actor, channel, now):
         ):
             if updated[address_id] == version:
                 prev[address_id] = h
-    actor_id = actor.pk if actor is not None and actor.is_authenticated else None
-    head = _hash_head(actor_id, channel, now)
-    rows = []
+    authenticated = actor is not None and getattr(actor, "is_authenticated", False)
+    actor_id = actor.pk if authenticated else None
+    actor_name = actor.get_username() if authenticated else ""
+    base = history.batch_mac(actor_id=actor_id, actor_name=actor_name, channel=channel, created_at=now)
+    rows, heads = [], []
     created_fields = None
     for address, before, after in entries:
         if before is None:
@@ -888,19 +860,29 @@ def _write_versions(entries, *, actor, channel, now):
             changed = created_fields
             before_json = "null"
         else:
-            changed = sorted(k for k in after if before.get(k) != after.get(k))
+            changed = JsonText(_json(sorted(k for k in after if before.get(k) != after.get(k))))
             before_json = JsonText(_snapshot_json(before))
         after_json = JsonText(_snapshot_json(after))
         values = address.__dict__
-        pk, version = values["id"], values["version"]
+        pk, version, customer_id = values["id"], values["version"], values["customer_id"]
         prev_hash = prev.get(pk, "")
-        h = _version_hash_of(head, pk, version, before_json, after_json, prev_hash)
+        h = history.row_mac(
+            base,
+            address_id=pk,
+            customer_id=customer_id,
+            version=version,
+            before=before_json,
+            after=after_json,
+            changed=changed,
+            prev_hash=prev_hash,
+        )
         rows.append(
             (
                 pk,
-                values["customer_id"],
+                customer_id,
                 version,
                 actor_id,
+                actor_name,
                 channel,
                 now,
                 None if before is None else before_json,
@@ -910,7 +892,11 @@ def _write_versions(entries, *, actor, channel, now):
                 h,
             )
         )
+        heads.append(HistoryHead(address_id=pk, version=version, hash=h))
     bulk_insert_rows(AddressVersion, _VERSION_FIELDS, rows)
+    HistoryHead.objects.bulk_create(
+        heads, update_conflicts=True, unique_fields=["address_id"], update_fields=["version", "hash"]
+    )
 
 
 _VERSION_FIELDS = (
@@ -918,6 +904,7 @@ _VERSION_FIELDS = (
     "customer_id",
     "version",
     "actor_id",
+    "actor_name",
     "channel",
     "created_at",
     "before",
@@ -1050,23 +1037,32 @@ def _refresh_customer_scopes(customer_ids: Sequence[int]) -> None:
 
 
 def address_history_verify(*, address: Address) -> list[int]:
-    """Versions whose hash or chain link does not match their content (empty = intact)."""
-    broken, prev_hash = [], ""
-    for v in AddressVersion.objects.filter(address=address).order_by("version"):
-        expected = version_hash(
+    """Versions whose hash or chain link does not match their content (empty = intact); a chain
+    shorter than its head or its address says (rows deleted) lists the missing version numbers."""
+    broken, prev_hash, last = [], "", 0
+    for v in AddressVersion.objects.filter(address_id=address.pk).order_by("version"):
+        expected = history.version_mac(
             address_id=v.address_id,
+            customer_id=v.customer_id,
             version=v.version,
             actor_id=v.actor_id,
+            actor_name=v.actor_name,
             channel=v.channel,
             created_at=v.created_at,
             before=v.before,
             after=v.after,
+            changed_fields=v.changed_fields,
             prev_hash=v.prev_hash,
         )
-        if v.hash != expected or v.prev_hash != prev_hash:
+        if not history.macs_equal(v.hash, expected) or v.prev_hash != prev_hash or v.version != last + 1:
             broken.append(v.version)
-        prev_hash = v.hash
-    return broken
+        prev_hash, last = v.hash, v.version
+    head = HistoryHead.objects.filter(address_id=address.pk).first()
+    expected_last = max(address.version, head.version if head else 0)
+    broken += range(last + 1, expected_last + 1)
+    if head is not None and head.version == last and head.hash != prev_hash:
+        broken.append(last)
+    return sorted(set(broken))
 
 
 def addresses_categorize(
@@ -1166,8 +1162,14 @@ def addresses_customers_changed(*, customer_ids: Sequence[int], fields: set[str]
     return addresses_customer_copies_refresh(customer_ids=customer_ids)
 
 
-def addresses_customers_forget(*, customer_ids: Sequence[int]) -> None:
-    """Take the addresses of customers about to be deleted off the map (their rows go by cascade)."""
+def addresses_customers_forget(*, customer_ids: Sequence[int], actor=None) -> None:
+    """Take the addresses of customers about to be deleted off the map (their rows go by cascade)
+    and close each one's history with a tombstone: the history stays, and says who deleted it."""
+    _write_tombstones(
+        list(Address.objects.filter(customer_id__in=in_values(customer_ids)).select_related("region")),
+        actor=actor,
+        now=timezone.now(),
+    )
     map_cells_apply(map_cells_removal_delta(customer_ids=customer_ids))
     addresses_data_changed()
 
@@ -1185,21 +1187,16 @@ def addresses_archive(*, customer_ids: Sequence[int]) -> dict[int, list[dict]]:
 
 
 def _trash_rows(addresses: list[Address]) -> list[dict]:
+    """The rows a restore needs. The history is not among them: it stays where it is (no one may
+    delete it), closed by the deletion's tombstone and continued by the restore's version."""
     ids = [a.pk for a in addresses]
     categories: dict[int, list[int]] = {}
     for address_id, category_id in Address.categories.through.objects.filter(address_id__in=ids).values_list(
         "address_id", "addresscategory_id"
     ):
         categories.setdefault(address_id, []).append(category_id)
-    versions: dict[int, list[dict]] = {}
-    for v in AddressVersion.objects.filter(address_id__in=ids).order_by("address_id", "version"):
-        versions.setdefault(v.address_id, []).append(model_rows(v))
     return [
-        {
-            "address": model_rows(a, exclude=("search_keys",)),
-            "categories": sorted(categories.get(a.pk, ())),
-            "versions": versions.get(a.pk, []),
-        }
+        {"address": model_rows(a, exclude=("search_keys",)), "categories": sorted(categories.get(a.pk, ()))}
         for a in addresses
     ]
 
@@ -1221,7 +1218,10 @@ def address_delete(*, address: Address, actor=None) -> TrashItem:
         deleted_at=timezone.now(),
     )
     map_delta = map_cells_address_removal_delta(address_ids=[address.pk])
-    Address.objects.filter(pk=address.pk).delete()  # its versions and category links by cascade
+    _write_tombstones(
+        list(Address.objects.filter(pk=address.pk).select_related("region")), actor=actor, now=item.deleted_at
+    )
+    Address.objects.filter(pk=address.pk).delete()  # its category links by cascade; history stays
     customer_scopes_apply(map_delta.sibling_tags)
     map_cells_apply(map_delta.cells)
     addresses_data_changed()
@@ -1238,16 +1238,22 @@ def address_restore(*, item: TrashItem, actor=None) -> Address:
         raise ValidationError(_("Its customer was deleted too: restore the customer first."))
     if Address.objects.filter(pk=item.object_id).exists():
         raise ValidationError(_("This address exists already."))
-    (address,) = addresses_put_back(entries=[item.payload["address"]])
+    (address,) = addresses_put_back(entries=[item.payload["address"]], actor=actor)
     addresses_customer_copies_refresh(customer_ids=[address.customer_id])
     trash_item_restored(item=item, actor=actor)
     return address
 
 
-def addresses_put_back(*, entries: Sequence[dict]) -> list[Address]:
-    """Insert addresses from trash rows with their ids, categories (those that still exist) and
-    history, onto the map as new addresses are (run inside the restoring transaction)."""
+def addresses_put_back(*, entries: Sequence[dict], actor=None) -> list[Address]:
+    """Insert addresses from trash rows with their ids and categories (those that still exist),
+    onto the map as new addresses are (run inside the restoring transaction). Each one's history
+    goes on from its deletion's tombstone with a version that restores it (the chain verifies)."""
     addresses = [Address(**model_values(Address, e["address"])) for e in entries]
+    heads = dict(
+        HistoryHead.objects.filter(pk__in=[a.pk for a in addresses]).values_list("address_id", "version")
+    )
+    for a in addresses:
+        a.version = heads.get(a.pk, a.version) + 1
     existing = set(AddressCategory.objects.values_list("pk", flat=True))
     categories = [[c for c in e["categories"] if c in existing] for e in entries]
     for a in addresses:
@@ -1263,10 +1269,35 @@ def addresses_put_back(*, entries: Sequence[dict]) -> list[Address]:
         Address.objects.filter(pk=pk).update(created_at=when)
     links = [(a.pk, c) for a, cats in zip(addresses, categories) for c in cats]
     bulk_insert_rows(Address.categories.through, ("address_id", "addresscategory_id"), links)
-    AddressVersion.objects.bulk_create(
-        [AddressVersion(**model_values(AddressVersion, v)) for e in entries for v in e["versions"]]
+    regions = {r.pk: r for r in Region.objects.filter(pk__in={a.region_id for a in addresses if a.region_id})}
+    _write_versions(
+        [
+            (a, {"deleted": True}, _snapshot(a, sorted(cats), regions))
+            for a, cats in zip(addresses, categories)
+        ],
+        actor=actor,
+        channel=Channel.FORM,
+        now=timezone.now(),
     )
     customer_scopes_apply(map_delta.sibling_tags)
     map_cells_apply(map_delta.cells)
     addresses_data_changed()
     return addresses
+
+
+def _write_tombstones(addresses: list[Address], *, actor, now) -> None:
+    """A last version (channel `deletion`, after = {"deleted": true}) for addresses about to go."""
+    if not addresses:
+        return
+    cats: dict[int, list[int]] = {}
+    for address_id, category_id in Address.categories.through.objects.filter(
+        address_id__in=[a.pk for a in addresses]
+    ).values_list("address_id", "addresscategory_id"):
+        cats.setdefault(address_id, []).append(category_id)
+    regions = {a.region_id: a.region for a in addresses if a.region_id}
+    entries = []
+    for address in addresses:
+        before = _snapshot(address, sorted(cats.get(address.pk, [])), regions)
+        address.version += 1
+        entries.append((address, before, {"deleted": True}))
+    _write_versions(entries, actor=actor, channel=Channel.DELETION, now=now)

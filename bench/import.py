@@ -303,7 +303,7 @@ class _RawRows:
             ensure_ascii=False, separators=(",", ":"), sort_keys=True,
         )  # fmt: skip
         return {
-            "address_id": i, "customer_id": i, "version": 1, "actor_id": None, "channel": "import",
+            "address_id": i, "customer_id": i, "version": 1, "actor_id": None, "actor_name": "", "channel": "import",
             "created_at": self.now, "before": None, "after": JsonText(after),
             "changed_fields": JsonText(json.dumps(sorted(json.loads(after)))), "prev_hash": "", "hash": "0" * 64,
         }  # fmt: skip

@@ -294,6 +294,42 @@ AXES_VERBOSE = False
 # Proxies in front of the web server that append the client's address to X-Forwarded-For (0: use
 # the connection's address): lockouts are per client address, not per proxy.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# The key of the address history's HMAC chain (addresses/history.py): kept outside the database,
+# so whoever can write the database cannot rewrite history unseen. Derived from SECRET_KEY unless
+# set; set it on its own so that rotating SECRET_KEY leaves the history verifiable.
+import hashlib as _hashlib  # noqa: E402
+import hmac as _hmac  # noqa: E402
+
+HISTORY_KEY = (
+    env.str("HISTORY_KEY", default="")
+    or _hmac.new(SECRET_KEY.encode(), b"dizhi-address-history", _hashlib.sha256).hexdigest()
+)
+# The audit trail (trust.AuditEntry) keeps entries this many days; `manage.py audit_prune` (run
+# daily) deletes older ones, the only deletion PostgreSQL lets through.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=3 * 365)
+# Content-Security-Policy (Django's own middleware): scripts only from this site, no inline script
+# and no eval; inline style attributes stay allowed (templates use a few); map tiles from the
+# configured provider. Idle sessions end after SESSION_IDLE_MINUTES without a request.
+from django.utils.csp import CSP  # noqa: E402
+
+MIDDLEWARE += [
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "trust.middleware.IdleSessionMiddleware",
+]
+_TILE_HOSTS = {"osm": ["https://tile.openstreetmap.org"], "amap": ["https://*.is.autonavi.com"]}
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:", *_TILE_HOSTS.get(MAP_TILES, [])],
+    "font-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=120)
 # --- end trust ---------------------------------------------------------------------------------------
 # --- REST API and webhooks (issue #31, api/) -------------------------------------------------------
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=20 * 1024 * 1024)  # a 10,000-item bulk call fits

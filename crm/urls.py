@@ -19,5 +19,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("api/", include("api.urls")),
+    path("trust/", include("trust.urls")),
 ]
 urlpatterns += [path("analysis/", include("analysis.urls"))]

@@ -18,3 +18,5 @@ customers_archiving = Signal()
 # customer_id, archive ({key: rows} from customers_archiving), actor: a customer came back from
 # the trash (its row exists again); receivers put back their rows.
 customers_restored = Signal()
+# customer_id, user, request: a customer's page was read (the audit trail records it).
+customer_viewed = Signal()

@@ -32,6 +32,7 @@ from customers.selectors import (
     region_visible_total,
 )
 from customers.services import customer_delete, customer_update, customers_reassign_owner
+from customers.signals import customer_viewed
 from geo.choices import RegionLevel
 from geo.presentation import map_config, map_display_crs, region_label
 from geo.selectors import region_chain, region_picker_levels
@@ -231,6 +232,9 @@ class CustomerDetailView(VisibleCustomersMixin, View):
     def get(self, request, pk):
         customer = self.get_customer(pk)
         addresses = address_selectors.customer_addresses(customer=customer)
+        customer_viewed.send(
+            sender=type(customer), customer_id=customer.pk, user=request.user, request=request
+        )
         return render(
             request,
             self.template_name,

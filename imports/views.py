@@ -26,6 +26,8 @@ from imports.reading import ImportFileError, open_table
 from imports.selectors import column_preset_find, column_presets
 from imports.services import column_preset_save
 from imports.tasks import import_job_confirm, import_job_resume, import_job_validate
+from trust.choices import AuditAction
+from trust.services import audit_record
 
 MAX_UPLOAD_BYTES = getattr(settings, "IMPORT_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
 ACTIVE = (ImportStatus.PENDING, ImportStatus.VALIDATING, ImportStatus.QUEUED, ImportStatus.RUNNING)
@@ -175,8 +177,15 @@ def import_job(request, pk):
     if request.method == "POST":
         if request.POST.get("action") == "resume":
             import_job_resume(job)
-        else:
-            import_job_confirm(job)
+        elif import_job_confirm(job):
+            audit_record(
+                actor=request.user,
+                action=AuditAction.IMPORT,
+                request=request,
+                job=job.pk,
+                file=job.source_name,
+                rows=job.total_rows,
+            )
         return redirect("imports:job", pk=job.pk)
     context = {
         "job": job,
@@ -226,6 +235,14 @@ def export_customers(request):
     ids = [int(i) for v in request.GET.getlist("ids") for i in v.split(",") if i.strip()]
     if ids:
         customers = customers.filter(pk__in=ids)
+    audit_record(
+        actor=request.user,
+        action=AuditAction.EXPORT,
+        request=request,
+        format=fmt,
+        filters={k: request.GET.getlist(k) for k in sorted(request.GET) if k != "format"},
+        rows=customers.count(),
+    )
     name = f"customers-{timezone.localtime():%Y%m%d-%H%M}.{fmt}"
     response = StreamingHttpResponse(
         exporting.export_chunks(customers, fmt), content_type=exporting.CONTENT_TYPES[fmt]

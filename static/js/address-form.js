@@ -195,5 +195,12 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-address-form]").forEach(init);
+    // A text already in the box (an edit, a form sent back with errors) is parsed at once. Said
+    // here rather than as an htmx event filter, which htmx evaluates as script: the
+    // Content-Security-Policy allows no eval.
+    if (!window.htmx) return;
+    document.querySelectorAll("[data-paste-box]").forEach(function (box) {
+      if (box.value.trim() !== "") window.htmx.trigger(box, "dz-prefilled");
+    });
   });
 })();

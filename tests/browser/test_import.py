@@ -60,7 +60,7 @@ def test_upload_watch_progress_and_download_the_report(import_page, live_server,
     assert page.url == preview_url
 
     page.click("[data-testid=import-confirm]")
-    page.wait_for_function("document.querySelector('#import-status').dataset.status === 'done'")
+    page.wait_for_function("() => document.querySelector('#import-status').dataset.status === 'done'")
     assert page.locator("[data-testid=import-status]").inner_text() in ("Finished", "已完成")
     assert page.locator(".progress-bar").inner_text() == "100%"
     assert page.locator("[data-testid=import-rejected]").inner_text() == "2"

@@ -51,7 +51,7 @@ def test_a_manager_maps_a_hubspot_export_and_reuses_the_mapping(
     page.get_by_role("button", name="Check the file").click()
     page.wait_for_selector("[data-testid=import-confirm]")
     page.click("[data-testid=import-confirm]")
-    page.wait_for_function("document.querySelector('#import-status').dataset.status === 'done'")
+    page.wait_for_function("() => document.querySelector('#import-status').dataset.status === 'done'")
     assert Customer.objects.get(external_id="42").name == "杭州云栖"
     assert ColumnPreset.objects.get().name == "HubSpot companies"
 

@@ -66,12 +66,13 @@ def _wait_total(page, predicate):
 @pytest.fixture
 def customers(make_customer, make_user, category):
     user = make_user("mapper")
-    rows = [("北京客户一", 39.91, 116.40, [category.pk]), ("北京客户二", 39.93, 116.42, []), (XSS, 39.95, 116.45, []),
-            ("上海客户", 31.23, 121.47, []), ("深圳客户", 22.54, 114.05, [category.pk])]  # fmt: skip
+    rows = [("北京客户一", 39.91, 116.40, [category.pk], "110101"), ("北京客户二", 39.93, 116.42, [], "110101"),
+            (XSS, 39.95, 116.45, [], "110101"), ("上海客户", 31.23, 121.47, [], "310101"),
+            ("深圳客户", 22.54, 114.05, [category.pk], "440304")]  # fmt: skip
     made = {}
-    for name, lat, lng, cats in rows:
+    for name, lat, lng, cats, district in rows:  # each point in its own district (the write path checks)
         c = make_customer(name, owner=user)
-        made[name] = address_create(customer=c, district_code="110101", lat=lat, lng=lng, category_ids=cats)
+        made[name] = address_create(customer=c, district_code=district, lat=lat, lng=lng, category_ids=cats)
     return user, made
 
 

@@ -199,7 +199,7 @@ def test_a_manager_imports_customers_through_db_worker_and_finds_them(production
     page.wait_for_selector("[data-testid=import-confirm]", timeout=240_000)
     page.click("[data-testid=import-confirm]")
     page.wait_for_function(
-        "document.querySelector('#import-status').dataset.status === 'done'", timeout=240_000
+        "() => document.querySelector('#import-status').dataset.status === 'done'", timeout=240_000
     )
     page.click("[data-testid=import-view-customers]")
     page.wait_for_selector("table.dz-table")
