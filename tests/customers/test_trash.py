@@ -96,10 +96,14 @@ def test_customer_goes_to_the_trash_and_comes_back_whole(customer, manager, shop
     assert _rows(customer.pk) == before_rows
     head = Address.objects.get(customer_id=customer.pk, kind="delivery")
     assert list(head.categories.values_list("pk", flat=True)) == [shop.pk]
-    assert (
-        list(AddressVersion.objects.filter(customer_id=customer.pk).order_by("pk").values_list("pk", "hash"))
-        == versions
+    # The history never left: each address's chain goes on with the deletion's tombstone and the
+    # restore's own version, and still verifies.
+    after = list(
+        AddressVersion.objects.filter(customer_id=customer.pk).order_by("pk").values_list("pk", "hash", "channel")
     )
+    assert [(pk, h) for pk, h, _c in after[: len(versions)]] == versions
+    channels = [c for _pk, _h, c in after[len(versions) :]]
+    assert sorted(channels) == ["deletion", "deletion", "form", "form"]
     assert all(
         address_history_verify(address=a) == [] for a in Address.objects.filter(customer_id=customer.pk)
     )
@@ -117,7 +121,9 @@ def test_address_goes_to_the_trash_and_comes_back_with_its_history(customer, man
     assert (item.kind, item.customer_id, item.object_id) == (TrashKind.ADDRESS, customer.pk, head.pk)
     assert "科苑路15号" in item.label and item.customer_name == "华南贸易"
     assert list(Address.objects.filter(customer_id=customer.pk).values_list("kind", flat=True)) == ["billing"]
-    assert not AddressVersion.objects.filter(address_id=head.pk).exists()
+    # No one deletes history: the address's chain is closed by a tombstone naming who deleted it.
+    tombstone = AddressVersion.objects.filter(address_id=head.pk).order_by("version").last()
+    assert (tombstone.channel, tombstone.after, tombstone.actor_id) == ("deletion", {"deleted": True}, manager.pk)
     kept, tags = _cells(), dict(Address.objects.values_list("pk", "customer_scopes"))
     cells.map_cells_rebuild()
     assert _cells() == kept
@@ -128,7 +134,8 @@ def test_address_goes_to_the_trash_and_comes_back_with_its_history(customer, man
     assert address.pk == head.pk
     assert _rows(customer.pk) == before_rows
     assert address_history_verify(address=address) == []
-    assert AddressVersion.objects.filter(address_id=head.pk).count() == 2
+    # created, moved, deleted (tombstone), restored
+    assert AddressVersion.objects.filter(address_id=head.pk).count() == 4
     assert _cells() == before_cells
 
 
