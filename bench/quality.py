@@ -239,9 +239,7 @@ def labelled_run(seed: int):
 def top_up(scale: int, seed: int):
     """Add generated customers (and one address each) until there are `scale`, in SQL."""
     have = Customer.objects.count()
-    if have >= scale:
-        return have
-    need = scale - have
+    need = max(scale - have, 0)
     with connection.cursor() as cur:
         cur.execute(
             "SELECT d.id, d.parent_id, c.parent_id FROM geo_region d JOIN geo_region c ON c.id = d.parent_id "
@@ -251,11 +249,12 @@ def top_up(scale: int, seed: int):
         cur.execute("SELECT id FROM geo_region WHERE code = 'CN'")
         (china,) = cur.fetchone()
         started = time.perf_counter()
-        # Names: a 2-character core from 40 characters, an industry and a suffix, so blocks stay
+        # Names: a 3-character core from 40 characters, an industry and a suffix, so blocks stay
         # realistic (common cores repeat in a city); 1% are copies of another row with a phone
         # written differently (the duplicates the scan must find).
-        cur.execute(
-            f"""
+        if need:
+            cur.execute(
+                f"""
             INSERT INTO customers_customer (name, kind, stage, phone, email, external_id, search_keys, created_at, updated_at)
             SELECT substr(%(w)s, 1 + (random() * 39)::int, 1) || substr(%(w)s, 1 + (random() * 39)::int, 1)
                    || substr(%(w)s, 1 + (random() * 39)::int, 1)
@@ -263,21 +262,22 @@ def top_up(scale: int, seed: int):
                    || (ARRAY['有限公司','股份有限公司','有限责任公司'])[1 + (random() * 2)::int],
                    'enterprise', 'potential',
                    '1' || (3 + (random() * 6)::int)::text || lpad(((random() * 999999999)::bigint)::text, 9, '0'),
-                   '', '{SCALE_TAG}' || g, '', now(), now()
+                   '', '{SCALE_TAG}' || g, '{{}}', now(), now()
             FROM generate_series(%(start)s, %(end)s) g
             """,  # noqa: S608
-            {"w": WORDS, "start": have + 1, "end": have + need},
-        )
+                {"w": WORDS, "start": have + 1, "end": have + need},
+            )
         cur.execute(
             f"""
             INSERT INTO addresses_address (customer_id, kind, is_primary, raw_text, detail, postcode, region_id,
                 country_id, province_id, city_id, district_id, precision, geocode_source, version,
                 created_at, updated_at, search_keys, customer_name, customer_stage, customer_kind, customer_scopes)
-            SELECT c.id, 'registered', true, '', (1 + (random() * 300)::int)::text || '号', '', d.did,
-                   %(china)s, d.pid, d.cid, d.did, 'none', '', 1, now(), now(), '', c.name, c.stage, c.kind, ''
+            SELECT c.id, 'registered', true, '', (1 + (random() * 300)::int)::text || '号', '',
+                   (%(dids)s::bigint[])[1 + c.id %% %(n)s],
+                   %(china)s, (%(pids)s::bigint[])[1 + c.id %% %(n)s], (%(cids)s::bigint[])[1 + c.id %% %(n)s],
+                   (%(dids)s::bigint[])[1 + c.id %% %(n)s], 'none', '', 1, now(), now(), '{{}}',
+                   c.name, c.stage, c.kind, ''
             FROM customers_customer c
-            JOIN LATERAL (SELECT did, cid, pid FROM unnest(%(dids)s::bigint[], %(cids)s::bigint[], %(pids)s::bigint[])
-                          AS t(did, cid, pid) OFFSET (c.id * 7919 %% %(n)s) LIMIT 1) d ON true
             WHERE c.external_id LIKE '{SCALE_TAG}%%' AND NOT EXISTS (SELECT 1 FROM addresses_address a WHERE a.customer_id = c.id)
             """,  # noqa: S608
             {

@@ -18,4 +18,5 @@ urlpatterns = [
     path("self-service/<int:pk>/decide/", views.SelfServiceDecideView.as_view(), name="self_service_decide"),
     path("s/<str:token>/", views.SelfServiceView.as_view(), name="self_service"),
     path("points/", views.PointsView.as_view(), name="points"),
+    path("look-alikes/", views.LookAlikeView.as_view(), name="look_alikes"),
 ]

@@ -394,3 +394,26 @@ class PointsView(LoginRequiredMixin, TemplateView):
                 ]
             )
         return response
+
+
+class LookAlikeView(LoginRequiredMixin, TemplateView):
+    """The save-time warning as an HTML fragment ("looks like <customer>"), for a customer form to
+    fetch as its name, phone or e-mail change (htmx: hx-get with hx-include of those fields)."""
+
+    template_name = "quality/_look_alikes.html"
+
+    def get_context_data(self, **kwargs):
+        params = self.request.GET
+        exclude = params.get("exclude", "")
+        found = []
+        if params.get("name", "").strip():
+            found = selectors.look_alikes(
+                user=self.request.user,
+                name=params.get("name", ""),
+                phone=params.get("phone", ""),
+                email=params.get("email", ""),
+                exclude_id=int(exclude) if exclude.isdigit() else None,
+            )
+        return super().get_context_data(
+            **kwargs, found=[(x.customer, x.match.score, reason_labels(x.match.reasons)) for x in found]
+        )

@@ -206,3 +206,11 @@ def test_undo_of_an_invisible_merge_answers_404(client, sales, other_sales, twin
     merge = customer_merge(survivor=a, other=b, actor=sales)
     client.force_login(other_sales)
     assert client.post(reverse("quality:undo", args=[merge.pk])).status_code == 404
+
+
+def test_look_alike_fragment_warns_before_saving(client, sales, twins):
+    _scan()
+    client.force_login(sales)
+    page = client.get(reverse("quality:look_alikes"), {"name": "华南贸易", "phone": "0755-8888 1234"})
+    assert page.status_code == 200 and "华南贸易有限公司" in page.content.decode()
+    assert "alert" not in client.get(reverse("quality:look_alikes"), {"name": "完全不同"}).content.decode()
