@@ -295,7 +295,8 @@ def top_up(scale: int, seed: int):
             UPDATE customers_customer t SET name = src.name,
                    phone = '+86 ' || substr(src.phone, 1, 3) || ' ' || substr(src.phone, 4, 4) || ' ' || substr(src.phone, 8)
             FROM src WHERE t.id = src.id + 1
-            """  # noqa: S608
+            """,  # noqa: S608
+            [],
         )
         cur.execute("VACUUM ANALYZE customers_customer")
         cur.execute("VACUUM ANALYZE addresses_address")

@@ -214,3 +214,12 @@ def test_look_alike_fragment_warns_before_saving(client, sales, twins):
     page = client.get(reverse("quality:look_alikes"), {"name": "华南贸易", "phone": "0755-8888 1234"})
     assert page.status_code == 200 and "华南贸易有限公司" in page.content.decode()
     assert "alert" not in client.get(reverse("quality:look_alikes"), {"name": "完全不同"}).content.decode()
+
+
+def test_survivor_history_shows_the_moved_addresses_past(sales, twins):
+    from addresses.selectors import customer_history
+
+    a, b, moved = twins
+    customer_merge(survivor=a, other=b, actor=sales)
+    entries = [e for e in customer_history(customer=a) if e.address_id == moved.pk]
+    assert [e.created for e in entries] == [False, True]  # the move, then its creation under b
