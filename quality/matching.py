@@ -71,10 +71,31 @@ def parse_phone(text: str, region: str = DEFAULT_REGION) -> PhoneNumber | None:
     )
 
 
+_DIGITS_RE = re.compile(r"\D+")
+_CN_MOBILE_RE = re.compile(r"^(?:0086|86)?(1[3-9]\d{9})$")
+
+
 def phone_key(text: str) -> str:
-    """E.164 of a phone, or "" when it cannot be parsed."""
-    parsed = parse_phone(text)
-    return parsed.e164 if parsed else ""
+    """E.164 of a phone, or "" when it cannot be parsed. Chinese mobile numbers (most of them)
+    take a fast path: parsing and formatting with phonenumbers costs ~0.5 ms a number, which
+    is most of a million-customer scan."""
+    text = to_halfwidth(text or "").strip()
+    if not text:
+        return ""
+    lead = text.lstrip("(（ ")
+    if lead[:1] == "1" or lead[:3] == "+86" or lead[:2] == "86" or lead[:4] == "0086":
+        mobile = _CN_MOBILE_RE.match(_DIGITS_RE.sub("", text))
+        if mobile and not any(c.isalpha() for c in text):
+            return "+86" + mobile.group(1)
+    if sum(c.isdigit() for c in text) < 5:
+        return ""
+    try:
+        number = phonenumbers.parse(text, DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        return ""
+    if not phonenumbers.is_possible_number(number):
+        return ""
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def email_valid(text: str) -> bool:
