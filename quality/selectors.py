@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import F, Prefetch
+from django.db.models import F, Prefetch, Q
 from django.http import Http404
 
 from addresses.models import Address
@@ -102,14 +102,11 @@ def look_alikes(
     keys = blocking_keys(record)
     if not keys:
         return []
-    by_kind: dict[str, list[str]] = {}
+    # One query: each (kind, key) is an index probe on quality_customerkey_block.
+    match = Q()
     for kind, key in keys:
-        by_kind.setdefault(kind, []).append(key)
-    ids: set[int] = set()
-    for kind, values in by_kind.items():
-        ids.update(
-            CustomerKey.objects.filter(kind=kind, key__in=values).values_list("customer_id", flat=True)[:200]
-        )
+        match |= Q(kind=kind, key=key)
+    ids = set(CustomerKey.objects.filter(match).values_list("customer_id", flat=True)[:200])
     ids.discard(exclude_id)
     if not ids:
         return []
