@@ -8,6 +8,7 @@ what it returns.
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 from rapidfuzz import fuzz
@@ -113,20 +114,19 @@ def plain_text(text: str) -> str:
     return _NOT_WORD_RE.sub("", unicodedata.normalize("NFKC", text))
 
 
+_SUFFIX_RE = re.compile("(?:" + "|".join(re.escape(x) for x in _COMPANY_SUFFIXES) + r")[ ,.]*$")
+
+
+@lru_cache(maxsize=65536)  # a scan scores each name against several others
 def name_key(name: str) -> str:
     """A customer name without company suffixes, punctuation, case or traditional characters."""
-    text = to_simplified(to_halfwidth(name or "")).lower()
-    text = _SPACES_RE.sub(" ", text).strip()
-    changed = True
-    while changed:
-        changed = False
-        for suffix in _COMPANY_SUFFIXES:
-            if text.endswith(suffix) and len(text) > len(suffix) + 1:
-                text = text[: -len(suffix)].rstrip(" ,.")
-                changed = True
+    text = _SPACES_RE.sub(" ", to_simplified(to_halfwidth(name or "")).lower()).strip()
+    while (found := _SUFFIX_RE.search(text)) and found.start() >= 2:
+        text = text[: found.start()].rstrip(" ,.")
     return _NOT_WORD_RE.sub("", text)
 
 
+@lru_cache(maxsize=65536)
 def name_core(name: str) -> str:
     """`name_key` without a leading province or city name (深圳华南贸易 → 华南贸易)."""
     key = name_key(name)
