@@ -168,8 +168,11 @@ def _existing_actor(version: AddressVersion):
 
 def customer_history(*, customer: Customer, limit: int = HISTORY_LIMIT) -> list[HistoryEntry]:
     """The newest changes to a (visible) customer's addresses, each as before → after per field."""
+    # Rows written while an address belonged to another customer (before a merge) come with it:
+    # PostgreSQL ORs the customer_id index and the (address, version) index.
+    moved_in = Address.objects.filter(customer_id=customer.pk).values("pk")
     versions = list(
-        AddressVersion.objects.filter(customer_id=customer.pk)
+        AddressVersion.objects.filter(Q(customer_id=customer.pk) | Q(address_id__in=moved_in))
         .select_related("actor")
         .order_by("-created_at", "-version", "-pk")[:limit]
     )

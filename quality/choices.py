@@ -13,3 +13,14 @@ class KeyKind(models.TextChoices):
     EMAIL = "email", _("Email")
     NAME = "name", _("Name in city")
     ADDRESS = "address", _("Address")
+
+
+class SubmissionStatus(models.TextChoices):
+    APPLIED = "applied", _("Applied")
+    PENDING = "pending", _("Waiting for review")
+    REJECTED = "rejected", _("Rejected")
+
+
+class SubmissionAction(models.TextChoices):
+    CONFIRM = "confirm", _("Confirmed")
+    CORRECT = "correct", _("Corrected")

@@ -8,6 +8,7 @@ what it returns.
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 from rapidfuzz import fuzz
@@ -71,10 +72,31 @@ def parse_phone(text: str, region: str = DEFAULT_REGION) -> PhoneNumber | None:
     )
 
 
+_DIGITS_RE = re.compile(r"\D+")
+_CN_MOBILE_RE = re.compile(r"^(?:0086|86)?(1[3-9]\d{9})$")
+
+
 def phone_key(text: str) -> str:
-    """E.164 of a phone, or "" when it cannot be parsed."""
-    parsed = parse_phone(text)
-    return parsed.e164 if parsed else ""
+    """E.164 of a phone, or "" when it cannot be parsed. Chinese mobile numbers (most of them)
+    take a fast path: parsing and formatting with phonenumbers costs ~0.5 ms a number, which
+    is most of a million-customer scan."""
+    text = to_halfwidth(text or "").strip()
+    if not text:
+        return ""
+    lead = text.lstrip("(（ ")
+    if lead[:1] == "1" or lead[:3] == "+86" or lead[:2] == "86" or lead[:4] == "0086":
+        mobile = _CN_MOBILE_RE.match(_DIGITS_RE.sub("", text))
+        if mobile and not any(c.isalpha() for c in text):
+            return "+86" + mobile.group(1)
+    if sum(c.isdigit() for c in text) < 5:
+        return ""
+    try:
+        number = phonenumbers.parse(text, DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        return ""
+    if not phonenumbers.is_possible_number(number):
+        return ""
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def email_valid(text: str) -> bool:
@@ -92,20 +114,19 @@ def plain_text(text: str) -> str:
     return _NOT_WORD_RE.sub("", unicodedata.normalize("NFKC", text))
 
 
+_SUFFIX_RE = re.compile("(?:" + "|".join(re.escape(x) for x in _COMPANY_SUFFIXES) + r")[ ,.]*$")
+
+
+@lru_cache(maxsize=65536)  # a scan scores each name against several others
 def name_key(name: str) -> str:
     """A customer name without company suffixes, punctuation, case or traditional characters."""
-    text = to_simplified(to_halfwidth(name or "")).lower()
-    text = _SPACES_RE.sub(" ", text).strip()
-    changed = True
-    while changed:
-        changed = False
-        for suffix in _COMPANY_SUFFIXES:
-            if text.endswith(suffix) and len(text) > len(suffix) + 1:
-                text = text[: -len(suffix)].rstrip(" ,.")
-                changed = True
+    text = _SPACES_RE.sub(" ", to_simplified(to_halfwidth(name or "")).lower()).strip()
+    while (found := _SUFFIX_RE.search(text)) and found.start() >= 2:
+        text = text[: found.start()].rstrip(" ,.")
     return _NOT_WORD_RE.sub("", text)
 
 
+@lru_cache(maxsize=65536)
 def name_core(name: str) -> str:
     """`name_key` without a leading province or city name (深圳华南贸易 → 华南贸易)."""
     key = name_key(name)

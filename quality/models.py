@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from quality.choices import KeyKind, PairStatus
+from quality.choices import KeyKind, PairStatus, SubmissionAction, SubmissionStatus
 
 
 class CustomerKey(models.Model):
@@ -151,3 +151,124 @@ class QualitySnapshot(models.Model):
 
     def __str__(self):
         return f"{self.day} {self.scope}:{self.scope_id}"
+
+
+class SelfServiceLink(models.Model):
+    """A single-use, expiring link a customer opens to confirm or correct their addresses. Only
+    a hash of its signed token is stored: the link itself cannot be read back or guessed."""
+
+    customer = models.ForeignKey(
+        "customers.Customer", verbose_name=_("customer"), on_delete=models.CASCADE, related_name="+"
+    )
+    token_hash = models.CharField(_("token hash"), max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"))
+    expires_at = models.DateTimeField(_("expires"))
+    sent_to = models.CharField(_("sent to"), max_length=254, blank=True)
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("self-service link")
+        verbose_name_plural = _("self-service links")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.customer_id} {self.created_at:%Y-%m-%d}"
+
+
+class SelfServiceSubmission(models.Model):
+    """What a customer answered for one address through a link: kept whether it was applied,
+    is waiting for review (a setting, or text that could not be parsed) or was rejected."""
+
+    link = models.ForeignKey(
+        SelfServiceLink, verbose_name=_("link"), on_delete=models.CASCADE, related_name="submissions"
+    )
+    customer = models.ForeignKey(
+        "customers.Customer", verbose_name=_("customer"), on_delete=models.CASCADE, related_name="+"
+    )
+    address = models.ForeignKey(
+        "addresses.Address", verbose_name=_("address"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(_("action"), max_length=10, choices=SubmissionAction.choices)
+    raw_text = models.TextField(_("address as entered"), blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=SubmissionStatus.choices)
+    problem = models.TextField(_("problem"), blank=True)
+    created_at = models.DateTimeField(_("submitted"))
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("self-service answer")
+        verbose_name_plural = _("self-service answers")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "created_at"], name="quality_submission_status")]
+
+    def __str__(self):
+        return f"{self.customer_id} {self.action} {self.status}"
+
+
+class PointsEntry(models.Model):
+    """Points a customer earned for keeping their data current (QUALITY_POINTS rules)."""
+
+    customer = models.ForeignKey(
+        "customers.Customer", verbose_name=_("customer"), on_delete=models.CASCADE, related_name="+"
+    )
+    points = models.IntegerField(_("points"))
+    reason = models.CharField(_("reason"), max_length=10, choices=SubmissionAction.choices)
+    address = models.ForeignKey(
+        "addresses.Address", verbose_name=_("address"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    submission = models.ForeignKey(
+        SelfServiceSubmission,
+        verbose_name=_("answer"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("time"))
+
+    class Meta:
+        verbose_name = _("points entry")
+        verbose_name_plural = _("points entries")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["customer", "created_at"], name="quality_points_customer")]
+
+    def __str__(self):
+        return f"{self.customer_id} {self.points:+d}"
+
+
+class ReminderDigest(models.Model):
+    """One weekly reminder e-mail to a salesperson, claimed before it is sent, so a run that was
+    stopped and started again sends nobody a second one."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+"
+    )
+    week = models.DateField(_("week"))  # its Monday
+    addresses = models.PositiveIntegerField(_("addresses"), default=0)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("reminder digest")
+        verbose_name_plural = _("reminder digests")
+        ordering = ["-week", "user"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "week"], name="%(app_label)s_%(class)s_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.user_id} {self.week}"

@@ -31,3 +31,23 @@ def verify_months_by_category() -> dict[str, int]:
 def due_soon_days() -> int:
     """An address is "due" this many days before it becomes overdue (QUALITY_DUE_SOON_DAYS)."""
     return getattr(settings, "QUALITY_DUE_SOON_DAYS", 30)
+
+
+def link_days() -> int:
+    """How long a self-service link stays valid (QUALITY_LINK_DAYS)."""
+    return getattr(settings, "QUALITY_LINK_DAYS", 14)
+
+
+def self_service_review() -> bool:
+    """Hold customers' corrections for review instead of applying them (QUALITY_SELF_SERVICE_REVIEW)."""
+    return getattr(settings, "QUALITY_SELF_SERVICE_REVIEW", False)
+
+
+def points_rules() -> dict[str, int]:
+    """Points per confirmed and per corrected address (QUALITY_POINTS)."""
+    return {"confirm": 10, "correct": 20, **getattr(settings, "QUALITY_POINTS", {})}
+
+
+def link_rate_limit() -> tuple[int, int]:
+    """(requests, seconds) one client may make to self-service pages (QUALITY_LINK_RATE)."""
+    return getattr(settings, "QUALITY_LINK_RATE", (30, 600))

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import F, Prefetch
+from django.db.models import F, Prefetch, Q
 from django.http import Http404
 
 from addresses.models import Address
@@ -102,14 +102,11 @@ def look_alikes(
     keys = blocking_keys(record)
     if not keys:
         return []
-    by_kind: dict[str, list[str]] = {}
+    # One query: each (kind, key) is an index probe on quality_customerkey_block.
+    match = Q()
     for kind, key in keys:
-        by_kind.setdefault(kind, []).append(key)
-    ids: set[int] = set()
-    for kind, values in by_kind.items():
-        ids.update(
-            CustomerKey.objects.filter(kind=kind, key__in=values).values_list("customer_id", flat=True)[:200]
-        )
+        match |= Q(kind=kind, key=key)
+    ids = set(CustomerKey.objects.filter(match).values_list("customer_id", flat=True)[:200])
     ids.discard(exclude_id)
     if not ids:
         return []
@@ -204,3 +201,74 @@ def address_to_verify_get(*, user, pk: int) -> Address:
     if address is None:
         raise Http404
     return address
+
+
+def self_service_pending(*, user, limit: int = 50):
+    """Customers' answers waiting for review, of customers the user may see."""
+    from quality.choices import SubmissionStatus
+    from quality.models import SelfServiceSubmission
+
+    return (
+        SelfServiceSubmission.objects.filter(
+            status=SubmissionStatus.PENDING, customer__in=Customer.objects.visible_to(user)
+        )
+        .select_related("customer", "address")
+        .order_by("created_at", "pk")[:limit]
+    )
+
+
+def self_service_submission_get(*, user, pk: int):
+    from quality.models import SelfServiceSubmission
+
+    found = SelfServiceSubmission.objects.filter(
+        pk=pk, customer__in=Customer.objects.visible_to(user)
+    ).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+def self_service_links_recent(*, user, limit: int = 30):
+    from quality.models import SelfServiceLink
+
+    return (
+        SelfServiceLink.objects.filter(customer__in=Customer.objects.visible_to(user))
+        .select_related("customer", "created_by")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+def self_service_link_owned(*, user, pk: int):
+    from quality.models import SelfServiceLink
+
+    found = SelfServiceLink.objects.filter(pk=pk, customer__in=Customer.objects.visible_to(user)).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+def points_ledger(*, user, q: str = "", customer_id: int | None = None):
+    """Points entries of visible customers, newest first, optionally for one customer or a name."""
+    from quality.models import PointsEntry
+
+    entries = PointsEntry.objects.filter(customer__in=Customer.objects.visible_to(user))
+    if customer_id:
+        entries = entries.filter(customer_id=customer_id)
+    if q:
+        entries = entries.filter(customer__name__icontains=q.strip())
+    return entries.select_related(
+        "customer", "address__country", "address__province", "address__city", "address__district"
+    ).order_by("-created_at", "-pk")
+
+
+def points_totals(*, user, q: str = "", limit: int = 20):
+    """Customers with the most points (name, id, total)."""
+    from django.db.models import Sum
+
+    return list(
+        points_ledger(user=user, q=q)
+        .order_by()
+        .values("customer_id", "customer__name")
+        .annotate(total=Sum("points"))
+        .order_by("-total", "customer_id")[:limit]
+    )

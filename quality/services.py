@@ -1,10 +1,15 @@
 """Writes of the quality app: blocking keys, the duplicate scan, merging customers and undoing a
 merge. Customer and address changes go through customers.services and addresses.services."""
 
+import hashlib
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.core import signing
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -12,17 +17,27 @@ from django.utils.translation import gettext as _
 
 from addresses.choices import Channel
 from addresses.models import Address
-from addresses.services import address_update, addresses_move
+from addresses.services import AddressInput, address_update, addresses_move, addresses_save
 from crm.db.batch_lookup import in_values
 from crm.db.bulk_insert import bulk_insert_rows
 from customers.models import Customer
 from customers.services import customer_create, customer_delete, customer_update
 from geo.choices import GeocodePrecision
 from geo.models import Region
-from quality.choices import PairStatus
+from quality.choices import PairStatus, SubmissionAction, SubmissionStatus
 from quality.matching import MAX_BLOCK, blocking_keys, email_key, phone_key, score_pair
-from quality.models import CustomerAlias, CustomerKey, CustomerMerge, DuplicatePair, QualitySnapshot
-from quality.policy import duplicate_threshold, undo_period
+from quality.models import (
+    CustomerAlias,
+    CustomerKey,
+    CustomerMerge,
+    DuplicatePair,
+    PointsEntry,
+    QualitySnapshot,
+    ReminderDigest,
+    SelfServiceLink,
+    SelfServiceSubmission,
+)
+from quality.policy import duplicate_threshold, link_days, points_rules, self_service_review, undo_period
 from quality.records import records_all, records_for
 from quality.schedule import status_q
 
@@ -76,17 +91,20 @@ class ScanResult:
 
 def _candidate_sql(only: bool) -> str:
     table = CustomerKey._meta.db_table
+    keys = table
     restrict = ""
     if only:
-        restrict = (
-            "AND (k1.customer_id IN (SELECT unnest(%s::bigint[])) OR k2.customer_id IN (SELECT unnest(%s::bigint[])))"
-            if connection.vendor == "postgresql"
-            else "AND (k1.customer_id IN ({ids}) OR k2.customer_id IN ({ids}))"
+        # Only the blocks these customers are in (their keys off the customer index, each block
+        # off the (kind, key) index): a save-time rescan costs a few probes, not a table scan.
+        ids = "SELECT unnest(%s::bigint[])" if connection.vendor == "postgresql" else "{ids}"
+        keys = (
+            f"(SELECT k.kind, k.key FROM {table} k WHERE (k.kind, k.key) IN "  # noqa: S608
+            f"(SELECT m.kind, m.key FROM {table} m WHERE m.customer_id IN ({ids})))"
         )
-    # Blocks too big to mean anything (MAX_BLOCK) are skipped; pairs come out in customer order,
-    # so they can be read in chunks.
+        restrict = f"AND (k1.customer_id IN ({ids}) OR k2.customer_id IN ({ids}))"
+    # Blocks too big to mean anything (MAX_BLOCK) are skipped.
     return (
-        f"WITH blocks AS (SELECT kind, key FROM {table} GROUP BY kind, key "  # noqa: S608
+        f"WITH blocks AS (SELECT kind, key FROM {keys} AS s GROUP BY kind, key "  # noqa: S608
         f"HAVING COUNT(*) BETWEEN 2 AND {MAX_BLOCK}) "
         f"SELECT DISTINCT k1.customer_id, k2.customer_id FROM blocks b "
         f"JOIN {table} k1 ON k1.kind = b.kind AND k1.key = b.key "
@@ -106,20 +124,21 @@ def duplicates_scan(*, customer_ids: Sequence[int] | None = None, chunk: int = 2
         if not ids:
             return ScanResult(0, 0, 0)
         if connection.vendor == "postgresql":
-            params = [ids, ids]
+            params = [ids, ids, ids]
         else:
             sql = sql.format(ids=",".join(map(str, ids)))
     candidates = pairs = new = 0
+    # The pairs are read in full before any is written (no statement stays open across the
+    # writes); blocks are capped (MAX_BLOCK), so the pairs stay few next to the customers.
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        while True:
-            batch = cursor.fetchmany(chunk)
-            if not batch:
-                break
-            candidates += len(batch)
-            kept, added = _score_and_keep(batch)
-            pairs += kept
-            new += added
+        found = cursor.fetchall()
+    for i in range(0, len(found), chunk):
+        batch = found[i : i + chunk]
+        candidates += len(batch)
+        kept, added = _score_and_keep(batch)
+        pairs += kept
+        new += added
     return ScanResult(candidates, pairs, new)
 
 
@@ -262,14 +281,18 @@ def customer_merge_undo(*, merge: CustomerMerge, actor=None) -> Customer:
     the merge (no three-way merge: the user merges again instead)."""
     merge = CustomerMerge.objects.select_for_update().get(pk=merge.pk)
     if merge.undone_at is not None:
-        raise UndoRefused(_("This merge was already undone."))
+        raise UndoRefused(_("This merge was already undone."), code="undone")
     if timezone.now() - merge.created_at > undo_period():
         raise UndoRefused(
-            _("This merge is too old to undo (the limit is %(days)s days).") % {"days": undo_period().days}
+            _("This merge is too old to undo (the limit is %(days)s days).") % {"days": undo_period().days},
+            code="too_old",
         )
     survivor = Customer.objects.select_for_update().filter(pk=merge.survivor_id).first()
     if survivor is None or _customer_values(survivor) != merge.survivor_after:
-        raise UndoRefused(_("The surviving customer was changed after the merge, so it cannot be undone."))
+        raise UndoRefused(
+            _("The surviving customer was changed after the merge, so it cannot be undone."),
+            code="survivor_changed",
+        )
     versions = dict(
         Address.objects.filter(pk__in=[m["id"] for m in merge.moved]).values_list("pk", "version")
     )
@@ -280,7 +303,9 @@ def customer_merge_undo(*, merge: CustomerMerge, actor=None) -> Customer:
         .filter(updated_at__gt=merge.created_at)
         .exists()
     ):
-        raise UndoRefused(_("Addresses were changed after the merge, so it cannot be undone."))
+        raise UndoRefused(
+            _("Addresses were changed after the merge, so it cannot be undone."), code="addresses_changed"
+        )
     merge.aliases.all().delete()
     before = merge.survivor_before
     changes = {
@@ -421,3 +446,209 @@ def address_confirm(*, address: Address, actor, channel: str = Channel.FORM) -> 
     return address_update(
         address=address, expected_version=None, actor=actor, channel=channel, verified_at=timezone.now()
     )
+
+
+# -- self-service links -------------------------------------------------------------
+
+_LINK_SALT = "quality.self_service"
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transaction.atomic
+def self_service_link_create(*, customer: Customer, actor, send_to: str = "") -> tuple[SelfServiceLink, str]:
+    """A new link for `customer`; returns it and its token (shown once, never stored)."""
+    token = signing.Signer(salt=_LINK_SALT).sign(secrets.token_urlsafe(24))
+    now = timezone.now()
+    link = SelfServiceLink.objects.create(
+        customer=customer,
+        token_hash=_token_hash(token),
+        created_by=actor if actor is not None and actor.is_authenticated else None,
+        created_at=now,
+        expires_at=now + timedelta(days=link_days()),
+        sent_to=send_to,
+    )
+    return link, token
+
+
+def self_service_link_send(*, link: SelfServiceLink, url: str) -> None:
+    """E-mail the link to the customer's address."""
+    send_mail(
+        _("Please check the addresses we have for you"),
+        _("Hello %(name)s,\n\nplease confirm or correct the addresses we have on file for you:\n%(url)s\n\n"
+          "The link works once, until %(expires)s.")
+        % {"name": link.customer.name, "url": url, "expires": link.expires_at.date().isoformat()},
+        None,
+        [link.sent_to],
+    )  # fmt: skip
+
+
+class LinkInvalid(Exception):
+    """The token is unknown, tampered with, expired, used or revoked (one answer for all)."""
+
+
+def self_service_link_get(*, token: str, for_update: bool = False) -> SelfServiceLink:
+    """The usable link of a token; raises LinkInvalid."""
+    try:
+        signing.Signer(salt=_LINK_SALT).unsign(token)
+    except signing.BadSignature:
+        raise LinkInvalid from None
+    links = SelfServiceLink.objects.select_related("customer")
+    if for_update:
+        links = links.select_for_update(of=("self",))
+    link = links.filter(token_hash=_token_hash(token)).first()
+    if link is None or link.used_at or link.revoked_at or link.expires_at <= timezone.now():
+        raise LinkInvalid
+    return link
+
+
+@transaction.atomic
+def self_service_link_revoke(*, link: SelfServiceLink, actor=None) -> None:
+    SelfServiceLink.objects.filter(pk=link.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A customer's answer for one of their addresses: "confirm", or "correct" with new text."""
+
+    address_id: int
+    action: str
+    raw_text: str = ""
+
+
+@transaction.atomic
+def self_service_submit(*, token: str, answers: Sequence[Answer]) -> list[SelfServiceSubmission]:
+    """Apply a customer's answers through the write path (channel self_service): a confirmation
+    sets `verified_at`; a correction is applied, or kept for review when the setting says so or
+    its text cannot be placed. Every answer is kept; points per QUALITY_POINTS. Uses up the link."""
+    link = self_service_link_get(token=token, for_update=True)
+    now = timezone.now()
+    link.used_at = now
+    link.save(update_fields=["used_at"])
+    own = {a.pk: a for a in Address.objects.filter(customer_id=link.customer_id)}
+    rules, kept = points_rules(), []
+    for answer in answers:
+        address = own.get(answer.address_id)
+        if address is None or answer.action not in SubmissionAction.values:
+            continue
+        submission = SelfServiceSubmission(
+            link=link, customer_id=link.customer_id, address=address, action=answer.action,
+            raw_text=answer.raw_text.strip(), created_at=now, status=SubmissionStatus.APPLIED,
+        )  # fmt: skip
+        if answer.action == SubmissionAction.CORRECT:
+            problem = _correction_problem(address, submission.raw_text)
+            if problem is not None or self_service_review():
+                submission.status, submission.problem = SubmissionStatus.PENDING, problem or ""
+        if submission.status == SubmissionStatus.APPLIED:
+            try:
+                with transaction.atomic():
+                    _apply_answer(address, submission)
+            except ValidationError as exc:  # e.g. a stored postcode the write path now rejects
+                submission.status, submission.problem = SubmissionStatus.PENDING, " ".join(exc.messages)
+        submission.save()
+        if submission.status == SubmissionStatus.APPLIED:
+            _award(submission, rules)
+        kept.append(submission)
+    return kept
+
+
+def _correction_problem(address: Address, raw_text: str) -> str | None:
+    """Why a correction cannot be applied as it is (None: it can): checked by a dry run of the
+    write path, which must place it in a region."""
+    if not raw_text:
+        return _("No address was entered.")
+    result = addresses_save(
+        items=[AddressInput(address_id=address.pk, raw_text=raw_text)],
+        channel=Channel.SELF_SERVICE,
+        dry_run=True,
+    )
+    if result.errors:
+        return " ".join(m for messages in result.errors[0].values() for m in messages)
+    if result.addresses[0].region_id is None:
+        return _("The address could not be placed in a region.")
+    return None
+
+
+def _apply_answer(address: Address, submission: SelfServiceSubmission, actor=None) -> None:
+    changes = {"verified_at": timezone.now()}
+    if submission.action == SubmissionAction.CORRECT:
+        changes["raw_text"] = submission.raw_text
+    address_update(
+        address=address, expected_version=None, actor=actor, channel=Channel.SELF_SERVICE, **changes
+    )
+
+
+def _award(submission: SelfServiceSubmission, rules: dict[str, int]) -> None:
+    points = rules.get(submission.action, 0)
+    if points:
+        PointsEntry.objects.create(
+            customer_id=submission.customer_id, points=points, reason=submission.action,
+            address=submission.address, submission=submission, created_at=timezone.now(),
+        )  # fmt: skip
+
+
+@transaction.atomic
+def self_service_review_decide(
+    *, submission: SelfServiceSubmission, apply: bool, actor, raw_text: str = ""
+) -> SelfServiceSubmission:
+    """A reviewer applies (optionally with corrected text) or rejects a held answer."""
+    submission = SelfServiceSubmission.objects.select_for_update().get(pk=submission.pk)
+    if submission.status != SubmissionStatus.PENDING:
+        raise ValidationError(_("This answer was already decided."))
+    if apply:
+        if submission.address is None:
+            raise ValidationError(_("The address no longer exists."))
+        if raw_text:
+            submission.raw_text = raw_text.strip()
+        _apply_answer(submission.address, submission, actor=actor)
+        submission.status = SubmissionStatus.APPLIED
+        _award(submission, points_rules())
+    else:
+        submission.status = SubmissionStatus.REJECTED
+    submission.decided_at, submission.decided_by = timezone.now(), actor
+    submission.save()
+    return submission
+
+
+# -- weekly reminders ---------------------------------------------------------------
+
+
+def reminders_send(*, today=None, base_url: str = "") -> int:
+    """E-mail each salesperson with addresses never verified or overdue one digest a week;
+    returns how many were sent. A digest is claimed (its row committed) before it is sent and
+    marked after: a run stopped midway and run again sends nobody a second one."""
+    from django.contrib.auth import get_user_model
+
+    today = today or timezone.localdate()
+    week = today - timedelta(days=today.weekday())
+    todo = status_q("unverified") | status_q("overdue")
+    counts = dict(
+        Address.objects.filter(todo, customer_owner__isnull=False)
+        .order_by()
+        .values_list("customer_owner_id")
+        .annotate(n=Count("pk"))
+    )
+    users = (
+        get_user_model().objects.filter(pk__in=list(counts), is_active=True).exclude(email="").order_by("pk")
+    )
+    sent = 0
+    for user in users:
+        with transaction.atomic():
+            digest, _created = ReminderDigest.objects.select_for_update().get_or_create(
+                user=user, week=week, defaults={"addresses": counts[user.pk]}
+            )
+            if digest.sent_at is not None:
+                continue
+            send_mail(
+                _("Addresses to verify this week: %(n)s") % {"n": counts[user.pk]},
+                _("You have %(n)s addresses never verified or overdue for verification.\n%(url)s")
+                % {"n": counts[user.pk], "url": f"{base_url}/quality/verify/"},
+                None,
+                [user.email],
+            )
+            digest.sent_at = timezone.now()
+            digest.save(update_fields=["sent_at"])
+        sent += 1
+    return sent

@@ -1,37 +1,53 @@
 """The data-quality pages: likely duplicates side by side, merge and undo."""
 
+import csv
+
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import TemplateView
 
+from addresses.models import Address
 from crm.roles import is_manager
+from crm.views import VisibleCustomersMixin
 from quality import selectors
 from quality.choices import PairStatus
 from quality.forms import MergeForm
-from quality.policy import undo_period
+from quality.policy import link_rate_limit, points_rules, undo_period
 from quality.presentation import reason_labels, trend_points
 from quality.schedule import next_due
 from quality.services import (
     MERGE_FIELDS,
+    Answer,
+    LinkInvalid,
     address_confirm,
     customer_merge,
     customer_merge_undo,
     pair_dismiss,
     quality_snapshot_take,
+    self_service_link_create,
+    self_service_link_get,
+    self_service_link_revoke,
+    self_service_link_send,
+    self_service_review_decide,
+    self_service_submit,
 )
 
 STATUS_CHOICES = [
-    ("todo", _lazy("To do")),
-    ("unverified", _lazy("Never verified")),
-    ("overdue", _lazy("Overdue")),
-    ("due", _lazy("Due soon")),
-    ("current", _lazy("Verified")),
+    ("todo", gettext_lazy("To do")),
+    ("unverified", gettext_lazy("Never verified")),
+    ("overdue", gettext_lazy("Overdue")),
+    ("due", gettext_lazy("Due soon")),
+    ("current", gettext_lazy("Verified")),
 ]
 
 
@@ -219,3 +235,185 @@ def _safe_next(request, default: str):
     if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
         return target
     return default
+
+
+# -- self-service links -------------------------------------------------------------
+
+
+class LinkCreateView(VisibleCustomersMixin, View):
+    """Make a customer's link: shown once to copy (SMS, WeChat), and e-mailed when asked."""
+
+    def post(self, request, pk):
+        customer = self.get_customer(pk)
+        email = customer.email if request.POST.get("send") == "email" else ""
+        link, token = self_service_link_create(customer=customer, actor=request.user, send_to=email)
+        url = request.build_absolute_uri(reverse("quality:self_service", args=[token]))
+        if email:
+            self_service_link_send(link=link, url=url)
+            messages.success(request, _("The link was sent to %(email)s.") % {"email": email})
+        return render(request, "quality/link_created.html", {"customer": customer, "link": link, "url": url})
+
+
+class LinkRevokeView(LoginRequiredMixin, View):
+    def post(self, request, pk):
+        link = selectors.self_service_link_owned(user=request.user, pk=pk)
+        self_service_link_revoke(link=link, actor=request.user)
+        messages.info(request, _("The link no longer works."))
+        return redirect("quality:self_service_review")
+
+
+class SelfServiceReviewView(LoginRequiredMixin, TemplateView):
+    """Customers' answers waiting for review, and the latest links."""
+
+    template_name = "quality/self_service_review.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        return super().get_context_data(
+            **kwargs,
+            pending=selectors.self_service_pending(user=user),
+            links=selectors.self_service_links_recent(user=user),
+            now=timezone.now(),
+        )
+
+
+class SelfServiceDecideView(LoginRequiredMixin, View):
+    def post(self, request, pk):
+        submission = selectors.self_service_submission_get(user=request.user, pk=pk)
+        try:
+            self_service_review_decide(
+                submission=submission,
+                apply=request.POST.get("decision") == "apply",
+                actor=request.user,
+                raw_text=request.POST.get("raw_text", ""),
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Decided."))
+        return redirect("quality:self_service_review")
+
+
+def _rate_limited(request) -> bool:
+    """More than QUALITY_LINK_RATE requests from one client address in the window."""
+    allowed, seconds = link_rate_limit()
+    key = "quality:link-rate:" + request.META.get("REMOTE_ADDR", "")
+    cache.add(key, 0, seconds)
+    try:
+        return cache.incr(key) > allowed
+    except ValueError:
+        return False
+
+
+class SelfServiceView(View):
+    """The customer's page (no login): their addresses to confirm or correct, on a phone."""
+
+    template_name = "quality/self_service.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if _rate_limited(request):
+            return render(request, "quality/self_service_invalid.html", {"too_many": True}, status=429)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request, token):
+        try:
+            link = self_service_link_get(token=token)
+        except LinkInvalid:
+            return render(request, "quality/self_service_invalid.html", status=404)
+        addresses = list(
+            Address.objects.filter(customer_id=link.customer_id).select_related(
+                "country", "province", "city", "district"
+            )
+        )
+        return render(request, self.template_name, {"link": link, "addresses": addresses})
+
+    def post(self, request, token):
+        answers = []
+        for key, action in request.POST.items():
+            if key.startswith("action_") and key[7:].isdigit() and action in ("confirm", "correct"):
+                pk = int(key[7:])
+                answers.append(
+                    Answer(address_id=pk, action=action, raw_text=request.POST.get(f"text_{pk}", ""))
+                )
+        try:
+            kept = self_service_submit(token=token, answers=answers)
+        except LinkInvalid:
+            return render(request, "quality/self_service_invalid.html", status=404)
+        context = {
+            "applied": [s for s in kept if s.status == "applied"],
+            "pending": [s for s in kept if s.status == "pending"],
+            "points": sum(points_rules().get(s.action, 0) for s in kept if s.status == "applied"),
+        }
+        return render(request, "quality/self_service_done.html", context)
+
+
+class PointsView(LoginRequiredMixin, TemplateView):
+    """The points ledger: who earned what for keeping their data current; CSV export."""
+
+    template_name = "quality/points.html"
+
+    def get(self, request, *args, **kwargs):
+        if request.GET.get("format") == "csv":
+            return self._csv(request)
+        return super().get(request, *args, **kwargs)
+
+    def _entries(self):
+        params = self.request.GET
+        customer = params.get("customer", "")
+        return selectors.points_ledger(
+            user=self.request.user,
+            q=params.get("q", ""),
+            customer_id=int(customer) if customer.isdigit() else None,
+        )
+
+    def get_context_data(self, **kwargs):
+        q = self.request.GET.get("q", "")
+        return super().get_context_data(
+            **kwargs,
+            entries=self._entries()[:200],
+            totals=selectors.points_totals(user=self.request.user, q=q),
+            q=q,
+            query=self.request.GET.urlencode(),
+        )
+
+    def _csv(self, request):
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="points.csv"'
+        response.write("\ufeff")  # Excel reads UTF-8 with a BOM
+        writer = csv.writer(response)
+        writer.writerow(["time", "customer_id", "customer", "points", "reason", "address_id"])
+        for e in self._entries().iterator(chunk_size=2000):
+            writer.writerow(
+                [
+                    e.created_at.isoformat(),
+                    e.customer_id,
+                    e.customer.name,
+                    e.points,
+                    e.reason,
+                    e.address_id or "",
+                ]
+            )
+        return response
+
+
+class LookAlikeView(LoginRequiredMixin, TemplateView):
+    """The save-time warning as an HTML fragment ("looks like <customer>"), for a customer form to
+    fetch as its name, phone or e-mail change (htmx: hx-get with hx-include of those fields)."""
+
+    template_name = "quality/_look_alikes.html"
+
+    def get_context_data(self, **kwargs):
+        params = self.request.GET
+        exclude = params.get("exclude", "")
+        found = []
+        if params.get("name", "").strip():
+            found = selectors.look_alikes(
+                user=self.request.user,
+                name=params.get("name", ""),
+                phone=params.get("phone", ""),
+                email=params.get("email", ""),
+                exclude_id=int(exclude) if exclude.isdigit() else None,
+            )
+        return super().get_context_data(
+            **kwargs, found=[(x.customer, x.match.score, reason_labels(x.match.reasons)) for x in found]
+        )

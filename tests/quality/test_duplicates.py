@@ -135,8 +135,9 @@ def test_undo_after_the_period_is_refused(sales, twins, settings):
     merge = customer_merge(survivor=a, other=b, actor=sales)
     CustomerMerge.objects.filter(pk=merge.pk).update(created_at=merge.created_at - timedelta(days=31))
     settings.QUALITY_MERGE_UNDO_DAYS = 30
-    with pytest.raises(UndoRefused, match="too old"):
+    with pytest.raises(UndoRefused) as refused:
         customer_merge_undo(merge=merge, actor=sales)
+    assert refused.value.code == "too_old"
     assert not Customer.objects.filter(pk=b.pk).exists()
 
 
@@ -144,8 +145,9 @@ def test_undo_after_the_survivor_changed_is_refused(sales, twins):
     a, b, moved = twins
     merge = customer_merge(survivor=a, other=b, actor=sales)
     customer_update(customer=Customer.objects.get(pk=a.pk), phone="13800138000")
-    with pytest.raises(UndoRefused, match="changed after the merge"):
+    with pytest.raises(UndoRefused) as refused:
         customer_merge_undo(merge=merge, actor=sales)
+    assert refused.value.code == "survivor_changed"
 
 
 def test_undo_after_a_moved_address_changed_is_refused(sales, twins):
@@ -153,8 +155,9 @@ def test_undo_after_a_moved_address_changed_is_refused(sales, twins):
     merge = customer_merge(survivor=a, other=b, actor=sales)
     moved.refresh_from_db()
     address_update(address=moved, expected_version=moved.version, detail="科苑路16号")
-    with pytest.raises(UndoRefused, match="Addresses were changed"):
+    with pytest.raises(UndoRefused) as refused:
         customer_merge_undo(merge=merge, actor=sales)
+    assert refused.value.code == "addresses_changed"
 
 
 def test_look_alikes_warns_at_save_time(sales, twins):
@@ -203,3 +206,20 @@ def test_undo_of_an_invisible_merge_answers_404(client, sales, other_sales, twin
     merge = customer_merge(survivor=a, other=b, actor=sales)
     client.force_login(other_sales)
     assert client.post(reverse("quality:undo", args=[merge.pk])).status_code == 404
+
+
+def test_look_alike_fragment_warns_before_saving(client, sales, twins):
+    _scan()
+    client.force_login(sales)
+    page = client.get(reverse("quality:look_alikes"), {"name": "华南贸易", "phone": "0755-8888 1234"})
+    assert page.status_code == 200 and "华南贸易有限公司" in page.content.decode()
+    assert "alert" not in client.get(reverse("quality:look_alikes"), {"name": "完全不同"}).content.decode()
+
+
+def test_survivor_history_shows_the_moved_addresses_past(sales, twins):
+    from addresses.selectors import customer_history
+
+    a, b, moved = twins
+    customer_merge(survivor=a, other=b, actor=sales)
+    entries = [e for e in customer_history(customer=a) if e.address_id == moved.pk]
+    assert [e.created for e in entries] == [False, True]  # the move, then its creation under b

@@ -60,3 +60,20 @@ def test_score_similar_name_elsewhere_is_low():
     a = CustomerRecord(id=1, name="杭州绿源茶业有限公司", city_ids=(3,), addresses=("9:龙井路1号",))
     b = CustomerRecord(id=2, name="杭州绿洲茶业有限公司", city_ids=(3,), addresses=("9:龙井路200号",))
     assert score_pair(a, b).score < 0.8
+
+
+def test_phone_key_fast_path_agrees_with_phonenumbers():
+    import phonenumbers
+
+    for text in ["13800138000", "+86 138 0013 8000", "86-13800138000", "0086 138 0013 8000", "（+86）13800138000",
+                 "+1 650 253 0000", "+86 10 6552 9988", "1380013800", "138001380001"]:  # fmt: skip
+        try:
+            number = phonenumbers.parse(text, "CN")
+            expected = (
+                phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+                if phonenumbers.is_possible_number(number)
+                else ""
+            )
+        except phonenumbers.NumberParseException:
+            expected = ""
+        assert phone_key(text) == expected, text
