@@ -11,7 +11,8 @@ from urllib.parse import quote
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -21,6 +22,7 @@ from crm.roles import is_manager
 from customers.choices import CustomerKind, RelationshipStage
 from customers.filtersets import LOCATED_CHOICES, CustomerFilterSet, owner_choices
 from customers.models import Customer
+from customers.selectors import customer_get
 from geo import mapmath, routing
 from geo.coords import wgs84_to_bd09, wgs84_to_gcj02
 from geo.selectors import region_chain, region_picker_levels
@@ -77,7 +79,7 @@ def map_page(request):
     categories = list(AddressCategory.objects.order_by("name"))
     near = None
     if request.GET.get("near", "").isdigit():
-        near = get_object_or_404(Customer.objects.visible_to(request.user), pk=int(request.GET["near"]))
+        near = customer_get(user=request.user, pk=int(request.GET["near"]))
     config = {
         "tiles": settings.MAP_TILES,
         "categories": {str(c.pk): {"name": c.name, "colour": c.colour} for c in categories},
@@ -89,7 +91,7 @@ def map_page(request):
             "routeCsv": reverse("map:route_csv"),
             "customers": reverse("customers:list"),
             "export": reverse("imports:export"),
-            "outlines": settings.STATIC_URL.rstrip("/") + "/geo/",
+            "outlines": static("geo/"),
         },
         "near": near.pk if near else None,
         "radius": _float_or(request.GET.get("radius"), 5.0),

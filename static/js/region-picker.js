@@ -8,6 +8,10 @@
  * a bubbling "change" on it. With data-submit-on-change the surrounding form is
  * re-rendered by the server (the next level comes back with it); otherwise the
  * next level's options are fetched as JSON from data-children-url.
+ *
+ * window.DizhiRegions gives the same fetching (cached per page) and option filling to
+ * pickers with one named select per level (the address form's country / province / city /
+ * district fields, address-form.js).
  */
 (function () {
   "use strict";
@@ -44,15 +48,34 @@
     return select;
   }
 
+  // The regions under `parent` from the geo:region_children endpoint, one fetch per parent.
+  var cache = {};
+  function children(url, parent) {
+    if (!parent || !url) { return Promise.resolve([]); }
+    var key = url + "?parent=" + encodeURIComponent(parent);
+    if (!cache[key]) {
+      cache[key] = fetch(key, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.json() : { regions: [] }; })
+        .then(function (data) { return data.regions || []; })
+        .catch(function () { delete cache[key]; return []; });
+    }
+    return cache[key];
+  }
+
+  // Replaces a select's options by `regions` (keeping its placeholder); names via Option text.
+  function fill(select, regions, selected) {
+    var placeholder = select.options.length ? select.options[0].text : "";
+    select.replaceChildren(new Option(placeholder, ""));
+    regions.forEach(function (r) { select.add(new Option(r.name, r.code)); });
+    select.value = selected || "";
+    if (select.value !== (selected || "")) { select.value = ""; }
+  }
+
   function loadChildren(picker, parentCode, depth) {
-    if (!parentCode || depth > 3 || !picker.dataset.childrenUrl) { return; }
-    var url = picker.dataset.childrenUrl + "?parent=" + encodeURIComponent(parentCode);
-    fetch(url, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
-      .then(function (response) { return response.ok ? response.json() : { regions: [] }; })
-      .then(function (data) {
-        if (data.regions && data.regions.length) { makeSelect(picker, depth, data.regions); }
-      })
-      .catch(function () { /* the picker simply stops at this level */ });
+    if (depth > 3) { return; }
+    children(picker.dataset.childrenUrl, parentCode).then(function (regions) {
+      if (regions.length) { makeSelect(picker, depth, regions); }
+    });
   }
 
   function onChange(event) {
@@ -76,4 +99,6 @@
   document.addEventListener("change", function (event) {
     if (event.target.closest && event.target.closest("[data-region-picker]")) { onChange(event); }
   }, true);
+
+  window.DizhiRegions = { children: children, fill: fill };
 })();

@@ -32,6 +32,8 @@ def customer(make_customer, sales, category):
 def test_customer_page_shows_cards_map_and_history(page, login, live_server, sales, customer, category):
     page = page
     login(page, sales)
+    outline_requests = []
+    page.on("request", lambda r: outline_requests.append(r.url) if "/geo/" in r.url else None)
     page.goto(f"{live_server.url}/customers/{customer.pk}/")
     expect(page.locator("#customer-name")).to_have_text("华南贸易有限公司")
     cards = page.locator(".address-card")
@@ -43,6 +45,11 @@ def test_customer_page_shows_cards_map_and_history(page, login, live_server, sal
     expect(first.locator(".badge.text-bg-success")).to_have_count(1)  # rooftop
     expect(page.locator("#customer-map[data-ready='1']")).to_be_visible()
     expect(page.locator("#customer-map .leaflet-marker-icon")).to_have_count(2)
+    # Without tiles the shared map base draws the shipped outlines, fetched once each, no '//'.
+    expect(page.locator("#customer-map .leaflet-outlines-pane path").first).to_be_attached()
+    assert sorted(u.rsplit("/", 1)[1] for u in outline_requests) == [
+        "china-provinces.geojson", "world-countries.geojson"]
+    assert not [u for u in outline_requests if "//" in u.split("://", 1)[1]]
     history = page.locator("#history li")
     expect(history).to_have_count(3)
     expect(history.first).to_contain_text("sales1")

@@ -78,9 +78,15 @@ def customers(make_customer, make_user, category):
 def test_map_draws_clusters_filters_zooms_and_shows_names_as_text(map_page, live_server, customers, category):
     page, (user, _made) = map_page, customers
     _login(page, live_server, user)
+    outline_requests = []
+    page.on("request", lambda r: outline_requests.append(r.url) if "/geo/" in r.url else None)
     page.goto(f"{live_server.url}/map/")
     assert _ready(page) == 5
     page.wait_for_function("() => Number(document.querySelector('#dz-map').dataset.outlines) > 100")
+    # The outlines come through the shared map base: each file once, no '/static/geo//' paths.
+    assert sorted(u.rsplit("/", 1)[1] for u in outline_requests) == [
+        "china-provinces.geojson", "world-countries.geojson"]
+    assert not [u for u in outline_requests if "//" in u.split("://", 1)[1]]
     page.screenshot(path=f"{SHOTS}/map-overview.png")
 
     # A filter (same parameter as the list) changes the clusters, and the list link follows.
