@@ -224,6 +224,12 @@ def bench_webhooks(changes: int, manager):
     from api.models import WebhookDelivery
     from api.services import webhook_endpoint_create
 
+    from django_tasks_db.models import DBTaskResult
+
+    from api.models import WebhookEndpoint
+
+    WebhookEndpoint.objects.all().delete()  # a previous run's endpoints, deliveries
+    DBTaskResult.objects.all().delete()  # and queued tasks
     settings.WEBHOOK_ALLOW_PRIVATE_URLS = True
     receiver = Receiver()
     endpoint = webhook_endpoint_create(actor=manager, url=receiver.url, events=["address.updated"])
@@ -254,7 +260,8 @@ def bench_webhooks(changes: int, manager):
                 for pk, v in ids[start : start + 500]
             ]
             addresses_save(items=items, channel="api")
-        deadline = time.time() + 600
+        written = time.time() - started
+        deadline = time.time() + 1800
         while time.time() < deadline:
             pending = WebhookDelivery.objects.filter(endpoint=endpoint).exclude(status="delivered").count()
             if not pending:
