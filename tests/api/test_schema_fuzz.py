@@ -3,6 +3,8 @@ never answer a server error, and every answer must match the OpenAPI document.""
 
 import pytest
 import schemathesis
+from django.core import signals
+from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
@@ -49,5 +51,11 @@ def test_api_answers_match_the_schema_and_never_fail(make_user, settings_, make_
 
 @pytest.fixture
 def settings_(settings):
+    """No rate limit; and requests keep the test's database connection (as Django's test client
+    does: the WSGI handler would close it after each request, ending the test's transaction)."""
     settings.API_RATE_LIMIT_PER_MINUTE = 0
-    return settings
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield settings
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
