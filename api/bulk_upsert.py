@@ -10,6 +10,7 @@ see is refused for that item; a salesperson's new customers are their own and th
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from addresses.choices import Channel
@@ -57,12 +58,19 @@ def _existing(ext_ids: list[str], actor) -> tuple[set[str], set[str]]:
     return set(existing), {ext for ext, pk in existing.items() if pk not in visible}
 
 
+def _active_users(ids: set[int]) -> set[int]:
+    if not ids:
+        return set()
+    return set(get_user_model().objects.filter(pk__in=ids, is_active=True).values_list("pk", flat=True))
+
+
 @transaction.atomic
 def customers_bulk_upsert(*, items: Sequence[BulkItem], actor) -> list[BulkItemResult]:
     """Create or update each item's customer and addresses; returns a result per item, in order."""
     results = [BulkItemResult(index=i, external_id=it.customer["external_id"]) for i, it in enumerate(items)]
     existing, hidden = _existing([r.external_id for r in results], actor)
     manager = is_manager(actor)
+    owners = _active_users({it.customer.get("owner_id") for it in items} - {None}) if manager else set()
     live = []
     for i, it in enumerate(items):
         if it.customer["external_id"] in hidden:
@@ -72,6 +80,11 @@ def customers_bulk_upsert(*, items: Sequence[BulkItem], actor) -> list[BulkItemR
                     "pointer": f"#/items/{i}/external_id",
                     "detail": "A customer you may not see has this external id.",
                 }
+            ]
+        elif manager and it.customer.get("owner_id") is not None and it.customer["owner_id"] not in owners:
+            results[i].status = "rejected"
+            results[i].errors = [
+                {"pointer": f"#/items/{i}/owner_id", "detail": "No active user has this id."}
             ]
         else:
             live.append(i)

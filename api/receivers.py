@@ -5,6 +5,8 @@ transaction: the deliveries commit with the change) and addresses.signals.addres
 customer.merged is declared for when a merge service announces merges; nothing sends it yet.
 """
 
+import logging
+
 from django.db import transaction
 from django.dispatch import receiver
 
@@ -18,6 +20,8 @@ from api.webhook_events import (
     subscribed_endpoints,
 )
 from customers.signals import customers_changed, customers_deleting
+
+logger = logging.getLogger(__name__)
 
 
 def _emit(events_of, endpoints) -> None:
@@ -36,8 +40,15 @@ def addresses_written(sender, *, created_ids, updated_ids, **kwargs):
     wanted = _wanted(endpoints)
     if not any(e.startswith("address.") for e in wanted):
         return
-    with transaction.atomic():
-        _emit(address_events(created_ids=created_ids, updated_ids=updated_ids, wanted=wanted), endpoints)
+    # Runs after the write committed: a failure here must not turn a saved change into an error
+    # answer; it is logged with the ids whose events were not queued.
+    try:
+        with transaction.atomic():
+            _emit(address_events(created_ids=created_ids, updated_ids=updated_ids, wanted=wanted), endpoints)
+    except Exception:
+        logger.exception(
+            "webhook events not queued for addresses %s / %s", created_ids[:20], updated_ids[:20]
+        )
 
 
 @receiver(customers_changed, dispatch_uid="api.webhooks.customers")

@@ -2,13 +2,13 @@
 document. Request schemas refuse unknown fields; answers have the shape of api.payloads."""
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.utils import timezone
-from ninja import Schema
-from pydantic import ConfigDict, Field, field_validator
+from ninja import Path, Schema
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from addresses.choices import AddressKind
 from customers.choices import CustomerKind, RelationshipStage
@@ -21,8 +21,32 @@ PrecisionName = Literal[tuple(GeocodePrecision.values)]
 CrsName = Literal[tuple(CoordinateSystem.values)]
 
 
+MAX_ID = 2**63 - 1  # a database id (bigint); larger numbers are refused, not sent to the database
+DbId = Annotated[int, Field(ge=1, le=MAX_ID)]
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 class StrictSchema(Schema):
+    """Refuses unknown fields and text with NUL characters (no database stores them)."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data):
+        if isinstance(data, dict) and _has_nul(data):
+            raise ValueError("Text may not contain NUL characters.")
+        return data
 
 
 def _email(value: str | None) -> str | None:
@@ -180,7 +204,7 @@ class AddressFields(StrictSchema):
         CoordinateSystem.WGS84, description="Coordinate system of lat/lng (converted to WGS-84)."
     )
     precision: PrecisionName | None = None
-    category_ids: list[int] | None = None
+    category_ids: list[DbId] | None = Field(None, max_length=100)
     verified: bool | None = Field(None, description="true marks the address verified now; false clears it.")
 
     def input_kwargs(self) -> dict:
@@ -195,7 +219,7 @@ class AddressFields(StrictSchema):
 
 
 class AddressCreate(AddressFields):
-    customer_id: int
+    customer_id: DbId
 
 
 class AddressUpdate(AddressFields):
@@ -206,7 +230,7 @@ class CustomerFields(StrictSchema):
     name: str = Field(min_length=1, max_length=200)
     kind: CustomerKindName = CustomerKind.ENTERPRISE
     stage: StageName = RelationshipStage.POTENTIAL
-    owner_id: int | None = Field(None, description="Managers only; a salesperson owns what they create.")
+    owner_id: DbId | None = Field(None, description="Managers only; a salesperson owns what they create.")
     phone: str = Field("", max_length=40)
     email: str = Field("", max_length=254)
     external_id: str | None = Field(None, max_length=100)
@@ -222,7 +246,7 @@ class CustomerUpdate(StrictSchema):
     name: str | None = Field(None, min_length=1, max_length=200)
     kind: CustomerKindName | None = None
     stage: StageName | None = None
-    owner_id: int | None = None
+    owner_id: DbId | None = None
     phone: str | None = Field(None, max_length=40)
     email: str | None = Field(None, max_length=254)
     external_id: str | None = Field(None, max_length=100)
@@ -233,7 +257,7 @@ class BulkCustomerIn(StrictSchema):
     name: str = Field(min_length=1, max_length=200)
     kind: CustomerKindName | None = None
     stage: StageName | None = None
-    owner_id: int | None = Field(None, description="Managers only; ignored for a salesperson.")
+    owner_id: DbId | None = Field(None, description="Managers only; ignored for a salesperson.")
     phone: str | None = Field(None, max_length=40)
     email: str | None = Field(None, max_length=254)
     addresses: list[AddressFields] = Field([], max_length=20)
@@ -277,8 +301,8 @@ class CustomerFilters(StrictSchema):
     region: str | None = Field(None, description="Region code: customers with an address in its subtree.")
     kind: CustomerKindName | None = None
     stage: list[StageName] | None = None
-    owner: int | None = None
-    category: list[int] | None = None
+    owner: DbId | None = None
+    category: list[DbId] | None = None
     located: Literal["none", "coarse", "precise"] | None = None
     created_after: date | None = None
     created_before: date | None = None

@@ -14,15 +14,25 @@ from customers.models import Customer
 _CATEGORY_IDS = Prefetch("categories", queryset=AddressCategory.objects.only("pk"))
 
 
+_ADDRESS_COLUMNS = (
+    "customer_id", "kind", "is_primary", "raw_text", "detail", "postcode", "lat", "lng", "precision",
+    "geocode_source", "verified_at", "version", "created_at", "updated_at",
+    "region__code", "region__name", "region__level",
+    "country__code", "province__code", "city__code", "district__code",
+)  # fmt: skip
+
+
 def api_addresses(queryset):
-    """Addresses ready for api.payloads.address_data (regions joined, category ids prefetched)."""
-    return queryset.select_related(*ADDRESS_RELATED).prefetch_related(_CATEGORY_IDS)
+    """Addresses ready for api.payloads.address_data (regions joined, category ids prefetched).
+    Only the columns the payload shows: a region row is wide (names, aliases, centroid)."""
+    return queryset.select_related(*ADDRESS_RELATED).only(*_ADDRESS_COLUMNS).prefetch_related(_CATEGORY_IDS)
 
 
 def api_customer_get(*, user, pk: int) -> Customer:
     """A customer the user may see, with its addresses (`address_list`), else Http404."""
     customer = (
         Customer.objects.visible_to(user)
+        .defer("search_keys")
         .filter(pk=pk)
         .prefetch_related(
             Prefetch(
@@ -41,7 +51,7 @@ def api_customer_get(*, user, pk: int) -> Customer:
 def api_customers_page(*, queryset, limit: int) -> list[Customer]:
     """The first `limit` + 1 customers of an ordered, visible queryset, with their addresses."""
     return list(
-        queryset.prefetch_related(
+        queryset.defer("search_keys").prefetch_related(
             Prefetch(
                 "addresses",
                 queryset=api_addresses(Address.objects.order_by("-is_primary", "kind", "pk")),

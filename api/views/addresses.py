@@ -4,7 +4,7 @@ addresses.services.addresses_save with channel `api`."""
 
 import re
 
-from ninja import Query, Router, Schema
+from ninja import Query, Router
 from pydantic import Field
 
 from addresses.choices import Channel
@@ -20,8 +20,11 @@ from api.schemas import (
     AddressOut,
     AddressPage,
     AddressUpdate,
+    DbId,
     HistoryEntryOut,
+    PathId,
     Problem,
+    StrictSchema,
 )
 from api.selectors import api_address_get, api_address_history, api_addresses_visible, api_customer_get
 
@@ -52,8 +55,8 @@ def _save_one(request, item: AddressInput) -> int:
     return result.addresses[0].pk
 
 
-class AddressFilters(Schema):
-    customer_id: int | None = None
+class AddressFilters(StrictSchema):
+    customer_id: DbId | None = None
     cursor: str | None = None
     limit: int = Field(50, ge=1, le=200)
 
@@ -74,7 +77,7 @@ def addresses_list(request, filters: Query[AddressFilters]):
 
 
 @router.get("/addresses/{int:address_id}", response={200: AddressOut, **ERRORS}, auth=read_auth)
-def address_read(request, address_id: int):
+def address_read(request, address_id: PathId):
     """One address; its `ETag` is its version, for `If-Match` on a change."""
     return _with_etag(api_address_get(user=request.user, pk=address_id))
 
@@ -95,7 +98,7 @@ def address_post(request, payload: AddressCreate):
     response={200: AddressOut, 412: Problem, 428: Problem, **ERRORS},
     auth=write_auth,
 )
-def address_patch(request, address_id: int, payload: AddressUpdate):
+def address_patch(request, address_id: PathId, payload: AddressUpdate):
     """Change the fields given. Send `If-Match` with the ETag you read: a stale one answers 412
     and writes nothing."""
     address = api_address_get(user=request.user, pk=address_id)
@@ -123,7 +126,7 @@ def address_patch(request, address_id: int, payload: AddressUpdate):
 @router.get(
     "/addresses/{int:address_id}/history", response={200: list[HistoryEntryOut], **ERRORS}, auth=read_auth
 )
-def address_history(request, address_id: int):
+def address_history(request, address_id: PathId):
     """Every recorded change of the address, oldest first (read-only)."""
     address = api_address_get(user=request.user, pk=address_id)
     return [

@@ -26,6 +26,7 @@ from api.schemas import (
     CustomerOut,
     CustomerPage,
     CustomerUpdate,
+    PathId,
     Problem,
 )
 from api.selectors import api_customer_get, api_customers_page
@@ -77,7 +78,7 @@ def customers_list(request, filters: Query[CustomerFilters]):
 
 
 @router.get("/customers/{int:customer_id}", response={200: CustomerOut, **ERRORS}, auth=read_auth)
-def customer_read(request, customer_id: int):
+def customer_read(request, customer_id: PathId):
     customer = api_customer_get(user=request.user, pk=customer_id)
     return customer_data(customer, customer.address_list)
 
@@ -120,7 +121,7 @@ def customer_post(request, payload: CustomerCreate):
 
 
 @router.patch("/customers/{int:customer_id}", response={200: CustomerOut, **ERRORS}, auth=write_auth)
-def customer_patch(request, customer_id: int, payload: CustomerUpdate):
+def customer_patch(request, customer_id: PathId, payload: CustomerUpdate):
     """Change the fields given (owner: managers only)."""
     customer = api_customer_get(user=request.user, pk=customer_id)
     changes = payload.dict(exclude_unset=True)
@@ -141,7 +142,7 @@ def customer_patch(request, customer_id: int, payload: CustomerUpdate):
 
 
 @router.delete("/customers/{int:customer_id}", response={204: None, **ERRORS}, auth=write_auth)
-def customer_remove(request, customer_id: int):
+def customer_remove(request, customer_id: PathId):
     """Delete a customer and its addresses (managers only)."""
     customer = api_customer_get(user=request.user, pk=customer_id)
     if not is_manager(request.user):

@@ -3,12 +3,21 @@ parsing free text and geocoding it."""
 
 from django.db.models import Q
 from django.http import Http404
-from ninja import Query, Router, Schema
+from ninja import Query, Router
 from pydantic import Field
 
 from addresses.models import AddressCategory
 from api.auth import read_auth
-from api.schemas import CategoryOut, GeocodeIn, GeocodeOut, ParseIn, ParseOut, Problem, RegionOut
+from api.schemas import (
+    CategoryOut,
+    GeocodeIn,
+    GeocodeOut,
+    ParseIn,
+    ParseOut,
+    Problem,
+    RegionOut,
+    StrictSchema,
+)
 from geo import geocoding, parsing
 from geo.choices import RegionLevel
 from geo.models import Region
@@ -33,7 +42,7 @@ def categories_list(request):
     ]
 
 
-class RegionFilters(Schema):
+class RegionFilters(StrictSchema):
     parent: str | None = Field(None, description="Children of this region code; countries when empty.")
     q: str | None = Field(None, max_length=50, description="Search names (any level) instead.")
     level: RegionLevel | None = None
@@ -75,7 +84,7 @@ def regions_list(request, filters: Query[RegionFilters]):
 
 @router.get("/regions/{code}", response={200: RegionOut, 404: Problem, **ERRORS}, auth=read_auth)
 def region_read(request, code: str):
-    region = Region.objects.select_related("parent").filter(code=code).first()
+    region = Region.objects.select_related("parent").filter(code=code).first() if "\x00" not in code else None
     if region is None:
         raise Http404
     return _region_data(region)

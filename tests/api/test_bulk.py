@@ -69,3 +69,12 @@ def test_bulk_bad_email_is_a_field_error(api_as, manager):
     response = api_as(manager).post("/customers/bulk", {"items": [_item("A", email="not-an-email")]})
     assert response.status_code == 400
     assert response.json()["errors"][0]["pointer"] == "#/items/0/email"
+
+
+def test_bulk_unknown_owner_is_refused_for_that_item(api_as, manager):
+    data = (
+        api_as(manager).post("/customers/bulk", {"items": [_item("A", owner_id=987654), _item("B")]}).json()
+    )
+    assert [i["status"] for i in data["items"]] == ["rejected", "created"]
+    assert data["items"][0]["errors"][0]["pointer"] == "#/items/0/owner_id"
+    assert not Customer.objects.filter(external_id="A").exists()
