@@ -296,6 +296,27 @@ class GeocodeIn(StrictSchema):
     text: str = Field(min_length=1, max_length=1000)
 
 
+class ReverseIn(StrictSchema):
+    lat: float = Field(ge=-90, le=90, description="Latitude, WGS-84 degrees.")
+    lng: float = Field(ge=-180, le=180, description="Longitude, WGS-84 degrees.")
+
+
+class PlaceRegion(Schema):
+    level: str
+    code: str
+    name: str
+
+
+class ReverseOut(Schema):
+    region_code: str
+    level: str
+    chain: list[PlaceRegion] = Field(description="From the country down to the region found.")
+    label: str
+    method: str = Field(description='"polygon": inside the region\'s outline; "centroid": the nearest region centre.')
+    approximate: bool
+    distance_km: float = Field(description="To the region centre, for an approximate answer (else 0).")
+
+
 class CustomerFilters(StrictSchema):
     q: str | None = None
     region: str | None = Field(None, description="Region code: customers with an address in its subtree.")

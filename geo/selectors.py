@@ -169,3 +169,31 @@ def region_picker_levels(chain: list) -> list[dict]:
         selected = chain[depth].code if len(chain) > depth else ""
         levels.append({"depth": depth, "options": options, "selected": selected})
     return levels
+
+
+def place_at(*, lat: float, lng: float) -> dict | None:
+    """What lies at (lat, lng) (WGS-84), for "what is here" on the map and in the API: the
+    deepest region found with its chain (names in the current language), found by the
+    region's own outline ("polygon") or as the nearest centroid ("centroid", approximate).
+    None outside the globe or with no data near."""
+    from geo import geocoding
+    from geo.models import Region
+    from geo.presentation import region_label
+
+    place = geocoding.reverse_geocode(lat, lng, geocoding.get_place_index())
+    if place is None:
+        return None
+    by_code = {r.code: r for r in Region.objects.filter(code__in=[code for _level, code in place.chain])}
+    chain = [
+        {"level": level, "code": code, "name": region_label(by_code[code]) if code in by_code else code}
+        for level, code in place.chain
+    ]
+    return {
+        "region_code": place.region_code,
+        "level": place.level,
+        "chain": chain,
+        "label": " › ".join(c["name"] for c in (chain[1:] if chain and chain[0]["code"] == "CN" else chain)),
+        "method": place.method,
+        "approximate": place.approximate,
+        "distance_km": round(place.distance_km, 1) if place.approximate else 0.0,
+    }

@@ -25,7 +25,7 @@ from customers.selectors import customer_get
 from geo import mapmath, routing
 from geo.coords import wgs84_to_bd09, wgs84_to_gcj02
 from geo.presentation import outline_urls
-from geo.selectors import region_chain, region_picker_levels
+from geo.selectors import place_at, region_chain, region_picker_levels
 from maps import selectors
 from maps.selectors import FILTER_PARAMS
 
@@ -86,6 +86,7 @@ def map_page(request):
         "urls": {
             "clusters": reverse("map:clusters"),
             "nearby": reverse("map:nearby"),
+            "here": reverse("map:here"),
             "select": reverse("map:select"),
             "route": reverse("map:route"),
             "routeCsv": reverse("map:route_csv"),
@@ -183,6 +184,22 @@ def clusters(request):
 
 
 # --- nearby ----------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def here(request):
+    """What is here: the region at a point of the map (by its outline, else the nearest centre)."""
+    try:
+        lat, lng = _float(request.GET.get("lat")), _float(request.GET.get("lng"))
+        if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+            raise ValueError("outside the globe")
+    except (TypeError, ValueError):
+        return HttpResponseBadRequest(_("Give lat and lng (WGS-84 degrees)."))
+    place = place_at(lat=lat, lng=lng)
+    if place is None:
+        raise Http404
+    return JsonResponse(place)
 
 
 @login_required

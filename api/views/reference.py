@@ -16,12 +16,14 @@ from api.schemas import (
     ParseOut,
     Problem,
     RegionOut,
+    ReverseIn,
+    ReverseOut,
     StrictSchema,
 )
 from geo import geocoding, parsing
 from geo.choices import RegionLevel
 from geo.models import Region
-from geo.selectors import region_index
+from geo.selectors import place_at, region_index
 
 router = Router(tags=["reference"])
 ERRORS = {400: Problem, 401: Problem, 403: Problem, 429: Problem}
@@ -130,3 +132,13 @@ def geocode(request, payload: GeocodeIn):
         "source": result.source,
         "region_code": result.region_code,
     }
+
+
+@router.get("/reverse", response={200: ReverseOut, 404: Problem, **ERRORS}, auth=read_auth)
+def reverse_geocode(request, point: Query[ReverseIn]):
+    """What is at a point (WGS-84): the region whose outline holds it, else the nearest region
+    centre (marked approximate), with its chain from the country down."""
+    place = place_at(lat=point.lat, lng=point.lng)
+    if place is None:
+        raise Http404
+    return place

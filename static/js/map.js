@@ -633,6 +633,25 @@
     if (what === "nearby") { loadNearby({ lat: w[0], lng: w[1] }); } else { setStart(w[0], w[1]); }
   });
 
+  // --- what is here (a right click, or a long press on a touch screen) -------------------
+  function whatIsHere(latlng) {
+    var w = fromDisplay(latlng);
+    var where = w[0].toFixed(5) + ", " + w[1].toFixed(5);
+    var box = el("div", { "data-testid": "what-is-here" }, [el("strong", { text: T.here }), el("div", { text: T.loading })]);
+    var popup = L.popup({ maxWidth: 320 }).setLatLng(latlng).setContent(box).openOn(map);
+    var query = new URLSearchParams({ lat: w[0].toFixed(6), lng: w[1].toFixed(6) });
+    fetchJson("here", config.urls.here + "?" + query).then(function (data) {
+      var how = data.approximate ? fmt(T.hereNear, { km: numberFmt.format(data.distance_km) }) : T.hereInside;
+      box.replaceChildren(el("strong", { text: T.here }), el("div", { className: "dz-here-label", text: data.label }),
+        el("small", { className: "text-body-secondary", text: how + " · " + where }));
+      box.dataset.region = data.region_code;
+      popup.update();
+    }).catch(function (err) {
+      if (err.name !== "AbortError") { box.replaceChildren(el("strong", { text: T.here }), el("div", { text: T.hereNone + " · " + where })); }
+    });
+  }
+  map.on("contextmenu", function (e) { whatIsHere(e.latlng); });
+
   // --- start ----------------------------------------------------------------------------
   var at = (new URLSearchParams(window.location.search).get("at") || "").split(",").map(Number);
   if (at.length === 3 && at.every(isFinite)) { map.setView([at[1], at[2]], at[0]); } else { map.setView(toDisplay(35.5, 104.5), 4); }
@@ -640,5 +659,6 @@
 
   // A small API for tests and power users: the same code paths the buttons use.
   window.dzMap = { map: map, selectPolygon: selectPolygon, loadNearby: loadNearby, addStops: addStops,
-                   setStart: setStart, solveRoute: solveRoute, route: route, toDisplay: toDisplay };
+                   setStart: setStart, solveRoute: solveRoute, route: route, toDisplay: toDisplay,
+                   whatIsHere: whatIsHere };
 })();

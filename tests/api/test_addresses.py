@@ -96,3 +96,7 @@ def test_reference_endpoints(api_as, sales, category):
     assert parsed["district"]["code"] == "440305" and parsed["detail"]
     located = api.post("/geocode", {"text": "深圳市南山区"}).json()
     assert located["precision"] == "district" and located["region_code"] == "440305"
+    here = api.get("/reverse", {"lat": 22.5333, "lng": 113.9304}).json()
+    assert [c["code"] for c in here["chain"]][:4] == ["CN", "440000", "440300", "440305"]
+    assert here["label"].startswith("广东省 › 深圳市 › 南山区")
+    assert api.get("/reverse", {"lat": 95, "lng": 0}).status_code == 400

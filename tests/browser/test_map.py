@@ -5,6 +5,7 @@ import os
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from playwright.sync_api import expect
 
 from addresses.services import address_create
 
@@ -208,3 +209,16 @@ def test_route_of_ten_stops_is_drawn_in_order(map_page, live_server, make_custom
     assert page.locator(".leaflet-marker-icon .dz-stop").count() == 11  # start + 10 numbered stops
     assert "10" in page.locator("#dz-route-summary").text_content()
     page.screenshot(path=f"{SHOTS}/map-route.png")
+
+
+def test_right_click_tells_what_is_here(map_page, live_server, customers):
+    page, (user, _made) = map_page, customers
+    _login(page, live_server, user)
+    page.goto(f"{live_server.url}/map/?at=12,22.5333,113.9304")
+    _ready(page)
+    box = page.locator("#dz-map").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, button="right")
+    popup = page.locator("[data-testid=what-is-here]")
+    expect(popup.locator(".dz-here-label")).to_contain_text("南山区")
+    expect(popup).to_have_attribute("data-region", "440305")
+    page.screenshot(path=f"{SHOTS}/map-what-is-here.png")

@@ -180,3 +180,29 @@ def test_route_csv_keeps_the_order_and_neutralises_formulas(client, make_custome
     rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert [row[1] for row in rows[1:]] == ["乙方", "'=HYPERLINK(1)"]
     assert rows[1][0] == "1" and rows[2][0] == "2"
+
+
+@pytest.mark.parametrize(
+    ("lat", "lng", "language", "chain", "label"),
+    [
+        (22.5333, 113.9304, "zh-hans", ["CN", "440000", "440300", "440305"], "广东省 › 深圳市 › 南山区"),
+        (22.5333, 113.9304, "en", ["CN", "440000", "440300", "440305"], "Guangdong › Shenzhen › Nanshan District"),
+        (23.0207, 113.7518, "zh-hans", ["CN", "440000", "441900"], "广东省 › 东莞市"),  # a city without districts
+    ],
+)
+def test_what_is_here_names_the_region_at_a_point(client, sales, lat, lng, language, chain, label):
+    client.force_login(sales)
+    data = client.get("/map/here/", {"lat": lat, "lng": lng}, headers={"accept-language": language}).json()
+    assert [c["code"] for c in data["chain"]][: len(chain)] == chain
+    assert data["label"].startswith(label)
+    assert data["approximate"] == (data["method"] == "centroid")
+
+
+def test_what_is_here_far_out_at_sea_is_approximate_and_bad_points_are_400(client, sales):
+    client.force_login(sales)
+    sea = client.get("/map/here/", {"lat": 15.0, "lng": 140.0}).json()
+    assert sea["approximate"] and sea["distance_km"] > 100
+    for bad in ({"lat": "x", "lng": "1"}, {"lat": "91", "lng": "0"}, {"lat": "1e308", "lng": "1e308"}, {}):
+        assert client.get("/map/here/", bad).status_code == 400
+    client.logout()
+    assert client.get("/map/here/", {"lat": 22.5, "lng": 113.9}).status_code == 302
