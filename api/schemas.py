@@ -312,7 +312,9 @@ class ReverseOut(Schema):
     level: str
     chain: list[PlaceRegion] = Field(description="From the country down to the region found.")
     label: str
-    method: str = Field(description='"polygon": inside the region\'s outline; "centroid": the nearest region centre.')
+    method: str = Field(
+        description='"polygon": inside the region\'s outline; "centroid": the nearest region centre.'
+    )
     approximate: bool
     distance_km: float = Field(description="To the region centre, for an approximate answer (else 0).")
 

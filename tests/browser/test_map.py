@@ -87,7 +87,9 @@ def test_map_draws_clusters_filters_zooms_and_shows_names_as_text(map_page, live
     page.wait_for_function("() => Number(document.querySelector('#dz-map').dataset.outlines) > 100")
     # The outlines come through the shared map base: each file once, no '/static/geo//' paths.
     assert sorted(u.rsplit("/", 1)[1] for u in outline_requests) == [
-        "china-provinces.geojson", "world-countries.geojson"]
+        "china-provinces.geojson",
+        "world-countries.geojson",
+    ]
     assert not [u for u in outline_requests if "//" in u.split("://", 1)[1]]
     page.screenshot(path=f"{SHOTS}/map-overview.png")
 

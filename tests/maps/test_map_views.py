@@ -186,8 +186,20 @@ def test_route_csv_keeps_the_order_and_neutralises_formulas(client, make_custome
     ("lat", "lng", "language", "chain", "label"),
     [
         (22.5333, 113.9304, "zh-hans", ["CN", "440000", "440300", "440305"], "广东省 › 深圳市 › 南山区"),
-        (22.5333, 113.9304, "en", ["CN", "440000", "440300", "440305"], "Guangdong › Shenzhen › Nanshan District"),
-        (23.0207, 113.7518, "zh-hans", ["CN", "440000", "441900"], "广东省 › 东莞市"),  # a city without districts
+        (
+            22.5333,
+            113.9304,
+            "en",
+            ["CN", "440000", "440300", "440305"],
+            "Guangdong › Shenzhen › Nanshan District",
+        ),
+        (
+            23.0207,
+            113.7518,
+            "zh-hans",
+            ["CN", "440000", "441900"],
+            "广东省 › 东莞市",
+        ),  # a city without districts
     ],
 )
 def test_what_is_here_names_the_region_at_a_point(client, sales, lat, lng, language, chain, label):
