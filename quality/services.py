@@ -64,6 +64,9 @@ def customer_keys_rebuild(*, progress=None) -> int:
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
+                # Deferred foreign-key checks of rows written earlier in the same transaction
+                # would make TRUNCATE refuse ("pending trigger events"): run them now.
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 cursor.execute(f"TRUNCATE {CustomerKey._meta.db_table}")  # noqa: S608
         else:
             CustomerKey.objects.all().delete()
