@@ -65,19 +65,9 @@ def pct(values, p):
     return values[k]
 
 
-def bench_clusters(n_viewports, only=()):
-    User = get_user_model()
-    manager = User.objects.get(username="manager")
-    sales = User.objects.get(username="sales")
-    category = AddressCategory.objects.order_by("pk").first()
-    rnd = random.Random(5)
-    cities = list(
-        Region.objects.filter(level="city", path__startswith="CN/", lat__isnull=False).values_list(
-            "lat", "lng"
-        )
-    )
-    # Every filter the map page offers, alone and combined with a region (the combinations no
-    # single MapCell scope holds read the address rows' own columns).
+def _scenarios(manager, sales, category) -> list[tuple[str, object, dict]]:
+    """Every filter the map page offers, alone and combined with a region (the combinations no
+    single MapCell scope holds read the address rows' own columns)."""
     filters = [
         ("stage=existing", {"stage": "existing"}),
         ("kind=enterprise", {"kind": "enterprise"}),
@@ -94,18 +84,34 @@ def bench_clusters(n_viewports, only=()):
     for name, params in filters:
         scenarios.append((f"manager, {name}", manager, params))
         scenarios.append((f"manager, {name} + region=440000", manager, {**params, "region": "440000"}))
-    # Random located addresses (a block sample: quick, and spread over the table).
+    return scenarios
+
+
+def _spots() -> list[tuple]:
+    """Random located addresses (a block sample: quick, and spread over the table)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT lat, lng FROM addresses_address TABLESAMPLE SYSTEM (1) REPEATABLE (5) "
                 "WHERE map_key IS NOT NULL LIMIT 5000"
             )
-            spots = cursor.fetchall()
-    else:
-        spots = list(
-            Address.objects.filter(map_key__isnull=False).order_by("?").values_list("lat", "lng")[:5000]
+            return cursor.fetchall()
+    return list(Address.objects.filter(map_key__isnull=False).order_by("?").values_list("lat", "lng")[:5000])
+
+
+def bench_clusters(n_viewports, only=()):
+    User = get_user_model()
+    manager = User.objects.get(username="manager")
+    sales = User.objects.get(username="sales")
+    category = AddressCategory.objects.order_by("pk").first()
+    rnd = random.Random(5)
+    cities = list(
+        Region.objects.filter(level="city", path__startswith="CN/", lat__isnull=False).values_list(
+            "lat", "lng"
         )
+    )
+    scenarios = _scenarios(manager, sales, category)
+    spots = _spots()
     if only:
         scenarios = [s for s in scenarios if any(o in s[0] for o in only)]
     print(

@@ -242,57 +242,18 @@ class RowValidator:
         choice = self._choices[f].get(value.casefold())
         return choice if choice is not None else _CHOICE_SYNONYMS.get(f, {}).get(value)
 
-    def _address(self, v: dict, err) -> dict:
-        out: dict = {}
+    def _address(self, v: dict, err) -> dict | None:
+        """The address fields of a row for the write path; None for a customer without one."""
         text = v.get("address", "")
         structured = {f: v.get(f, "") for f in ("country", "province", "city", "district")}
-        region_code = v.get("region_code", "")
-        if region_code:
-            if region_code not in self.lookups.codes:
-                err("region_code", _("Unknown region code “%(code)s”.") % {"code": region_code})
-            out["region_code"] = region_code
-        elif any(structured.values()):
-            parents = [""]
-            country = ""
-            if structured["country"]:
-                country = self.lookups.region(structured["country"], [""]) or ""
-                if not country:
-                    err("country", _("Unknown country “%(name)s”.") % {"name": structured["country"]})
-                    return out
-                out["country_code"] = country
-            parents = [country or "CN"]
-            for f in ("province", "city", "district"):
-                name = structured[f]
-                if not name:
-                    continue
-                key = (tuple(parents), name)
-                code = self._region_cache.get(key)
-                if key not in self._region_cache:
-                    code = self.lookups.region(name, list(reversed(parents)))
-                    self._region_cache[key] = code
-                if code is None:
-                    given = [structured[g] for g in ("country", "province", "city", "district")[: _LEVELS[f]]]
-                    given = [g for g in given if g]
-                    if given:
-                        message = _("“%(name)s” (column “%(column)s”) is not a place in %(parent)s.") % {
-                            "name": name,
-                            "column": self.column(f),
-                            "parent": " ".join(given),
-                        }
-                    else:
-                        message = _("“%(name)s” (column “%(column)s”) is not a known place.") % {
-                            "name": name,
-                            "column": self.column(f),
-                        }
-                    err(f, message)
-                    return out
-                out[f"{f}_code"] = code
-                parents.append(code)
+        out, complete = self._address_regions(v, structured, err)
+        if not complete:
+            return out
         if text:
             out["raw_text"] = text
         if "detail" in v:
             out["detail"] = v["detail"]
-        elif text and ("region_code" in out or any(k.endswith("_code") for k in out)):
+        elif text and any(k.endswith("_code") for k in out):
             detail = text
             for name in (structured["province"], structured["city"], structured["district"]):
                 if name and detail.startswith(name):
@@ -304,6 +265,66 @@ class RowValidator:
             if v.get("lat") or v.get("lng") or v.get("categories"):
                 err("address", _("Enter an address (free text, or province / city / district)."))
             return None  # a customer without an address (as exported)
+        out.update(self._address_location(v, err))
+        if "categories" in v:
+            out["category_ids"] = self._category_ids(v["categories"], err)
+        return out
+
+    def _address_regions(self, v: dict, structured: dict, err) -> tuple[dict, bool]:
+        """The region codes of a row (a region code, or country › province › city › district
+        names resolved level by level); False when a name is not a place (the row is rejected)."""
+        out: dict = {}
+        region_code = v.get("region_code", "")
+        if region_code:
+            if region_code not in self.lookups.codes:
+                err("region_code", _("Unknown region code “%(code)s”.") % {"code": region_code})
+            out["region_code"] = region_code
+            return out, True
+        if not any(structured.values()):
+            return out, True
+        country = ""
+        if structured["country"]:
+            country = self.lookups.region(structured["country"], [""]) or ""
+            if not country:
+                err("country", _("Unknown country “%(name)s”.") % {"name": structured["country"]})
+                return out, False
+            out["country_code"] = country
+        parents = [country or "CN"]
+        for f in ("province", "city", "district"):
+            name = structured[f]
+            if not name:
+                continue
+            code = self._region_under(name, parents)
+            if code is None:
+                err(f, self._not_a_place(f, name, structured))
+                return out, False
+            out[f"{f}_code"] = code
+            parents.append(code)
+        return out, True
+
+    def _region_under(self, name: str, parents: list[str]) -> str | None:
+        key = (tuple(parents), name)
+        if key not in self._region_cache:
+            self._region_cache[key] = self.lookups.region(name, list(reversed(parents)))
+        return self._region_cache[key]
+
+    def _not_a_place(self, f: str, name: str, structured: dict) -> str:
+        given = [structured[g] for g in ("country", "province", "city", "district")[: _LEVELS[f]]]
+        given = [g for g in given if g]
+        if given:
+            return _("“%(name)s” (column “%(column)s”) is not a place in %(parent)s.") % {
+                "name": name,
+                "column": self.column(f),
+                "parent": " ".join(given),
+            }
+        return _("“%(name)s” (column “%(column)s”) is not a known place.") % {
+            "name": name,
+            "column": self.column(f),
+        }
+
+    def _address_location(self, v: dict, err) -> dict:
+        """Coordinates given in the row (in the file's datum), with their precision and source."""
+        out: dict = {}
         lat, lng = v.get("lat", ""), v.get("lng", "")
         if lat or lng:
             point = self._point(lat, lng, err)
@@ -318,16 +339,17 @@ class RowValidator:
                     out["geocode_source"] = v["geocode_source"][:80]
         elif v.get("precision") == GeocodePrecision.NONE:
             out["precision"] = GeocodePrecision.NONE
-        if "categories" in v:
-            ids = []
-            for n in filter(None, (s.strip() for s in SPLIT_CATEGORIES_RE.split(v["categories"]))):
-                pk = self.lookups.categories.get(n.casefold())
-                if pk is None:
-                    err("categories", _("Unknown category “%(name)s” (create it first).") % {"name": n})
-                else:
-                    ids.append(pk)
-            out["category_ids"] = ids
         return out
+
+    def _category_ids(self, cell: str, err) -> list[int]:
+        ids = []
+        for n in filter(None, (s.strip() for s in SPLIT_CATEGORIES_RE.split(cell))):
+            pk = self.lookups.categories.get(n.casefold())
+            if pk is None:
+                err("categories", _("Unknown category “%(name)s” (create it first).") % {"name": n})
+            else:
+                ids.append(pk)
+        return ids
 
     def _point(self, lat: str, lng: str, err):
         if not lat or not lng:
