@@ -61,67 +61,16 @@ class Command(BaseCommand):
         contacts, activities = [], []
         now = timezone.now()
         for pk, ext, kind, owner_id in customers:
+            # The same random draws in the same order as ever: the same seed gives the same data.
             if kind == "enterprise" and rnd.random() < 0.5:
-                for i in range(rnd.choice((1, 1, 2, 3))):
-                    name = (
-                        rnd.choice(SURNAMES)
-                        + rnd.choice(GIVEN)
-                        + (rnd.choice(GIVEN) if rnd.random() < 0.6 else "")
-                    )
-                    contacts.append(
-                        Contact(
-                            customer_id=pk,
-                            name=name,
-                            title=rnd.choice(TITLES),
-                            mobile=f"1{rnd.choice('3589')}{rnd.randrange(10**9):09d}",
-                            is_primary=i == 0,
-                        )
-                    )
+                contacts += _contacts(rnd, pk)
             if rnd.random() < 0.2:
-                for _i in range(rnd.randint(1, 4)):
-                    kind_ = rnd.choice(list(SUBJECTS))
-                    when = now - datetime.timedelta(days=rnd.uniform(0, 180))
-                    follow = (
-                        today + datetime.timedelta(days=rnd.randint(-5, 20)) if rnd.random() < 0.3 else None
-                    )
-                    activities.append(
-                        Activity(
-                            customer_id=pk,
-                            kind=kind_,
-                            subject=rnd.choice(SUBJECTS[kind_]),
-                            occurred_at=when,
-                            author_id=owner_id,
-                            follow_up_on=follow,
-                            assignee_id=owner_id if follow else None,
-                        )
-                    )
+                activities += _activities(rnd, pk, owner_id, now=now, today=today)
             if rnd.random() >= buyers:
                 continue
-            # A habit: an interval between orders, a typical amount, and maybe a stop.
-            interval = rnd.choice((14, 30, 45, 60, 90, 180, 365))
-            typical = rnd.lognormvariate(8, 1)  # median ~3,000 yuan
-            stopped = rnd.randint(30, 500) if rnd.random() < 0.25 else 0
-            day = today - datetime.timedelta(days=stopped + rnd.randint(0, interval))
-            first = today - datetime.timedelta(days=730)
-            count = 0
-            while day > first and count < 40:
-                serial += 1
-                count += 1
-                usd = rnd.random() < 0.03
-                amount = typical * rnd.uniform(0.5, 1.6) / (7.2 if usd else 1)
-                items.append(
-                    OrderInput(
-                        number=f"SO{serial:09d}",
-                        customer_external_id=ext,
-                        ordered_on=day,
-                        amount=f"{amount:.2f}",
-                        currency="USD" if usd else "CNY",
-                        status=OrderStatus.CANCELLED
-                        if rnd.random() < 0.04
-                        else rnd.choice((OrderStatus.PAID, OrderStatus.DELIVERED, OrderStatus.DELIVERED)),
-                    )
-                )
-                day -= datetime.timedelta(days=max(1, int(rnd.gauss(interval, interval / 4))))
+            orders = _orders(rnd, ext, today=today, serial=serial)
+            serial += len(orders)
+            items += orders
             if len(items) >= BATCH:
                 made += self._write(items)
         made += self._write(items)
@@ -144,3 +93,66 @@ class Command(BaseCommand):
             raise RuntimeError(f"demo order rejected: {first}")
         items.clear()
         return result.created
+
+
+def _contacts(rnd: random.Random, customer_id: int) -> list[Contact]:
+    contacts = []
+    for i in range(rnd.choice((1, 1, 2, 3))):
+        name = rnd.choice(SURNAMES) + rnd.choice(GIVEN) + (rnd.choice(GIVEN) if rnd.random() < 0.6 else "")
+        contacts.append(
+            Contact(
+                customer_id=customer_id,
+                name=name,
+                title=rnd.choice(TITLES),
+                mobile=f"1{rnd.choice('3589')}{rnd.randrange(10**9):09d}",
+                is_primary=i == 0,
+            )
+        )
+    return contacts
+
+
+def _activities(rnd: random.Random, customer_id: int, owner_id, *, now, today) -> list[Activity]:
+    activities = []
+    for _i in range(rnd.randint(1, 4)):
+        kind = rnd.choice(list(SUBJECTS))
+        when = now - datetime.timedelta(days=rnd.uniform(0, 180))
+        follow = today + datetime.timedelta(days=rnd.randint(-5, 20)) if rnd.random() < 0.3 else None
+        activities.append(
+            Activity(
+                customer_id=customer_id,
+                kind=kind,
+                subject=rnd.choice(SUBJECTS[kind]),
+                occurred_at=when,
+                author_id=owner_id,
+                follow_up_on=follow,
+                assignee_id=owner_id if follow else None,
+            )
+        )
+    return activities
+
+
+def _orders(rnd: random.Random, external_id: str, *, today, serial: int) -> list[OrderInput]:
+    """A customer's habit: an interval between orders, a typical amount, and maybe a stop."""
+    interval = rnd.choice((14, 30, 45, 60, 90, 180, 365))
+    typical = rnd.lognormvariate(8, 1)  # median ~3,000 yuan
+    stopped = rnd.randint(30, 500) if rnd.random() < 0.25 else 0
+    day = today - datetime.timedelta(days=stopped + rnd.randint(0, interval))
+    first = today - datetime.timedelta(days=730)
+    orders: list[OrderInput] = []
+    while day > first and len(orders) < 40:
+        usd = rnd.random() < 0.03
+        amount = typical * rnd.uniform(0.5, 1.6) / (7.2 if usd else 1)
+        orders.append(
+            OrderInput(
+                number=f"SO{serial + len(orders) + 1:09d}",
+                customer_external_id=external_id,
+                ordered_on=day,
+                amount=f"{amount:.2f}",
+                currency="USD" if usd else "CNY",
+                status=OrderStatus.CANCELLED
+                if rnd.random() < 0.04
+                else rnd.choice((OrderStatus.PAID, OrderStatus.DELIVERED, OrderStatus.DELIVERED)),
+            )
+        )
+        day -= datetime.timedelta(days=max(1, int(rnd.gauss(interval, interval / 4))))
+    return orders
